@@ -1,0 +1,57 @@
+import ArgumentParser
+import AuditStore
+import Foundation
+
+struct LogCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log",
+        abstract: "Print the block history: who wrote what, when, where.")
+
+    @OptionGroup var store: StoreArgument
+    @Argument(help: "Only records of this file, or of everything under this directory.") var path: String?
+    @Flag(help: "One JSON object per line.") var json = false
+
+    func run() throws {
+        let filter = path.map(parsePath)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        if !json {
+            print("SEQ".leftPadded(6, " "), "TIME".padding(toLength: 30, withPad: " ", startingAt: 0), "UID".leftPadded(5, " "),
+                  "GID".leftPadded(5, " "), "PID".leftPadded(7, " "), "COMMAND".padding(toLength: 15, withPad: " ", startingAt: 0),
+                  "OP".padding(toLength: 7, withPad: " ", startingAt: 0), "OFFSET".leftPadded(10, " "), "LENGTH".leftPadded(8, " "),
+                  "HASH".padding(toLength: 16, withPad: " ", startingAt: 0), "PATH")
+        }
+        do {
+            try History.read(at: store.store) { e in
+                if let filter, filter != "/", e.path != filter, !e.path.hasPrefix(filter + "/") { return }
+                if json {
+                    var line = try! encoder.encode(JSONEntry(e))
+                    line.append(0x0A)
+                    FileHandle.standardOutput.write(line)
+                } else {
+                    print(String(e.seq).leftPadded(6, " "), Timestamps.rfc3339(e.time), String(e.uid).leftPadded(5, " "),
+                          String(e.gid).leftPadded(5, " "), String(e.pid).leftPadded(7, " "),
+                          e.command.padding(toLength: 15, withPad: " ", startingAt: 0),
+                          e.kind.padding(toLength: 7, withPad: " ", startingAt: 0),
+                          (e.offset.map(String.init) ?? "-").leftPadded(10, " "), String(e.length).leftPadded(8, " "),
+                          String(e.recordHash.prefix(16)), e.path)
+                }
+            }
+        } catch {
+            fail(error.description, code: error.isDamage ? 1 : 2)
+        }
+    }
+}
+
+/// The JSON shape of a history line: times as RFC 3339 and as nanoseconds.
+struct JSONEntry: Encodable {
+    let seq: UInt64, time: String, timeNs: Int64, op: String, uid: UInt32, gid: UInt32, pid: UInt32
+    let command: String, path: String, file: UInt64, offset: UInt64?, length: UInt64, recordHash: String
+    let segment: String, position: UInt64
+
+    init(_ e: HistoryEntry) {
+        seq = e.seq; time = Timestamps.rfc3339(e.time); timeNs = e.time; op = e.kind; uid = e.uid; gid = e.gid; pid = e.pid
+        command = e.command; path = e.path; file = e.file; offset = e.offset; length = e.length; recordHash = e.recordHash
+        segment = e.segment; position = e.position
+    }
+}

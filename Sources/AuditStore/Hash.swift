@@ -1,0 +1,77 @@
+import Foundation
+import Crypto
+
+/// A SHA-256 value held inline (no heap allocation), used for record hashes,
+/// payload digests and Merkle tree nodes. The bytes are kept in on-disk order.
+public struct Hash: Hashable, Sendable, CustomStringConvertible {
+    public var w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
+
+    public static let zero = Hash(w0: 0, w1: 0, w2: 0, w3: 0)
+
+    public init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
+        self.w0 = w0; self.w1 = w1; self.w2 = w2; self.w3 = w3
+    }
+
+    /// Reads 32 bytes; `bytes.count` must be at least 32.
+    public init(bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count >= 32)
+        w0 = bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+        w1 = bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        w2 = bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
+        w3 = bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+    }
+
+    public init(_ digest: SHA256Digest) {
+        self = digest.withUnsafeBytes { Hash(bytes: $0) }
+    }
+
+    public init?(hex: String) {
+        let chars = Array(hex.utf8)
+        guard chars.count == 64 else { return nil }
+        var out = [UInt8](repeating: 0, count: 32)
+        for i in 0..<32 {
+            guard let hi = Hash.nibble(chars[2 * i]), let lo = Hash.nibble(chars[2 * i + 1]) else { return nil }
+            out[i] = hi << 4 | lo
+        }
+        self = out.withUnsafeBytes { Hash(bytes: $0) }
+    }
+
+    public var bytes: [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        withBytes { src in out.withUnsafeMutableBytes { $0.copyMemory(from: src) } }
+        return out
+    }
+
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var copy = self
+        return try withUnsafeBytes(of: &copy) { try body($0) }
+    }
+
+    public var hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(64)
+        withBytes { for b in $0 { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) } }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public var description: String { hex }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+
+    /// SHA-256 of the given bytes.
+    public static func sha256(_ bytes: UnsafeRawBufferPointer) -> Hash {
+        Hash(SHA256.hash(data: bytes))
+    }
+
+    public static func sha256(_ bytes: [UInt8]) -> Hash {
+        bytes.withUnsafeBytes { sha256($0) }
+    }
+}

@@ -1,0 +1,155 @@
+/// The files and directories a sequence of records describes, and the rules a
+/// record must obey to be applied (FORMAT.md "Rules"). The store and the
+/// checker replay records through the same `Namespace`, so the two cannot
+/// disagree about what a valid store is.
+public final class Namespace: @unchecked Sendable {
+    public final class Node: @unchecked Sendable {
+        public let id: UInt64
+        public let kind: Record.Kind
+        public let path: String
+        public let parent: UInt64
+        public var mode: UInt32
+        public var uid: UInt32
+        public var gid: UInt32
+        public var size: UInt64 = 0
+        public var ctime: Int64
+        public var mtime: Int64
+        public var atime: Int64
+        /// Hash of this node's latest record (the head of its file chain).
+        public var lastHash: Hash
+        public var children: [String: UInt64] = [:]
+        /// Blocks of a file, in offset order (kept only when the namespace is built to serve reads).
+        public var blocks = BlockList()
+
+        init(id: UInt64, kind: Record.Kind, path: String, parent: UInt64, mode: UInt32, uid: UInt32, gid: UInt32, time: Int64, hash: Hash) {
+            self.id = id; self.kind = kind; self.path = path; self.parent = parent
+            self.mode = mode; self.uid = uid; self.gid = gid
+            self.ctime = time; self.mtime = time; self.atime = time; self.lastHash = hash
+        }
+
+        public var isDirectory: Bool { kind == .directory }
+        public var name: String { StorePath.name(of: path) }
+    }
+
+    /// Why a record cannot be applied: the check's name (FORMAT.md "Rules")
+    /// with the expected and found values.
+    public struct Violation: Error, Equatable, Sendable {
+        public let check: String
+        public let expected: String
+        public let found: String
+    }
+
+    public static let rootID: UInt64 = 1
+
+    public private(set) var nodes: [UInt64: Node] = [:]
+    public private(set) var nextSeq: UInt64 = 0
+    public private(set) var lastHash: Hash = .zero
+    public private(set) var tree = CompactRange()
+    public private(set) var lastTime: Int64 = 0
+    let keepBlocks: Bool
+
+    public init(keepBlocks: Bool) { self.keepBlocks = keepBlocks }
+
+    public var fileCount: Int { nodes.count }
+
+    public func node(_ id: UInt64) -> Node? { nodes[id] }
+
+    public func lookup(_ path: String) -> Node? {
+        guard let parts = try? StorePath.components(of: path), var node = nodes[Namespace.rootID] else { return nil }
+        for part in parts {
+            guard let child = node.children[part], let next = nodes[child] else { return nil }
+            node = next
+        }
+        return node
+    }
+
+    /// Checks `record` against the current state without changing anything.
+    public func check(_ record: Record) throws(Violation) {
+        guard record.seq == nextSeq else { throw Violation(check: "sequence", expected: "\(nextSeq)", found: "\(record.seq)") }
+        guard record.prevStoreHash == lastHash else {
+            throw Violation(check: "store-chain", expected: lastHash.hex, found: record.prevStoreHash.hex)
+        }
+        switch record.body {
+        case let .create(path, mode, _, _):
+            guard record.kind == .directory || record.kind == .file else { throw mismatch(record) }
+            let id = Record.fileID(createdBy: record.seq)
+            guard record.file == id else { throw Violation(check: "file-id", expected: "\(id)", found: "\(record.file)") }
+            guard record.prevFileHash == .zero else { throw Violation(check: "file-chain", expected: Hash.zero.hex, found: record.prevFileHash.hex) }
+            guard mode <= 0o7777 else { throw Violation(check: "mode", expected: "<= 07777", found: String(mode, radix: 8)) }
+            if record.seq == 0 {
+                guard record.kind == .directory, path == "/" else { throw Violation(check: "root", expected: "mkdir /", found: "\(record.kind.name) \(path)") }
+                return
+            }
+            guard path != "/" else { throw Violation(check: "path-duplicate", expected: "a new path", found: path) }
+            guard let parent = lookup(StorePath.parent(of: path)), parent.isDirectory else {
+                throw Violation(check: "path-parent", expected: "directory \(StorePath.parent(of: path))", found: "none")
+            }
+            guard parent.children[StorePath.name(of: path)] == nil else {
+                throw Violation(check: "path-duplicate", expected: "a new path", found: path)
+            }
+        case let .append(offset):
+            guard record.kind == .append else { throw mismatch(record) }
+            let node = try existing(record)
+            guard !node.isDirectory else { throw Violation(check: "file-kind", expected: "file", found: "directory \(node.path)") }
+            guard offset == node.size else { throw Violation(check: "append-offset", expected: "\(node.size)", found: "\(offset)") }
+            guard record.payloadLength > 0 else { throw Violation(check: "payload-length", expected: "> 0", found: "0") }
+        case let .attributes(change):
+            guard record.kind == .attributes else { throw mismatch(record) }
+            _ = try existing(record)
+            guard change.mode <= 0o7777 else { throw Violation(check: "mode", expected: "<= 07777", found: String(change.mode, radix: 8)) }
+        }
+    }
+
+    private func mismatch(_ record: Record) -> Violation {
+        Violation(check: "record-kind", expected: "body of \(record.kind.name)", found: "\(record.body)")
+    }
+
+    private func existing(_ record: Record) throws(Violation) -> Node {
+        guard let node = nodes[record.file], record.file <= nextSeq else {
+            throw Violation(check: "file-unknown", expected: "an existing file id", found: "\(record.file)")
+        }
+        guard record.prevFileHash == node.lastHash else {
+            throw Violation(check: "file-chain", expected: node.lastHash.hex, found: record.prevFileHash.hex)
+        }
+        return node
+    }
+
+    /// Checks and applies a record whose hash is `hash`. `block` locates the
+    /// payload of an append for reads.
+    @discardableResult
+    public func apply(_ record: Record, hash: Hash, block: BlockRef? = nil) throws(Violation) -> Node {
+        try check(record)
+        let node: Node
+        switch record.body {
+        case let .create(path, mode, owner, group):
+            let id = Record.fileID(createdBy: record.seq)
+            let parentID = record.seq == 0 ? id : lookup(StorePath.parent(of: path))!.id
+            node = Node(id: id, kind: record.kind, path: path, parent: parentID, mode: mode, uid: owner, gid: group, time: record.time, hash: hash)
+            nodes[id] = node
+            if record.seq != 0 {
+                let parent = nodes[parentID]!
+                parent.children[StorePath.name(of: path)] = id
+                parent.mtime = record.time
+            }
+        case .append:
+            node = nodes[record.file]!
+            if keepBlocks, let block { node.blocks.append(block) }
+            node.size += record.payloadLength
+            node.mtime = record.time
+            node.lastHash = hash
+        case let .attributes(change):
+            node = nodes[record.file]!
+            if change.fields.contains(.mode) { node.mode = change.mode }
+            if change.fields.contains(.owner) { node.uid = change.owner }
+            if change.fields.contains(.group) { node.gid = change.group }
+            if change.fields.contains(.atime) { node.atime = change.atime }
+            if change.fields.contains(.mtime) { node.mtime = change.mtime }
+            node.lastHash = hash
+        }
+        nextSeq += 1
+        lastHash = hash
+        lastTime = record.time
+        tree.append(recordHash: hash)
+        return node
+    }
+}

@@ -1,0 +1,145 @@
+/// Reads a store's segments front to back, checks every frame, record and
+/// rule, and applies the records to a `Namespace`. The store replays to open;
+/// the checker replays (with payload digests) to verify.
+struct Replay {
+    enum Outcome: Equatable {
+        case intact
+        /// The last segment ends inside a frame.
+        case torn(segment: Int, offset: UInt64, reason: String)
+        case damaged(Finding)
+    }
+
+    struct Segment {
+        let name: String
+        let file: RawFile
+        var header: SegmentHeader?
+    }
+
+    let identity: StoreIdentity
+    let namespace: Namespace
+    /// Recompute each payload's SHA-256 against the digest in its header.
+    let checkPayloads: Bool
+    private(set) var records: UInt64 = 0
+    private(set) var payloadBytes: UInt64 = 0
+    private(set) var segmentBytes: UInt64 = 0
+    /// Where the last good frame of the last segment ends.
+    private(set) var validEnd: UInt64 = 0
+
+    init(identity: StoreIdentity, namespace: Namespace, checkPayloads: Bool) {
+        self.identity = identity; self.namespace = namespace; self.checkPayloads = checkPayloads
+    }
+
+    /// Replays `segments` in order. `onRecord` sees each applied record.
+    mutating func run(_ segments: inout [Segment], onRecord: (Record, Hash, SegmentReader.Frame, Int) -> Void = { _, _, _, _ in }) -> Outcome {
+        if segments.isEmpty {
+            return .damaged(Finding(segment: Format.segmentsDirectory, offset: 0, seq: nil, check: "segments", expected: "at least one segment", found: "none"))
+        }
+        for index in segments.indices {
+            let isLast = index == segments.count - 1
+            let name = segments[index].name
+            func finding(_ offset: UInt64, _ seq: UInt64?, _ check: String, _ expected: String, _ found: String) -> Outcome {
+                .damaged(Finding(segment: name, offset: offset, seq: seq, check: check, expected: expected, found: found))
+            }
+            var reader: SegmentReader
+            do {
+                reader = try SegmentReader(file: segments[index].file, from: 0)
+            } catch {
+                return finding(0, nil, "read", "a readable segment", "\(error)")
+            }
+            segmentBytes += reader.fileSize
+            let header: SegmentHeader
+            do {
+                header = try reader.readHeader()
+            } catch let e as SegmentHeader.DecodeError {
+                switch e {
+                case .short:
+                    if isLast && index > 0 && reader.fileSize < UInt64(Format.segmentHeaderSize) {
+                        // A crash while starting a new segment.
+                        validEnd = 0
+                        return .torn(segment: index, offset: 0, reason: "segment header of \(reader.fileSize) bytes")
+                    }
+                    return finding(0, nil, "segment-header", "\(Format.segmentHeaderSize) bytes", "\(reader.fileSize) bytes")
+                case .badMagic: return finding(0, nil, "segment-magic", "AUDITSEG", "other bytes")
+                case let .unsupportedVersion(v): return finding(8, nil, "segment-version", "\(Format.version)", "\(v)")
+                case .nonzeroReserved: return finding(12, nil, "segment-reserved", "0", "non-zero")
+                case let .badCheck(expected, found): return finding(72, nil, "segment-header-check", expected.hex, found.hex)
+                }
+            } catch {
+                return finding(0, nil, "read", "a readable segment", "\(error)")
+            }
+            segments[index].header = header
+            guard header.storeID == identity.id else {
+                return finding(16, nil, "segment-store-id", identity.idHex, StoreIdentity(id: header.storeID).idHex)
+            }
+            guard header.firstSeq == namespace.nextSeq else {
+                return finding(32, nil, "segment-first-seq", "\(namespace.nextSeq)", "\(header.firstSeq)")
+            }
+            guard name == SegmentHeader.fileName(firstSeq: header.firstSeq) else {
+                return finding(32, nil, "segment-name", SegmentHeader.fileName(firstSeq: header.firstSeq), name)
+            }
+            guard header.prevStoreHash == namespace.lastHash else {
+                return finding(40, nil, "segment-prev-hash", namespace.lastHash.hex, header.prevStoreHash.hex)
+            }
+            var framesInSegment = 0
+            while true {
+                let step: SegmentReader.Step
+                do {
+                    step = try reader.next()
+                } catch let d as SegmentReader.Damage {
+                    return finding(d.offset, namespace.nextSeq, d.check, d.expected, d.found)
+                } catch {
+                    return finding(reader.position, namespace.nextSeq, "read", "readable bytes", "\(error)")
+                }
+                switch step {
+                case .end:
+                    if isLast { validEnd = reader.position }
+                    if framesInSegment == 0 && !isLast {
+                        return finding(reader.position, nil, "segment-empty", "at least one record", "none")
+                    }
+                case let .torn(offset, reason):
+                    guard isLast else { return finding(offset, namespace.nextSeq, "segment-truncated", "a complete frame", reason) }
+                    validEnd = offset
+                    return .torn(segment: index, offset: offset, reason: reason)
+                case let .frame(frame):
+                    let seq = namespace.nextSeq
+                    let hash = Hash.sha256(frame.header)
+                    guard hash == frame.storedHash else {
+                        return finding(frame.offset, seq, "record-hash", hash.hex, frame.storedHash.hex)
+                    }
+                    let record: Record
+                    do {
+                        record = try Record.decodeHeader(frame.header)
+                    } catch {
+                        return finding(frame.offset, seq, "header-parse", "a valid header", "\(error)")
+                    }
+                    guard record.payloadLength == UInt64(frame.prefix.payloadLength) else {
+                        return finding(frame.offset, seq, "payload-length", "\(record.payloadLength)", "\(frame.prefix.payloadLength)")
+                    }
+                    if checkPayloads {
+                        let digest = Hash.sha256(frame.payload)
+                        guard digest == record.payloadDigest else {
+                            return finding(frame.offset, seq, "payload-digest", record.payloadDigest.hex, digest.hex)
+                        }
+                    }
+                    var block: BlockRef?
+                    if case let .append(offset) = record.body {
+                        block = BlockRef(fileOffset: offset, payloadPosition: frame.payloadPosition, seq: record.seq,
+                                         segment: UInt32(index), length: UInt32(record.payloadLength))
+                    }
+                    do {
+                        try namespace.apply(record, hash: hash, block: block)
+                    } catch {
+                        return finding(frame.offset, seq, error.check, error.expected, error.found)
+                    }
+                    onRecord(record, hash, frame, index)
+                    records += 1
+                    payloadBytes += record.payloadLength
+                    framesInSegment += 1
+                    continue
+                }
+                break
+            }
+        }
+        return .intact
+    }
+}

@@ -1,0 +1,148 @@
+/// Streams the frames of one segment file front to back through a fixed
+/// buffer, so memory stays constant whatever the segment's size
+/// (FORMAT.md "Segment file", "Torn tail").
+public struct SegmentReader {
+    /// One frame, with views into the reader's buffer that stay valid until
+    /// the next call to `next()`.
+    public struct Frame {
+        public let offset: UInt64
+        public let prefix: AuditStore.Frame.Prefix
+        public let header: UnsafeRawBufferPointer
+        public let payload: UnsafeRawBufferPointer
+        public let storedHash: Hash
+        public var payloadPosition: UInt64 { offset + UInt64(Format.framePrefixSize) + UInt64(prefix.headerLength) }
+        public var end: UInt64 { offset + UInt64(prefix.frameLength) }
+    }
+
+    public enum Step {
+        case frame(Frame)
+        /// End of the file exactly after a frame.
+        case end
+        /// The file ends inside a frame, or with zero bytes where a frame
+        /// would start: what a crash mid-append leaves.
+        case torn(offset: UInt64, reason: String)
+    }
+
+    public struct Damage: Error {
+        public let offset: UInt64
+        public let check: String
+        public let expected: String
+        public let found: String
+    }
+
+    public let file: RawFile
+    public let fileSize: UInt64
+    private let buffer: ScanBuffer
+    private var bufferStart: UInt64 = 0   // file position of buffer[0]
+    private var bufferCount = 0
+    public private(set) var position: UInt64
+
+    public init(file: RawFile, from position: UInt64, bufferSize: Int = 4 << 20) throws {
+        self.file = file
+        self.fileSize = try file.size()
+        self.buffer = ScanBuffer(size: bufferSize)
+        self.position = position
+        self.bufferStart = position
+    }
+
+    /// Makes [position, position+count) available in the buffer; returns the
+    /// number of bytes available (less only at end of file).
+    private mutating func fill(_ count: Int) throws -> Int {
+        let have = Int(bufferStart + UInt64(bufferCount) - position)
+        if have >= count { return count }
+        // Slide the unread bytes to the front, grow if needed, read more.
+        let skip = Int(position - bufferStart)
+        if skip > 0 { buffer.bytes.baseAddress!.copyMemory(from: buffer.bytes.baseAddress! + skip, byteCount: have) }
+        bufferStart = position
+        bufferCount = have
+        if buffer.bytes.count < count { buffer.grow(to: count, keeping: have) }
+        let want = buffer.bytes.count - bufferCount
+        let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer.bytes[bufferCount..<bufferCount + want]),
+                              at: bufferStart + UInt64(bufferCount))
+        bufferCount += n
+        return min(count, bufferCount)
+    }
+
+    private func view(_ from: Int, _ count: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: buffer.bytes[from..<from + count])
+    }
+
+    /// True when every byte from `position` to the end of the file is zero.
+    private mutating func restIsZero() throws -> Bool {
+        var at = position
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while at < fileSize {
+            let n = try chunk.withUnsafeMutableBytes { (b) throws -> Int in try file.read(into: b, at: at) }
+            if n == 0 { break }
+            if chunk[0..<n].contains(where: { $0 != 0 }) { return false }
+            at += UInt64(n)
+        }
+        return true
+    }
+
+    /// Reads the segment header at the start of the file.
+    public mutating func readHeader() throws -> SegmentHeader {
+        let n = try fill(Format.segmentHeaderSize)
+        let header = try SegmentHeader.decode(view(Int(position - bufferStart), n))
+        position += UInt64(Format.segmentHeaderSize)
+        return header
+    }
+
+    /// The next frame. The buffer views it returns (header, payload) are
+    /// valid until the next call; the caller does the hashing.
+    public mutating func next() throws -> Step {
+        let remaining = fileSize - position
+        if remaining == 0 { return .end }
+        if remaining < UInt64(Format.framePrefixSize) {
+            return .torn(offset: position, reason: "\(remaining) bytes, less than a frame prefix")
+        }
+        _ = try fill(Format.framePrefixSize)
+        let prefix: AuditStore.Frame.Prefix
+        do {
+            prefix = try AuditStore.Frame.decodePrefix(view(Int(position - bufferStart), Format.framePrefixSize))
+        } catch {
+            if try restIsZero() { return .torn(offset: position, reason: "\(remaining) zero bytes") }
+            switch error {
+            case let .badMagic(found):
+                throw Damage(offset: position, check: "frame-magic", expected: hex32(Format.frameMagic), found: hex32(found))
+            case let .badCheck(expected, found):
+                throw Damage(offset: position, check: "frame-check", expected: hex32(expected), found: hex32(found))
+            case let .lengthOutOfRange(h, p):
+                throw Damage(offset: position, check: "frame-length", expected: "header <= \(Format.maxHeaderSize), payload <= \(Format.maxPayloadSize)", found: "header \(h), payload \(p)")
+            }
+        }
+        let length = prefix.frameLength
+        if UInt64(length) > remaining {
+            return .torn(offset: position, reason: "frame of \(length) bytes, \(remaining) present")
+        }
+        _ = try fill(length)
+        let base = Int(position - bufferStart)
+        let headerAt = base + Format.framePrefixSize
+        let payloadAt = headerAt + Int(prefix.headerLength)
+        let hashAt = payloadAt + Int(prefix.payloadLength)
+        let frame = Frame(offset: position, prefix: prefix,
+                          header: view(headerAt, Int(prefix.headerLength)),
+                          payload: view(payloadAt, Int(prefix.payloadLength)),
+                          storedHash: Hash(bytes: view(hashAt, 32)))
+        position += UInt64(length)
+        return .frame(frame)
+    }
+}
+
+func hex32(_ v: UInt32) -> String { "0x" + String(v, radix: 16) }
+
+/// The reader's buffer: one allocation that only grows, so the views handed
+/// out stay valid until the next read.
+final class ScanBuffer {
+    private(set) var bytes: UnsafeMutableRawBufferPointer
+
+    init(size: Int) { bytes = .allocate(byteCount: size, alignment: 16) }
+    deinit { bytes.deallocate() }
+
+    func grow(to size: Int, keeping count: Int) {
+        let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
+        bigger.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: count)
+        bytes.deallocate()
+        bytes = bigger
+    }
+}

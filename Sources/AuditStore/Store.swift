@@ -1,0 +1,477 @@
+import Foundation
+
+/// A snapshot of one file's or directory's attributes.
+public struct NodeInfo: Equatable, Sendable {
+    public var id: UInt64
+    public var kind: Record.Kind
+    public var path: String
+    public var parent: UInt64
+    public var mode: UInt32
+    public var uid: UInt32
+    public var gid: UInt32
+    public var size: UInt64
+    public var ctime: Int64
+    public var mtime: Int64
+    public var atime: Int64
+    public var childCount: Int
+
+    public var isDirectory: Bool { kind == .directory }
+    public var name: String { path == "/" ? "/" : StorePath.name(of: path) }
+
+    init(_ n: Namespace.Node) {
+        id = n.id; kind = n.kind; path = n.path; parent = n.parent; mode = n.mode; uid = n.uid; gid = n.gid
+        size = n.size; ctime = n.ctime; mtime = n.mtime; atime = n.atime; childCount = n.children.count
+    }
+}
+
+/// A store: a directory of append-only segment files (FORMAT.md).
+///
+/// Thread safety: every method may be called from any thread. One lock
+/// guards the namespace and the segment tail; payload hashing and reads
+/// happen outside it; `sync()` shares one fdatasync among concurrent callers.
+public final class Store: @unchecked Sendable {
+    public enum Mode: Sendable { case readOnly, readWrite }
+
+    public struct Options: Sendable {
+        public var segmentSize: UInt64 = Format.defaultSegmentSize
+        /// The wall clock, in ns since the epoch (replaceable for golden fixtures).
+        public var clock: @Sendable () -> Int64 = { FileSystem.nowNanoseconds() }
+        public init() {}
+    }
+
+    /// What opening for writing found and did about a torn tail.
+    public struct Recovery: Sendable, CustomStringConvertible {
+        public let segment: String
+        public let offset: UInt64
+        public let bytesCut: UInt64
+        public let reason: String
+        public let savedAs: String
+        public var description: String {
+            "cut a torn tail left by a crash: \(bytesCut) bytes at \(segment) offset \(offset) (\(reason)); kept in \(savedAs)"
+        }
+    }
+
+    final class Segment {
+        let name: String
+        let firstSeq: UInt64
+        let file: RawFile
+        var end: UInt64
+        init(name: String, firstSeq: UInt64, file: RawFile, end: UInt64) {
+            self.name = name; self.firstSeq = firstSeq; self.file = file; self.end = end
+        }
+    }
+
+    public let path: String
+    public let identity: StoreIdentity
+    public let mode: Mode
+    public let options: Options
+    public let recovery: Recovery?
+
+    private let lock = NSLock()
+    private let namespace: Namespace
+    private var segments: [Segment]
+    private let lockFile: RawFile?
+    private var failed: String?
+
+    private let syncCondition = NSCondition()
+    private var durableSeq: UInt64 = 0
+    private var syncing = false
+
+    private var segmentsPath: String { path + "/" + Format.segmentsDirectory }
+
+    private init(path: String, identity: StoreIdentity, mode: Mode, options: Options, namespace: Namespace,
+                 segments: [Segment], lockFile: RawFile?, recovery: Recovery?) {
+        self.path = path; self.identity = identity; self.mode = mode; self.options = options
+        self.namespace = namespace; self.segments = segments; self.lockFile = lockFile; self.recovery = recovery
+        self.durableSeq = namespace.nextSeq
+    }
+
+    // MARK: Creating and opening
+
+    /// Creates a new store in `path` (missing, or an empty directory) with its
+    /// root directory record, synced to disk.
+    @discardableResult
+    public static func create(at path: String, options: Options = Options(), by writer: Provenance = .current(),
+                              storeID: [UInt8]? = nil) throws(StoreError) -> Store {
+        do {
+            if FileSystem.exists(path) {
+                guard FileSystem.isDirectory(path) else { throw StoreError.notEmpty(path) }
+                guard try FileSystem.list(path).isEmpty else { throw StoreError.notEmpty(path) }
+            } else {
+                try FileSystem.makeDirectory(path, mode: 0o700)
+            }
+            guard FileSystem.isWritable(path) else { throw StoreError.notWritable(path) }
+            let identity = StoreIdentity(id: storeID ?? FileSystem.randomBytes(16))
+            try FileSystem.makeDirectory(path + "/" + Format.segmentsDirectory)
+            let segmentName = SegmentHeader.fileName(firstSeq: 0)
+            let segmentPath = path + "/" + Format.segmentsDirectory + "/" + segmentName
+            let file = try RawFile.open(segmentPath, flags: O_RDWR | O_CREAT | O_EXCL, mode: 0o600)
+            try file.write(SegmentHeader(storeID: identity.id, firstSeq: 0, prevStoreHash: .zero).encode(), at: 0)
+            let ns = Namespace(keepBlocks: true)
+            let segment = Segment(name: segmentName, firstSeq: 0, file: file, end: UInt64(Format.segmentHeaderSize))
+            let store = Store(path: path, identity: identity, mode: .readWrite, options: options, namespace: ns,
+                              segments: [segment], lockFile: nil, recovery: nil)
+            _ = try store.appendRecord(kind: .directory, file: Namespace.rootID, body: .create(path: "/", mode: 0o755, owner: 0, group: 0),
+                                       payload: nil, by: writer)
+            try file.sync()
+            try FileSystem.syncDirectory(path + "/" + Format.segmentsDirectory)
+            // The identity file is written last: a crash before it leaves a
+            // directory that is plainly not a store yet.
+            try FileSystem.writeAtomically(path + "/" + Format.identityFile, identity.encode(), directory: path)
+            store.close()
+            return try Store.open(at: path, mode: .readWrite, options: options)
+        } catch let e as StoreError {
+            throw e
+        } catch let e as SystemError {
+            throw StoreError.wrap(e)
+        } catch {
+            throw StoreError.io("\(error)")
+        }
+    }
+
+    /// Opens a store: replays its segments through every frame, hash and
+    /// chain check (payload digests are left to `verify`). Opening for
+    /// writing takes the store's lock and cuts a torn tail left by a crash.
+    public static func open(at path: String, mode: Mode, options: Options = Options()) throws(StoreError) -> Store {
+        do {
+            return try openUnchecked(at: path, mode: mode, options: options)
+        } catch let e as StoreError {
+            throw e
+        } catch let e as SystemError {
+            throw StoreError.wrap(e)
+        } catch {
+            throw StoreError.io("\(error)")
+        }
+    }
+
+    /// Reads the identity file of the store at `path`.
+    static func readIdentity(at path: String) throws -> StoreIdentity {
+        guard FileSystem.exists(path) else { throw StoreError.missing(path) }
+        guard FileSystem.isDirectory(path) else { throw StoreError.notAStore(path) }
+        let idPath = path + "/" + Format.identityFile
+        guard FileSystem.exists(idPath) else { throw StoreError.notAStore(path) }
+        let bytes = try RawFile.open(idPath, flags: O_RDONLY).read(count: 4096, at: 0)
+        return try StoreIdentity.decode(bytes, store: path)
+    }
+
+    /// Lists and opens the segment files in sequence order.
+    static func openSegments(at path: String, writable: Bool) throws -> [Replay.Segment] {
+        let dir = path + "/" + Format.segmentsDirectory
+        guard FileSystem.isDirectory(dir) else { throw StoreError.notAStore(path) }
+        var result: [Replay.Segment] = []
+        for name in try FileSystem.list(dir) where name.hasSuffix(Format.segmentSuffix) {
+            let file = try RawFile.open(dir + "/" + name, flags: writable ? O_RDWR : O_RDONLY)
+            result.append(Replay.Segment(name: name, file: file, header: nil))
+        }
+        return result
+    }
+
+    private static func openUnchecked(at path: String, mode: Mode, options: Options) throws -> Store {
+        let identity = try readIdentity(at: path)
+        var lockFile: RawFile?
+        if mode == .readWrite {
+            guard FileSystem.isWritable(path), FileSystem.isWritable(path + "/" + Format.segmentsDirectory) else {
+                throw StoreError.notWritable(path)
+            }
+            let f = try RawFile.open(path + "/" + Format.identityFile, flags: O_RDONLY)
+            guard try f.tryLockExclusive() else { throw StoreError.busy(path) }
+            lockFile = f
+        }
+        var replaySegments = try openSegments(at: path, writable: mode == .readWrite)
+        let namespace = Namespace(keepBlocks: true)
+        var replay = Replay(identity: identity, namespace: namespace, checkPayloads: false)
+        let outcome = replay.run(&replaySegments)
+        var recovery: Recovery?
+        switch outcome {
+        case .intact:
+            break
+        case let .damaged(finding):
+            throw StoreError.damaged(finding)
+        case let .torn(index, offset, reason):
+            let seg = replaySegments[index]
+            if mode == .readWrite {
+                recovery = try cutTornTail(store: path, segment: seg, at: offset, reason: reason)
+                if offset == 0 {
+                    // A segment whose header never completed: remove it.
+                    unlink(seg.file.path)
+                    try FileSystem.syncDirectory(path + "/" + Format.segmentsDirectory)
+                    replaySegments.removeLast()
+                }
+            }
+        }
+        var segments: [Segment] = []
+        for (i, s) in replaySegments.enumerated() {
+            guard let header = s.header else { continue }
+            let end = i == replaySegments.count - 1 ? replay.validEnd : try s.file.size()
+            segments.append(Segment(name: s.name, firstSeq: header.firstSeq, file: s.file, end: end))
+        }
+        if let last = segments.last, last.end == 0 { last.end = try last.file.size() }
+        return Store(path: path, identity: identity, mode: mode, options: options, namespace: namespace,
+                     segments: segments, lockFile: lockFile, recovery: recovery)
+    }
+
+    /// Saves the bytes of a torn tail under torn/ (for forensics), then cuts
+    /// the segment back to its last complete record.
+    private static func cutTornTail(store: String, segment: Replay.Segment, at offset: UInt64, reason: String) throws -> Recovery {
+        let size = try segment.file.size()
+        let tail = try segment.file.read(count: Int(size - offset), at: offset)
+        let tornDir = store + "/" + Format.tornDirectory
+        if !FileSystem.exists(tornDir) { try FileSystem.makeDirectory(tornDir) }
+        let saved = tornDir + "/" + segment.name + "@" + String(offset) + "." + String(FileSystem.nowNanoseconds())
+        let out = try RawFile.open(saved, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        try out.write(tail, at: 0)
+        try out.sync()
+        try FileSystem.syncDirectory(tornDir)
+        try segment.file.truncate(to: offset)
+        try segment.file.sync()
+        return Recovery(segment: segment.name, offset: offset, bytesCut: size - offset, reason: reason,
+                        savedAs: Format.tornDirectory + "/" + StorePath.name(of: saved))
+    }
+
+    /// Syncs and releases the store. Further writes fail.
+    public func close() {
+        try? sync()
+        lock.lock()
+        failed = failed ?? "store is closed"
+        lock.unlock()
+    }
+
+    // MARK: Reading the namespace
+
+    public func info(_ id: UInt64) -> NodeInfo? {
+        lock.lock(); defer { lock.unlock() }
+        return namespace.node(id).map(NodeInfo.init)
+    }
+
+    public func lookup(_ path: String) -> NodeInfo? {
+        lock.lock(); defer { lock.unlock() }
+        return namespace.lookup(path).map(NodeInfo.init)
+    }
+
+    public func lookup(parent: UInt64, name: String) -> NodeInfo? {
+        lock.lock(); defer { lock.unlock() }
+        guard let p = namespace.node(parent), let id = p.children[name] else { return nil }
+        return namespace.node(id).map(NodeInfo.init)
+    }
+
+    /// The entries of a directory, sorted by name.
+    public func children(of id: UInt64) -> [NodeInfo] {
+        lock.lock(); defer { lock.unlock() }
+        guard let dir = namespace.node(id) else { return [] }
+        return dir.children.keys.sorted().compactMap { namespace.node(dir.children[$0]!).map(NodeInfo.init) }
+    }
+
+    /// The tree head over every record appended so far.
+    public var treeHead: (size: UInt64, root: Hash) {
+        lock.lock(); defer { lock.unlock() }
+        return (namespace.tree.size, namespace.tree.root)
+    }
+
+    public var lastRecordHash: Hash {
+        lock.lock(); defer { lock.unlock() }
+        return namespace.lastHash
+    }
+
+    public var fileCount: Int {
+        lock.lock(); defer { lock.unlock() }
+        return namespace.fileCount
+    }
+
+    // MARK: Reading data
+
+    /// Reads up to `count` bytes of file `id` from `offset`.
+    public func read(_ id: UInt64, offset: UInt64, count: Int) throws(StoreError) -> [UInt8] {
+        lock.lock()
+        guard let node = namespace.node(id) else { lock.unlock(); throw .noSuchFile("#\(id)") }
+        guard !node.isDirectory else { lock.unlock(); throw .isADirectory(node.path) }
+        let size = node.size
+        let blocks = node.blocks
+        let files = segments.map(\.file)
+        lock.unlock()
+        guard offset < size, count > 0 else { return [] }
+        let want = Int(min(UInt64(count), size - offset))
+        var out = [UInt8](repeating: 0, count: want)
+        guard var i = blocks.index(containing: offset) else { throw .io("no block holds offset \(offset) of #\(id)") }
+        var done = 0
+        while done < want {
+            let b = blocks[i]
+            let inBlock = offset + UInt64(done) - b.fileOffset
+            let n = min(Int(UInt64(b.length) - inBlock), want - done)
+            let got: Int
+            do {
+                got = try out.withUnsafeMutableBytes { (buf) throws -> Int in
+                    try files[Int(b.segment)].read(into: UnsafeMutableRawBufferPointer(rebasing: buf[done..<done + n]),
+                                                   at: b.payloadPosition + inBlock)
+                }
+            } catch { throw .wrap(error) }
+            guard got == n else { throw .io("segment \(b.segment) ends inside block \(b.seq)") }
+            done += n
+            i += 1
+        }
+        return out
+    }
+
+    // MARK: Appending records
+
+    /// Creates a file or directory at `path`; its parent must exist.
+    @discardableResult
+    public func create(_ path: String, kind: Record.Kind, mode: UInt32, owner: UInt32, group: UInt32,
+                       by writer: Provenance) throws(StoreError) -> NodeInfo {
+        precondition(kind == .file || kind == .directory)
+        let p: String
+        do { p = try StorePath.parse(path) } catch { throw .invalidPath(error.description) }
+        lock.lock(); defer { lock.unlock() }
+        guard p != "/", namespace.lookup(p) == nil else { throw .exists(p) }
+        guard let parent = namespace.lookup(StorePath.parent(of: p)) else { throw .noSuchFile(StorePath.parent(of: p)) }
+        guard parent.isDirectory else { throw .notADirectory(parent.path) }
+        let node = try appendLocked(kind: kind, file: Record.fileID(createdBy: namespace.nextSeq),
+                                    body: .create(path: p, mode: mode & 0o7777, owner: owner, group: group),
+                                    payload: nil, digest: nil, by: writer)
+        return NodeInfo(node)
+    }
+
+    /// Appends `data` to file `id` as one block. With `at`, the write is
+    /// refused unless `at` is the file's current size (an overwrite).
+    /// Returns the offset the block starts at.
+    @discardableResult
+    public func append(_ id: UInt64, _ data: UnsafeRawBufferPointer, at expected: UInt64? = nil,
+                       by writer: Provenance) throws(StoreError) -> UInt64 {
+        guard data.count <= Int(Format.maxPayloadSize) else { throw .tooLarge(data.count) }
+        let digest = Hash.sha256(data)   // outside the lock: writers to different files hash in parallel
+        lock.lock(); defer { lock.unlock() }
+        guard let node = namespace.node(id) else { throw .noSuchFile("#\(id)") }
+        guard !node.isDirectory else { throw .isADirectory(node.path) }
+        let offset = node.size
+        if let expected, expected != offset { throw .notAtEnd(path: node.path, size: offset, offset: expected) }
+        if data.isEmpty { return offset }
+        _ = try appendLocked(kind: .append, file: id, body: .append(offset: offset), payload: data, digest: digest, by: writer)
+        return offset
+    }
+
+    public func append(_ id: UInt64, _ data: [UInt8], at expected: UInt64? = nil, by writer: Provenance) throws(StoreError) -> UInt64 {
+        do {
+            return try data.withUnsafeBytes { b in try append(id, b, at: expected, by: writer) }
+        } catch { throw .wrap(error) }
+    }
+
+    /// Records a change of attributes.
+    public func setAttributes(_ id: UInt64, _ change: AttributeChange, by writer: Provenance) throws(StoreError) {
+        lock.lock(); defer { lock.unlock() }
+        guard namespace.node(id) != nil else { throw .noSuchFile("#\(id)") }
+        _ = try appendLocked(kind: .attributes, file: id, body: .attributes(change), payload: nil, digest: nil, by: writer)
+    }
+
+    private func appendRecord(kind: Record.Kind, file: UInt64, body: Record.Body, payload: UnsafeRawBufferPointer?,
+                              by writer: Provenance) throws(StoreError) -> Namespace.Node {
+        lock.lock(); defer { lock.unlock() }
+        return try appendLocked(kind: kind, file: file, body: body, payload: payload, digest: nil, by: writer)
+    }
+
+    /// Encodes, writes and applies one record. Caller holds `lock`. On any
+    /// failure the segment is cut back to where it was and nothing changes.
+    private func appendLocked(kind: Record.Kind, file: UInt64, body: Record.Body, payload: UnsafeRawBufferPointer?,
+                              digest: Hash?, by writer: Provenance) throws(StoreError) -> Namespace.Node {
+        if let failed { throw .io(failed) }
+        guard mode == .readWrite else { throw .readOnly }
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        let data = payload ?? empty
+        let prevFile: Hash
+        switch body {
+        case .create: prevFile = .zero
+        default: prevFile = namespace.node(file)?.lastHash ?? .zero
+        }
+        let record = Record(kind: kind, seq: namespace.nextSeq, time: max(options.clock(), 0), writer: writer, file: file,
+                            prevFileHash: prevFile, prevStoreHash: namespace.lastHash,
+                            payloadLength: UInt64(data.count), payloadDigest: digest ?? Hash.sha256(data), body: body)
+        do { try namespace.check(record) } catch {
+            throw .io("internal: record \(record.seq) breaks rule \(error.check): expected \(error.expected), found \(error.found)")
+        }
+        let header = record.encodeHeader()
+        let hash = Hash.sha256(header)
+        let prefix = Frame.encodePrefix(headerLength: UInt32(header.count), payloadLength: UInt32(data.count))
+        let frameLength = UInt64(prefix.count + header.count + data.count + 32)
+        var segment = segments[segments.count - 1]
+        if segment.end + frameLength > options.segmentSize && segment.end > UInt64(Format.segmentHeaderSize) {
+            segment = try startSegment()
+        }
+        let start = segment.end
+        do {
+            try prefix.withUnsafeBytes { (p) throws in
+                try header.withUnsafeBytes { (h) throws in
+                    try hash.withBytes { (t) throws in
+                        try segment.file.write([p, h, data, t], at: start)
+                    }
+                }
+            }
+        } catch {
+            do { try segment.file.truncate(to: start) } catch {
+                failed = "segment \(segment.name) could not be cut back after a failed write: \(error)"
+            }
+            throw .wrap(error)
+        }
+        segment.end = start + frameLength
+        var block: BlockRef?
+        if case let .append(offset) = body {
+            block = BlockRef(fileOffset: offset, payloadPosition: start + UInt64(prefix.count + header.count), seq: record.seq,
+                             segment: UInt32(segments.count - 1), length: UInt32(data.count))
+        }
+        do {
+            return try namespace.apply(record, hash: hash, block: block)
+        } catch {
+            fatalError("record \(record.seq) passed check() but not apply(): \(error)")
+        }
+    }
+
+    /// Starts a new segment after syncing the current one, so that only the
+    /// last segment can ever hold a torn tail. Caller holds `lock`.
+    private func startSegment() throws(StoreError) -> Segment {
+        do {
+            try segments[segments.count - 1].file.dataSync()
+            let first = namespace.nextSeq
+            let name = SegmentHeader.fileName(firstSeq: first)
+            let file = try RawFile.open(segmentsPath + "/" + name, flags: O_RDWR | O_CREAT | O_EXCL, mode: 0o600)
+            try file.write(SegmentHeader(storeID: identity.id, firstSeq: first, prevStoreHash: namespace.lastHash).encode(), at: 0)
+            try file.sync()
+            try FileSystem.syncDirectory(segmentsPath)
+            let segment = Segment(name: name, firstSeq: first, file: file, end: UInt64(Format.segmentHeaderSize))
+            segments.append(segment)
+            return segment
+        } catch {
+            throw .wrap(error)
+        }
+    }
+
+    // MARK: Durability
+
+    /// Returns once every record appended before the call is on disk.
+    /// Concurrent callers share one fdatasync (group commit).
+    public func sync() throws(StoreError) {
+        lock.lock()
+        let target = namespace.nextSeq
+        let file = segments.last?.file
+        lock.unlock()
+        guard let file, mode == .readWrite else { return }
+        syncCondition.lock()
+        while true {
+            if durableSeq >= target { syncCondition.unlock(); return }
+            if !syncing { break }
+            syncCondition.wait()
+        }
+        syncing = true
+        syncCondition.unlock()
+        // Everything up to `latest` is written; one fdatasync makes it all durable.
+        lock.lock()
+        let latest = namespace.nextSeq
+        let current = segments.last!.file
+        lock.unlock()
+        var failure: (any Error)?
+        do { try current.dataSync() } catch { failure = error }
+        if current !== file { _ = file }
+        syncCondition.lock()
+        syncing = false
+        if failure == nil { durableSeq = max(durableSeq, latest) }
+        syncCondition.broadcast()
+        syncCondition.unlock()
+        if let failure { throw .wrap(failure) }
+    }
+}

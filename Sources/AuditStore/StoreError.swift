@@ -1,0 +1,69 @@
+/// Errors of opening and using a store. Each prints as one line that names
+/// the problem and where it is.
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    case missing(String)
+    case notAStore(String)
+    case unsupportedVersion(String, found: String)
+    case notEmpty(String)
+    case notWritable(String)
+    case busy(String)
+    case damaged(Finding)
+    case readOnly
+    case invalidPath(String)
+    case exists(String)
+    case noSuchFile(String)
+    case notADirectory(String)
+    case isADirectory(String)
+    case notAtEnd(path: String, size: UInt64, offset: UInt64)
+    case tooLarge(Int)
+    case io(String)
+
+    public var description: String {
+        switch self {
+        case let .missing(p): "store '\(p)' does not exist"
+        case let .notAStore(p): "'\(p)' is not an auditfs store (no \(Format.identityFile) file)"
+        case let .unsupportedVersion(p, found): "store '\(p)' has format \(found); this auditfs reads \(Format.identityMagic) v\(Format.version)"
+        case let .notEmpty(p): "'\(p)' is not empty; a new store needs an empty or missing directory"
+        case let .notWritable(p): "store '\(p)' is not writable by this user"
+        case let .busy(p): "store '\(p)' is open for writing by another process"
+        case let .damaged(f): "store failed its integrity check: \(f)"
+        case .readOnly: "store is open read-only"
+        case let .invalidPath(m): m
+        case let .exists(p): "'\(p)' already exists"
+        case let .noSuchFile(p): "'\(p)' does not exist in the store"
+        case let .notADirectory(p): "'\(p)' is not a directory"
+        case let .isADirectory(p): "'\(p)' is a directory"
+        case let .notAtEnd(p, size, offset): "'\(p)': write at offset \(offset) refused, the file ends at \(size) (append-only)"
+        case let .tooLarge(n): "a block of \(n) bytes is larger than the \(Format.maxPayloadSize)-byte limit"
+        case let .io(m): m
+        }
+    }
+
+    /// Maps any error from below the store to a `StoreError`.
+    static func wrap(_ e: any Error) -> StoreError {
+        if let s = e as? StoreError { return s }
+        if let s = e as? SystemError { return .io(s.description) }
+        return .io("\(e)")
+    }
+}
+
+/// An integrity finding: where in which segment, which record, which check,
+/// and the expected and found values.
+public struct Finding: Equatable, Sendable, CustomStringConvertible, Codable {
+    public var segment: String
+    public var offset: UInt64
+    public var seq: UInt64?
+    public var check: String
+    public var expected: String
+    public var found: String
+
+    public init(segment: String, offset: UInt64, seq: UInt64?, check: String, expected: String, found: String) {
+        self.segment = segment; self.offset = offset; self.seq = seq; self.check = check
+        self.expected = expected; self.found = found
+    }
+
+    public var description: String {
+        let record = seq.map { "record \($0)" } ?? "no record"
+        return "\(segment) offset \(offset) (\(record)): \(check) failed: expected \(expected), found \(found)"
+    }
+}

@@ -1,0 +1,175 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An errno-carrying failure of a system call, with the call and the path.
+public struct SystemError: Error, CustomStringConvertible, Sendable {
+    public let call: String
+    public let path: String
+    public let errno: Int32
+
+    public var description: String {
+        "\(path): \(call) failed: \(String(cString: strerror(errno)))"
+    }
+}
+
+/// The only place the store calls raw file system calls. A thin owner of one
+/// file descriptor; every call retries on EINTR and throws `SystemError`.
+public final class RawFile: @unchecked Sendable {
+    public let fd: Int32
+    public let path: String
+
+    private init(fd: Int32, path: String) { self.fd = fd; self.path = path }
+
+    public static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws -> RawFile {
+        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw SystemError(call: "open", path: path, errno: errno) }
+        return RawFile(fd: fd, path: path)
+    }
+
+    deinit { Glibc.close(fd) }
+
+    private func fail(_ call: String) -> SystemError { SystemError(call: call, path: path, errno: errno) }
+
+    public func size() throws -> UInt64 {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw fail("fstat") }
+        return UInt64(st.st_size)
+    }
+
+    /// Reads up to `count` bytes at `offset`; short only at end of file.
+    public func read(into buf: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
+        var done = 0
+        while done < buf.count {
+            let n = pread(fd, buf.baseAddress! + done, buf.count - done, off_t(offset) + off_t(done))
+            if n < 0 { if errno == EINTR { continue }; throw fail("pread") }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    public func read(count: Int, at offset: UInt64) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        let n = try out.withUnsafeMutableBytes { (b) throws -> Int in try read(into: b, at: offset) }
+        out.removeLast(count - n)
+        return out
+    }
+
+    /// Writes all of `parts` at `offset` with one pwritev where possible.
+    public func write(_ parts: [UnsafeRawBufferPointer], at offset: UInt64) throws {
+        var iov = parts.filter { $0.count > 0 }.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
+        var position = off_t(offset)
+        var first = 0
+        while first < iov.count {
+            let n = iov.withUnsafeMutableBufferPointer { pwritev(fd, $0.baseAddress! + first, Int32($0.count - first), position) }
+            if n < 0 { if errno == EINTR { continue }; throw fail("pwritev") }
+            position += off_t(n)
+            var left = n
+            while left > 0 && first < iov.count {
+                if left >= iov[first].iov_len { left -= iov[first].iov_len; first += 1 }
+                else { iov[first].iov_base += left; iov[first].iov_len -= left; left = 0 }
+            }
+        }
+    }
+
+    public func write(_ bytes: [UInt8], at offset: UInt64) throws {
+        try bytes.withUnsafeBytes { (b) throws in try write([b], at: offset) }
+    }
+
+    public func truncate(to size: UInt64) throws {
+        guard ftruncate(fd, off_t(size)) == 0 else { throw fail("ftruncate") }
+    }
+
+    public func sync() throws {
+        guard fsync(fd) == 0 else { throw fail("fsync") }
+    }
+
+    public func dataSync() throws {
+        guard fdatasync(fd) == 0 else { throw fail("fdatasync") }
+    }
+
+    /// Takes an exclusive advisory lock without waiting; false if another
+    /// process holds it.
+    public func tryLockExclusive() throws -> Bool {
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+        if errno == EWOULDBLOCK { return false }
+        throw fail("flock")
+    }
+
+    /// Maps the file read-only. The mapping lives as long as the returned object.
+    public func map() throws -> MappedFile {
+        let length = Int(try size())
+        guard length > 0 else { return MappedFile(base: nil, length: 0) }
+        let p = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0)
+        guard let p, p != MAP_FAILED else { throw fail("mmap") }
+        return MappedFile(base: UnsafeRawPointer(p), length: length)
+    }
+}
+
+/// A read-only memory mapping.
+public final class MappedFile: @unchecked Sendable {
+    public let base: UnsafeRawPointer?
+    public let length: Int
+    init(base: UnsafeRawPointer?, length: Int) { self.base = base; self.length = length }
+    deinit { if let base { munmap(UnsafeMutableRawPointer(mutating: base), length) } }
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: length) }
+}
+
+/// Directory and path operations the store needs.
+public enum FileSystem {
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public static func makeDirectory(_ path: String, mode: mode_t = 0o700) throws {
+        guard mkdir(path, mode) == 0 else { throw SystemError(call: "mkdir", path: path, errno: errno) }
+    }
+
+    public static func list(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else { throw SystemError(call: "opendir", path: path, errno: errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// fsync of a directory, so that new entries in it are durable.
+    public static func syncDirectory(_ path: String) throws {
+        let dir = try RawFile.open(path, flags: O_RDONLY | O_DIRECTORY)
+        try dir.sync()
+    }
+
+    public static func isWritable(_ path: String) -> Bool { access(path, W_OK) == 0 }
+
+    /// Writes a file atomically: temporary file, fsync, rename, directory fsync.
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], directory: String) throws {
+        let tmp = path + ".tmp"
+        let f = try RawFile.open(tmp, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+        try f.write(bytes, at: 0)
+        try f.sync()
+        guard rename(tmp, path) == 0 else { throw SystemError(call: "rename", path: path, errno: errno) }
+        try syncDirectory(directory)
+    }
+
+    public static func remove(_ path: String) { unlink(path) }
+
+    public static func randomBytes(_ count: Int) -> [UInt8] {
+        var rng = SystemRandomNumberGenerator()   // getrandom(2) underneath
+        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &rng) }
+    }
+
+    public static func nowNanoseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}

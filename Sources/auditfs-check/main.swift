@@ -1,0 +1,12 @@
+import ArgumentParser
+import AuditCLI
+
+/// The checker alone: builds and runs without libfuse.
+struct AuditFSCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "auditfs-check",
+        abstract: "Verify and read an auditfs store offline.",
+        subcommands: StoreCommands.readOnly)
+}
+
+AuditFSCheck.main()

@@ -1,0 +1,11 @@
+import ArgumentParser
+import AuditCLI
+
+struct AuditFS: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "auditfs",
+        abstract: "Write-once audit storage: create and append, never change or remove.",
+        subcommands: StoreCommands.all)
+}
+
+AuditFS.main()
