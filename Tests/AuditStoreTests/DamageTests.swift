@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+@testable import AuditStore
+
+/// Exhaustive damage on the small fixture store (split over several segments):
+/// every single-bit flip and every truncation of every segment.
+@Suite struct DamageTests {
+    /// The fixture, spread over segments of at most 450 bytes so that segment
+    /// headers and cross-segment chaining are damaged too.
+    static func pristine(_ tmp: TempDir) throws -> String {
+        let path = tmp.path + "/pristine"
+        try Fixture.build(at: path, segmentSize: 450).close()
+        #expect(segmentPaths(path).count >= 3)
+        #expect(try Checker.verify(at: path).status == .intact)
+        return path
+    }
+
+    @Test func everyBitFlipIsCaughtAndNamesTheRecord() throws {
+        let tmp = TempDir()
+        let pristine = try Self.pristine(tmp)
+        let work = tmp.path + "/work"
+        copyStore(pristine, to: work)
+        var flips = 0
+        for (segIndex, seg) in segmentPaths(work).enumerated() {
+            let original = readFile(seg)
+            let layout = try frames(ofSegment: seg)
+            for byte in 0..<original.count {
+                // The record whose frame holds this byte (nil: the segment header).
+                let owner = layout.first { UInt64(byte) >= $0.offset && UInt64(byte) < $0.offset + UInt64($0.length) }
+                for bit in 0..<8 {
+                    var damaged = original
+                    damaged[byte] ^= 1 << bit
+                    writeFile(seg, damaged)
+                    let report = try Checker.verify(at: work)
+                    flips += 1
+                    let at = "segment \(segIndex) byte \(byte) bit \(bit)"
+                    #expect(report.status == .damaged, "\(at): \(report.status)")
+                    guard let f = report.failure else { continue }
+                    if let owner {
+                        #expect(f.seq == owner.seq, "\(at): named record \(String(describing: f.seq)), expected \(owner.seq): \(f)")
+                        #expect(f.offset == owner.offset, "\(at): \(f)")
+                    } else {
+                        #expect(f.check.hasPrefix("segment-"), "\(at): \(f)")
+                    }
+                    #expect(f.segment == StorePath.name(of: seg), "\(at): \(f)")
+                }
+            }
+            writeFile(seg, original)
+        }
+        #expect(flips > 10_000)
+    }
+
+    @Test func everyTruncationIsTornTailOrFailure() throws {
+        let tmp = TempDir()
+        let pristine = try Self.pristine(tmp)
+        let work = tmp.path + "/work"
+        copyStore(pristine, to: work)
+        let segs = segmentPaths(work)
+        let total = try Checker.verify(at: work).records
+        for (segIndex, seg) in segs.enumerated() {
+            let original = readFile(seg)
+            let layout = try frames(ofSegment: seg)
+            let isLast = segIndex == segs.count - 1
+            for length in 0..<original.count {
+                writeFile(seg, Array(original[0..<length]))
+                let report = try Checker.verify(at: work)
+                let at = "segment \(segIndex) cut at \(length)"
+                let boundary = length == Format.segmentHeaderSize || layout.contains { $0.offset + UInt64($0.length) == UInt64(length) }
+                if !isLast {
+                    #expect(report.status == .damaged, "\(at): \(report.status)")
+                } else if boundary {
+                    // Whole records cut off the end: indistinguishable from a shorter
+                    // store without an outside anchor (a signed checkpoint).
+                    #expect(report.status == .intact, "\(at)")
+                    #expect(report.records < total)
+                } else {
+                    #expect(report.status == .tornTail || report.status == .damaged, "\(at): \(report.status)")
+                    if report.status == .tornTail {
+                        // Only the last, incomplete record is missing.
+                        let partial = layout.first { $0.offset < UInt64(length) && UInt64(length) < $0.offset + UInt64($0.length) }
+                        #expect(partial != nil || length < Format.segmentHeaderSize, "\(at)")
+                        if let partial { #expect(report.records == partial.seq, "\(at)") }
+                    }
+                }
+            }
+            writeFile(seg, original)
+        }
+    }
+
+    @Test func openingForWritingCutsATornTailAndKeepsIt() throws {
+        let tmp = TempDir()
+        let path = tmp.path + "/s"
+        try Fixture.build(at: path).close()
+        let seg = segmentPaths(path).last!
+        let original = readFile(seg)
+        // The first 60 bytes of a frame (a copy of the last one): what a crash mid-append leaves.
+        let last = try frames(ofSegment: seg).last!
+        let partial = Array(original[Int(last.offset)..<Int(last.offset) + 60])
+        writeFile(seg, original + partial)
+        #expect(try Checker.verify(at: path).status == .tornTail)
+        let s = try Store.open(at: path, mode: .readWrite)
+        let recovery = try #require(s.recovery)
+        #expect(recovery.bytesCut == 60)
+        #expect(readFile(path + "/" + recovery.savedAs) == partial)
+        #expect(readFile(seg) == original)
+        try s.append(s.lookup("/b.log")!.id, Array("after the crash\n".utf8), by: Fixture.writer)
+        s.close()
+        #expect(try Checker.verify(at: path).status == .intact)
+    }
+
+    @Test func zeroFilledTailIsTorn() throws {
+        let tmp = TempDir()
+        let path = tmp.path + "/s"
+        try Fixture.build(at: path).close()
+        let seg = segmentPaths(path).last!
+        writeFile(seg, readFile(seg) + [UInt8](repeating: 0, count: 4096))
+        let report = try Checker.verify(at: path)
+        #expect(report.status == .tornTail)
+    }
+
+    @Test func openRefusesADamagedStore() throws {
+        let tmp = TempDir()
+        let path = tmp.path + "/s"
+        try Fixture.build(at: path).close()
+        let seg = segmentPaths(path).last!
+        var bytes = readFile(seg)
+        bytes[300] ^= 0x10
+        writeFile(seg, bytes)
+        #expect {
+            try Store.open(at: path, mode: .readWrite)
+        } throws: { error in
+            if case .damaged = error as? StoreError { return true }
+            return false
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+@testable import AuditStore
+
+/// The checked-in fixtures: the golden store (format vectors) and the named
+/// tamper mutations, each regenerated here and compared byte for byte.
+@Suite(.serialized) struct FixtureTests {
+    static let dir = FixtureGenerator.fixturesDirectory
+    static let regenerate = ProcessInfo.processInfo.environment["AUDITFS_REGENERATE_FIXTURES"] == "1"
+
+    /// Every file under `root`, relative path → bytes.
+    static func tree(_ root: String) -> [String: [UInt8]] {
+        var out: [String: [UInt8]] = [:]
+        let e = FileManager.default.enumerator(atPath: root)!
+        while let rel = e.nextObject() as? String {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: root + "/" + rel, isDirectory: &isDir), !isDir.boolValue {
+                out[rel] = readFile(root + "/" + rel)
+            }
+        }
+        return out
+    }
+
+    static func goldenRecords(_ store: String) throws -> String {
+        var lines: [String] = []
+        try History.read(at: store) { e in
+            lines.append("\(e.seq) \(e.kind) \(e.path) \(e.offset.map(String.init) ?? "-") \(e.length) \(e.recordHash)")
+        }
+        let report = try Checker.verify(at: store)
+        lines.append("tree-size \(report.treeSize) root \(report.treeRoot)")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    @Test func goldenStoreBytesAndHashes() throws {
+        let tmp = TempDir()
+        let fresh = tmp.path + "/golden"
+        try FixtureGenerator.golden(at: fresh)
+        let records = try Self.goldenRecords(fresh)
+        let goldenDir = Self.dir + "/golden"
+        if Self.regenerate {
+            try? FileManager.default.removeItem(atPath: goldenDir)
+            try FileManager.default.createDirectory(atPath: goldenDir, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: fresh, toPath: goldenDir + "/store")
+            writeFile(goldenDir + "/records.txt", Array(records.utf8))
+        }
+        #expect(Self.tree(fresh) == Self.tree(goldenDir + "/store"), "the encoder no longer produces the golden bytes")
+        #expect(String(decoding: readFile(goldenDir + "/records.txt"), as: UTF8.self) == records)
+        #expect(try Self.goldenRecords(goldenDir + "/store") == records)
+    }
+
+    @Test func tamperFixturesMatchTheirGenerator() throws {
+        let tmp = TempDir()
+        let made = try FixtureGenerator.tampers(into: tmp.path)
+        let tamperDir = Self.dir + "/tamper"
+        if Self.regenerate {
+            try? FileManager.default.removeItem(atPath: tamperDir)
+            try FileManager.default.copyItem(atPath: tmp.path, toPath: tamperDir)
+            for t in made { writeFile(tamperDir + "/" + t.name + "/desc.json", FixtureGenerator.descJSON(t)) }
+        }
+        for t in made {
+            #expect(Self.tree(tmp.path + "/" + t.name + "/store") == Self.tree(tamperDir + "/" + t.name + "/store"), "\(t.name)")
+            #expect(readFile(tamperDir + "/" + t.name + "/desc.json") == FixtureGenerator.descJSON(t), "\(t.name)")
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: tamperDir).sorted()
+        #expect(names == made.map(\.name).sorted())
+    }
+
+    static var tamperNames: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir + "/tamper")) ?? []).sorted()
+    }
+
+    @Test(arguments: tamperNames) func tamperIsCaught(name: String) throws {
+        let base = Self.dir + "/tamper/" + name
+        let want = try JSONDecoder().decode(FixtureGenerator.Tamper.self, from: Data(readFile(base + "/desc.json")))
+        let report = try Checker.verify(at: base + "/store")
+        #expect(report.status.rawValue == want.wantStatus, "\(name): \(String(describing: report.failure))")
+        #expect(report.failure?.check == want.wantCheck, "\(name): \(String(describing: report.failure))")
+        #expect(report.failure?.seq == want.wantSeq, "\(name): \(String(describing: report.failure))")
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+@testable import AuditStore
+
+@Suite struct StoreTests {
+    @Test func createAppendReadReopen() throws {
+        let tmp = TempDir()
+        let path = tmp.path + "/s"
+        let s = try Store.create(at: path)
+        let me = Provenance.current()
+        let f = try s.create("/x.log", kind: .file, mode: 0o644, owner: 0, group: 0, by: me)
+        #expect(try s.append(f.id, Array("hello ".utf8), by: me) == 0)
+        #expect(try s.append(f.id, Array("world".utf8), at: 6, by: me) == 6)
+        #expect(throws: StoreError.notAtEnd(path: "/x.log", size: 11, offset: 3)) {
+            try s.append(f.id, Array("X".utf8), at: 3, by: me)
+        }
+        #expect(String(decoding: try s.read(f.id, offset: 0, count: 100), as: UTF8.self) == "hello world")
+        #expect(String(decoding: try s.read(f.id, offset: 4, count: 4), as: UTF8.self) == "o wo")
+        let head = s.treeHead
+        s.close()
+        let r = try Store.open(at: path, mode: .readOnly)
+        #expect(r.treeHead == head)
+        #expect(r.lookup("/x.log")?.size == 11)
+        #expect(String(decoding: try r.read(f.id, offset: 6, count: 5), as: UTF8.self) == "world")
+        #expect(try Checker.verify(at: path).status == .intact)
+    }
+
+    @Test func refusesBadInput() throws {
+        let tmp = TempDir()
+        let path = tmp.path + "/s"
+        let s = try Store.create(at: path)
+        let me = Provenance.current()
+        for bad in ["/a/../b", "/a/./b", "/a//b", "/a\u{0}b", "/" + String(repeating: "x", count: 256)] {
+            #expect(throws: (any Error).self) { try s.create(bad, kind: .file, mode: 0o644, owner: 0, group: 0, by: me) }
+        }
+        #expect(throws: StoreError.noSuchFile("/nodir")) { try s.create("/nodir/f", kind: .file, mode: 0o644, owner: 0, group: 0, by: me) }
+        try s.create("/f", kind: .file, mode: 0o644, owner: 0, group: 0, by: me)
+        #expect(throws: StoreError.exists("/f")) { try s.create("/f", kind: .directory, mode: 0o755, owner: 0, group: 0, by: me) }
+        #expect(throws: StoreError.notADirectory("/f")) { try s.create("/f/g", kind: .file, mode: 0o644, owner: 0, group: 0, by: me) }
+        #expect(throws: StoreError.notEmpty(path)) { try Store.create(at: path) }
+        #expect(throws: StoreError.busy(path)) { try Store.open(at: path, mode: .readWrite) }
+        #expect(throws: StoreError.missing(tmp.path + "/nope")) { try Store.open(at: tmp.path + "/nope", mode: .readOnly) }
+        #expect(throws: StoreError.notAStore(tmp.path)) { try Store.open(at: tmp.path, mode: .readOnly) }
+    }
+
+    @Test func unknownVersionIsNamed() throws {
+        let tmp = TempDir()
+        let path = tmp.path + "/s"
+        try Store.create(at: path).close()
+        let id = path + "/auditfs-store"
+        let text = String(decoding: readFile(id), as: UTF8.self).replacingOccurrences(of: " v1\n", with: " v2\n")
+        writeFile(id, Array(text.utf8))
+        #expect(throws: StoreError.unsupportedVersion(path, found: "v2")) { try Store.open(at: path, mode: .readOnly) }
+    }
+
+    @Test func segmentsRollOverAndChainAcross() throws {
+        let tmp = TempDir()
+        let path = tmp.path + "/s"
+        let s = try Fixture.build(at: path, segmentSize: 400)
+        let me = Fixture.writer
+        let f = try #require(s.lookup("/app/a.log"))
+        var expected = Array("first line of a\nsecond line of a\n".utf8)
+        for i in 0..<20 {
+            let line = Array("line \(i) \(String(repeating: "z", count: i))\n".utf8)
+            try s.append(f.id, line, by: me)
+            expected += line
+        }
+        s.close()
+        #expect(segmentPaths(path).count > 5)
+        let report = try Checker.verify(at: path)
+        #expect(report.status == .intact)
+        let r = try Store.open(at: path, mode: .readOnly)
+        #expect(try r.read(f.id, offset: 0, count: 1 << 20) == expected)
+        // A read spanning many blocks and segments, starting mid-block.
+        #expect(try r.read(f.id, offset: 20, count: 300) == Array(expected[20..<min(320, expected.count)]))
+    }
+
+    @Test func concurrentAppendersAndGroupCommit() throws {
+        let tmp = TempDir()
+        let s = try Store.create(at: tmp.path + "/s")
+        let me = Provenance.current()
+        let ids = try (0..<4).map { try s.create("/f\($0)", kind: .file, mode: 0o644, owner: 0, group: 0, by: me).id }
+        DispatchQueue.concurrentPerform(iterations: 8) { t in
+            for i in 0..<200 {
+                _ = try! s.append(ids[t % 4], Array("t\(t) i\(i)\n".utf8), by: me)
+                if i % 10 == 0 { try! s.sync() }
+            }
+        }
+        try s.sync()
+        s.close()
+        let report = try Checker.verify(at: tmp.path + "/s")
+        #expect(report.status == .intact)
+        #expect(report.records == 1 + 4 + 8 * 200)
+    }
+}

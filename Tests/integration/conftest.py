@@ -1,0 +1,52 @@
+"""Shared fixtures for the integration tests: they run the real `auditfs`
+binary (built by scripts/test) against real stores and real mounts."""
+import hashlib
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BIN_DIR = pathlib.Path(os.environ.get("AUDITFS_BIN_DIR", ROOT / ".build" / "debug"))
+AUDITFS = str(BIN_DIR / "auditfs")
+AUDITFS_CHECK = str(BIN_DIR / "auditfs-check")
+
+
+def run(*args, input=None, check=False, user=None, **kw):
+    """Runs a command, returns CompletedProcess with text output.
+    `user` runs it as that user through setpriv (real uid/gid switch)."""
+    cmd = [str(a) for a in args]
+    if user is not None:
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--"] + cmd
+    if isinstance(input, str):
+        input = input.encode()
+    p = subprocess.run(cmd, input=input, capture_output=True, **kw)
+    p.out = p.stdout.decode(errors="replace")
+    p.err = p.stderr.decode(errors="replace")
+    if check and p.returncode != 0:
+        raise AssertionError(f"{cmd} exited {p.returncode}: {p.err}")
+    return p
+
+
+def auditfs(*args, **kw):
+    return run(AUDITFS, *args, **kw)
+
+
+def tree_digest(path):
+    """SHA-256 over every file's relative name and bytes under `path`: equal
+    digests mean byte-identical stores."""
+    h = hashlib.sha256()
+    base = pathlib.Path(path)
+    for p in sorted(base.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(base)).encode() + b"\0")
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = tmp_path / "store"
+    auditfs("init", s, check=True)
+    return s
