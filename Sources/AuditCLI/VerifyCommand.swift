@@ -35,6 +35,7 @@ struct VerifyCommand: ParsableCommand {
                 print("intact before it: \(report.records) records")
             }
         }
+        if !json { for note in report.cache { print("note: \(note)") } }
         throw ExitCode(report.exitCode)
     }
 }

@@ -18,6 +18,9 @@ public enum Checker {
         public var lastRecordHash: String
         public var failure: Finding?
         public var tornTail: TornTail?
+        /// What the derived index cache said, when it disagrees with the
+        /// segments or could not be used. Never trusted; rebuilt by the next writer.
+        public var cache: [String] = []
 
         /// The exit code `auditfs verify` uses: 0 intact, 1 damaged, 3 torn tail only.
         public var exitCode: Int32 {
@@ -31,17 +34,40 @@ public enum Checker {
     public static func verify(at path: String) throws(StoreError) -> Report {
         let identity: StoreIdentity
         var segments: [Replay.Segment]
+        var aheadFinding: Finding?
         do {
             identity = try Store.readIdentity(at: path)
             segments = try Store.openSegments(at: path, writable: false)
         } catch { throw .wrap(error) }
+        var cacheNotes: [String] = []
+        var snapshot: IndexSnapshot.Loaded?
+        do {
+            snapshot = try IndexSnapshot.load(store: path, identity: identity, segments: segments)
+        } catch let e as IndexSnapshot.Ahead {
+            cacheNotes.append("cache/index covers \(e.records) records; the segments hold fewer")
+            aheadFinding = Finding(segment: e.segment, offset: e.end, seq: e.records - 1, check: "records-missing",
+                                   expected: "\(e.records) records (as cache/index recorded)", found: "fewer")
+        } catch let e as IndexSnapshot.Invalid {
+            if e.reason != "none yet" { cacheNotes.append(e.description) }
+        } catch {
+            cacheNotes.append("index cache ignored: \(error)")
+        }
         let namespace = Namespace(keepBlocks: false)
         var replay = Replay(identity: identity, namespace: namespace, checkPayloads: true)
-        let outcome = replay.run(&segments)
+        var comparison = snapshot.map { IndexComparison(snapshot: $0.namespace) }
+        let outcome = replay.run(&segments) { record, hash, frame, index in
+            comparison?.check(record: record, frame: frame, segment: index, replayed: namespace)
+        }
+        if let c = comparison {
+            cacheNotes += c.notes
+            if namespace.nextSeq < c.snapshot.nextSeq, aheadFinding == nil {
+                cacheNotes.append("cache/index covers \(c.snapshot.nextSeq) records; the segments hold \(namespace.nextSeq)")
+            }
+        }
         var report = Report(status: .intact, store: path, records: replay.records, files: namespace.fileCount,
                             segments: segments.count, segmentBytes: replay.segmentBytes, payloadBytes: replay.payloadBytes,
                             treeSize: namespace.tree.size, treeRoot: namespace.tree.root.hex,
-                            lastRecordHash: namespace.lastHash.hex, failure: nil, tornTail: nil)
+                            lastRecordHash: namespace.lastHash.hex, failure: nil, tornTail: nil, cache: cacheNotes)
         switch outcome {
         case .intact: break
         case let .damaged(f):
@@ -51,6 +77,51 @@ public enum Checker {
             report.status = .tornTail
             report.tornTail = .init(segment: segments[index].name, offset: offset, reason: reason)
         }
+        if report.status != .damaged, let aheadFinding {
+            // Records that were written and indexed are gone from the end.
+            report.status = .damaged
+            report.failure = aheadFinding
+        }
         return report
+    }
+}
+
+/// Compares an index snapshot with the records as the checker replays them:
+/// every block location, and at the snapshot's record count the tree, the
+/// chain heads and every node's attributes. Memory: one counter per file.
+struct IndexComparison {
+    let snapshot: Namespace
+    private var blocksSeen: [UInt64: Int] = [:]
+    private(set) var notes: [String] = []
+
+    init(snapshot: Namespace) { self.snapshot = snapshot }
+
+    private mutating func note(_ s: String) { if notes.count < 20 { notes.append("cache/index disagrees with the segments: " + s) } }
+
+    mutating func check(record: Record, frame: SegmentReader.Frame, segment: Int, replayed: Namespace) {
+        guard record.seq < snapshot.nextSeq else { return }
+        if case let .append(offset) = record.body {
+            let k = blocksSeen[record.file, default: 0]
+            blocksSeen[record.file] = k + 1
+            let expected = BlockRef(fileOffset: offset, payloadPosition: frame.payloadPosition, seq: record.seq,
+                                    segment: UInt32(segment), length: UInt32(record.payloadLength))
+            let node = snapshot.node(record.file)
+            if node == nil || k >= node!.blocks.count || node!.blocks[k] != expected {
+                note("block of record \(record.seq)")
+            }
+        }
+        if replayed.nextSeq == snapshot.nextSeq {
+            if replayed.tree != snapshot.tree { note("tree at size \(snapshot.nextSeq)") }
+            if replayed.lastHash != snapshot.lastHash { note("last record hash") }
+            if replayed.fileCount != snapshot.fileCount { note("\(snapshot.fileCount) files, segments have \(replayed.fileCount)") }
+            for (id, n) in replayed.nodes {
+                guard let m = snapshot.node(id) else { note("file \(id) missing"); continue }
+                if n.path != m.path || n.kind != m.kind || n.size != m.size || n.mode != m.mode || n.uid != m.uid || n.gid != m.gid
+                    || n.lastHash != m.lastHash || n.mtime != m.mtime || n.atime != m.atime || n.ctime != m.ctime
+                    || n.parent != m.parent || m.blocks.count != (blocksSeen[id] ?? 0) {
+                    note("attributes of \(n.path)")
+                }
+            }
+        }
     }
 }

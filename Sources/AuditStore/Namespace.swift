@@ -50,6 +50,23 @@ public final class Namespace: @unchecked Sendable {
 
     public init(keepBlocks: Bool) { self.keepBlocks = keepBlocks }
 
+    struct InconsistentRestore: Error {}
+
+    /// A namespace as an index snapshot saved it; the children maps are rebuilt.
+    init(restoring nodes: [UInt64: Node], nextSeq: UInt64, lastHash: Hash, lastTime: Int64, tree: CompactRange) throws {
+        keepBlocks = true
+        self.nodes = nodes
+        self.nextSeq = nextSeq
+        self.lastHash = lastHash
+        self.lastTime = lastTime
+        self.tree = tree
+        guard nodes[Namespace.rootID]?.isDirectory == true else { throw InconsistentRestore() }
+        for node in nodes.values where node.id != Namespace.rootID {
+            guard let parent = nodes[node.parent], parent.isDirectory, node.id <= nextSeq,
+                  parent.children.updateValue(node.id, forKey: node.name) == nil else { throw InconsistentRestore() }
+        }
+    }
+
     public var fileCount: Int { nodes.count }
 
     public func node(_ id: UInt64) -> Node? { nodes[id] }

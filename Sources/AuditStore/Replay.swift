@@ -30,7 +30,7 @@ struct Replay {
     }
 
     /// Replays `segments` in order. `onRecord` sees each applied record.
-    mutating func run(_ segments: inout [Segment], onRecord: (Record, Hash, SegmentReader.Frame, Int) -> Void = { _, _, _, _ in }) -> Outcome {
+    mutating func run(_ segments: inout [Segment], resume: IndexSnapshot.Position? = nil, onRecord: (Record, Hash, SegmentReader.Frame, Int) -> Void = { _, _, _, _ in }) -> Outcome {
         if segments.isEmpty {
             return .damaged(Finding(segment: Format.segmentsDirectory, offset: 0, seq: nil, check: "segments", expected: "at least one segment", found: "none"))
         }
@@ -71,16 +71,22 @@ struct Replay {
             guard header.storeID == identity.id else {
                 return finding(16, nil, "segment-store-id", identity.idHex, StoreIdentity(id: header.storeID).idHex)
             }
-            guard header.firstSeq == namespace.nextSeq else {
+            // Segments an index snapshot covers: only their headers are checked here.
+            let covered = resume.map { index < $0.segmentCount } ?? false
+            if covered {
+                if index < resume!.segmentCount - 1 { continue }
+                reader.seek(to: resume!.lastSegmentEnd)
+            }
+            guard covered || header.firstSeq == namespace.nextSeq else {
                 return finding(32, nil, "segment-first-seq", "\(namespace.nextSeq)", "\(header.firstSeq)")
             }
             guard name == SegmentHeader.fileName(firstSeq: header.firstSeq) else {
                 return finding(32, nil, "segment-name", SegmentHeader.fileName(firstSeq: header.firstSeq), name)
             }
-            guard header.prevStoreHash == namespace.lastHash else {
+            guard covered || header.prevStoreHash == namespace.lastHash else {
                 return finding(40, nil, "segment-prev-hash", namespace.lastHash.hex, header.prevStoreHash.hex)
             }
-            var framesInSegment = 0
+            var framesInSegment = covered ? 1 : 0
             while true {
                 let step: SegmentReader.Step
                 do {

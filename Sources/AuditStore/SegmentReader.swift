@@ -80,6 +80,13 @@ public struct SegmentReader {
         return true
     }
 
+    /// Continues reading at `offset` (a frame boundary).
+    public mutating func seek(to offset: UInt64) {
+        position = offset
+        bufferStart = offset
+        bufferCount = 0
+    }
+
     /// Reads the segment header at the start of the file.
     public mutating func readHeader() throws -> SegmentHeader {
         let n = try fill(Format.segmentHeaderSize)

@@ -72,6 +72,11 @@ public final class Store: @unchecked Sendable {
     private var segments: [Segment]
     private let lockFile: RawFile?
     private var failed: String?
+    /// The index snapshot the block lists point into, and how many records it covers.
+    private var indexMapping: MappedFile?
+    private var indexedRecords: UInt64 = 0
+    /// Why the index cache was not used, when that is worth reporting.
+    public private(set) var cacheNote: String?
 
     private let syncCondition = NSCondition()
     private var durableSeq: UInt64 = 0
@@ -178,9 +183,30 @@ public final class Store: @unchecked Sendable {
             lockFile = f
         }
         var replaySegments = try openSegments(at: path, writable: mode == .readWrite)
-        let namespace = Namespace(keepBlocks: true)
+        // Start from the index snapshot when it is sound; otherwise replay all.
+        var loaded: IndexSnapshot.Loaded?
+        var cacheNote: String?
+        do {
+            loaded = try IndexSnapshot.load(store: path, identity: identity, segments: replaySegments)
+        } catch let e as IndexSnapshot.Ahead {
+            throw StoreError.damaged(Finding(segment: e.segment, offset: e.end, seq: e.records - 1, check: "records-missing",
+                                             expected: "\(e.records) records (cache/index)", found: "a shorter segment"))
+        } catch let e as IndexSnapshot.Invalid {
+            if e.reason != "none yet" { cacheNote = e.description }
+        } catch {
+            cacheNote = "index cache ignored: \(error)"
+        }
+        var namespace = loaded?.namespace ?? Namespace(keepBlocks: true)
         var replay = Replay(identity: identity, namespace: namespace, checkPayloads: false)
-        let outcome = replay.run(&replaySegments)
+        var outcome = replay.run(&replaySegments, resume: loaded?.position)
+        if case .damaged = outcome, loaded != nil {
+            // Judge damage on the segments alone, never with the index's help.
+            cacheNote = "index cache ignored: the records after it do not follow from it"
+            loaded = nil
+            namespace = Namespace(keepBlocks: true)
+            replay = Replay(identity: identity, namespace: namespace, checkPayloads: false)
+            outcome = replay.run(&replaySegments)
+        }
         var recovery: Recovery?
         switch outcome {
         case .intact:
@@ -206,8 +232,12 @@ public final class Store: @unchecked Sendable {
             segments.append(Segment(name: s.name, firstSeq: header.firstSeq, file: s.file, end: end))
         }
         if let last = segments.last, last.end == 0 { last.end = try last.file.size() }
-        return Store(path: path, identity: identity, mode: mode, options: options, namespace: namespace,
-                     segments: segments, lockFile: lockFile, recovery: recovery)
+        let store = Store(path: path, identity: identity, mode: mode, options: options, namespace: namespace,
+                          segments: segments, lockFile: lockFile, recovery: recovery)
+        store.indexMapping = loaded?.mapping
+        store.indexedRecords = loaded?.namespace.nextSeq ?? 0
+        store.cacheNote = cacheNote
+        return store
     }
 
     /// Saves the bytes of a torn tail under torn/ (for forensics), then cuts
@@ -228,12 +258,26 @@ public final class Store: @unchecked Sendable {
                         savedAs: Format.tornDirectory + "/" + StorePath.name(of: saved))
     }
 
-    /// Syncs and releases the store. Further writes fail.
+    /// Syncs the store, refreshes the index snapshot when enough was
+    /// appended since the last one, and releases the store. Further writes fail.
     public func close() {
         try? sync()
         lock.lock()
+        defer { lock.unlock() }
+        if mode == .readWrite && failed == nil {
+            let total = namespace.nextSeq
+            let since = total - indexedRecords
+            if since > 0 && (since >= 100_000 || since * 10 >= total) { try? writeIndexLocked() }
+        }
         failed = failed ?? "store is closed"
-        lock.unlock()
+    }
+
+    /// Writes cache/index for the current state. Caller holds `lock`.
+    private func writeIndexLocked() throws {
+        guard let last = segments.last else { return }
+        try IndexSnapshot.write(namespace, identity: identity, segmentFirstSeqs: segments.map(\.firstSeq),
+                                position: .init(segmentCount: segments.count, lastSegmentEnd: last.end), store: path)
+        indexedRecords = namespace.nextSeq
     }
 
     // MARK: Reading the namespace

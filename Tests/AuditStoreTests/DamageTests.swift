@@ -69,9 +69,9 @@ import Testing
                 if !isLast {
                     #expect(report.status == .damaged, "\(at): \(report.status)")
                 } else if boundary {
-                    // Whole records cut off the end: indistinguishable from a shorter
-                    // store without an outside anchor (a signed checkpoint).
-                    #expect(report.status == .intact, "\(at)")
+                    // Whole records cut off the end: the index cache still remembers them.
+                    #expect(report.status == .damaged, "\(at)")
+                    #expect(report.failure?.check == "records-missing", "\(at)")
                     #expect(report.records < total)
                 } else {
                     #expect(report.status == .tornTail || report.status == .damaged, "\(at): \(report.status)")
@@ -85,6 +85,22 @@ import Testing
             }
             writeFile(seg, original)
         }
+    }
+
+    /// Without the index cache (deleted), a store cut exactly at a record
+    /// boundary looks like a shorter store: only an outside anchor (a signed
+    /// checkpoint) can tell. Everything else is still a torn tail or damage.
+    @Test func truncationAtABoundaryWithoutTheCache() throws {
+        let tmp = TempDir()
+        let path = tmp.path + "/s"
+        try Fixture.build(at: path).close()
+        try FileManager.default.removeItem(atPath: path + "/cache")
+        let seg = segmentPaths(path).last!
+        let layout = try frames(ofSegment: seg)
+        writeFile(seg, Array(readFile(seg)[0..<Int(layout[5].offset)]))
+        let report = try Checker.verify(at: path)
+        #expect(report.status == .intact)
+        #expect(report.records == 5)
     }
 
     @Test func openingForWritingCutsATornTailAndKeepsIt() throws {
@@ -126,6 +142,9 @@ import Testing
         var bytes = readFile(seg)
         bytes[300] ^= 0x10
         writeFile(seg, bytes)
+        // With the index cache, open checks only what follows it; verify checks all.
+        #expect(try Checker.verify(at: path).status == .damaged)
+        try FileManager.default.removeItem(atPath: path + "/cache")
         #expect {
             try Store.open(at: path, mode: .readWrite)
         } throws: { error in
