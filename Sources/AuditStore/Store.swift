@@ -151,11 +151,17 @@ public final class Store: @unchecked Sendable {
 
     /// Reads the identity file of the store at `path`.
     static func readIdentity(at path: String) throws -> StoreIdentity {
-        guard FileSystem.exists(path) else { throw StoreError.missing(path) }
+        guard FileSystem.exists(path) else {
+            throw errno == EACCES ? StoreError.permissionDenied(path) : StoreError.missing(path)
+        }
         guard FileSystem.isDirectory(path) else { throw StoreError.notAStore(path) }
         let idPath = path + "/" + Format.identityFile
         guard FileSystem.exists(idPath) else { throw StoreError.notAStore(path) }
-        let bytes = try RawFile.open(idPath, flags: O_RDONLY).read(count: 4096, at: 0)
+        let file: RawFile
+        do { file = try RawFile.open(idPath, flags: O_RDONLY) } catch let e as SystemError where e.errno == EACCES {
+            throw StoreError.permissionDenied(path)
+        }
+        let bytes = try file.read(count: 4096, at: 0)
         return try StoreIdentity.decode(bytes, store: path)
     }
 

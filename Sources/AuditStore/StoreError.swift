@@ -2,6 +2,7 @@
 /// the problem and where it is.
 public enum StoreError: Error, CustomStringConvertible, Equatable {
     case missing(String)
+    case permissionDenied(String)
     case notAStore(String)
     case unsupportedVersion(String, found: String)
     case notEmpty(String)
@@ -21,6 +22,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .missing(p): "store '\(p)' does not exist"
+        case let .permissionDenied(p): "store '\(p)': permission denied"
         case let .notAStore(p): "'\(p)' is not an auditfs store (no \(Format.identityFile) file)"
         case let .unsupportedVersion(p, found): "store '\(p)' has format \(found); this auditfs reads \(Format.identityMagic) v\(Format.version)"
         case let .notEmpty(p): "'\(p)' is not empty; a new store needs an empty or missing directory"
