@@ -6,6 +6,9 @@ import PackageDescription
 //   AuditCLI    — the subcommands that work on a store without FUSE.
 //   auditfs-check — the checker alone (verify/log/cat/ls), for hosts without libfuse.
 //   auditfs     — everything, including `mount`.
+//   CFuse3      — system library: libfuse3's low-level API (FUSE_USE_VERSION 314).
+//   CAuditFUSEShim — C for what Swift cannot import from libfuse (macros, variadic log hook).
+//   AuditFUSE   — the mount daemon; the only target that imports libfuse.
 let package = Package(
     name: "auditfs",
     platforms: [.macOS(.v14)],
@@ -32,7 +35,20 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "auditfs-check", dependencies: ["AuditCLI"]),
-        .executableTarget(name: "auditfs", dependencies: ["AuditCLI"]),
+        .systemLibrary(
+            name: "CFuse3",
+            pkgConfig: "fuse3",
+            providers: [.apt(["libfuse3-dev"])]
+        ),
+        .target(name: "CAuditFUSEShim", dependencies: ["CFuse3"]),
+        .target(
+            name: "AuditFUSE",
+            dependencies: [
+                "AuditStore", "CFuse3", "CAuditFUSEShim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "auditfs", dependencies: ["AuditCLI", "AuditFUSE"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,11 +1,12 @@
 import ArgumentParser
 import AuditCLI
+import AuditFUSE
 
 struct AuditFS: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "auditfs",
         abstract: "Write-once audit storage: create and append, never change or remove.",
-        subcommands: StoreCommands.all)
+        subcommands: StoreCommands.all + [MountCommand.self])
 }
 
 AuditFS.main()

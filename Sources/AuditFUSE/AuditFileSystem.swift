@@ -1,0 +1,140 @@
+import AuditStore
+import CFuse3
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The mounted store: one method per FUSE operation, each answering its
+/// request exactly once through its `Reply`. Reading the namespace and the
+/// data is here; creating, writing, attributes and the refusals have their
+/// own files.
+///
+/// Thread safety: the handlers run on libfuse's worker threads at once; the
+/// store is thread-safe and the handlers keep no other mutable state.
+final class AuditFileSystem: @unchecked Sendable {
+    let store: Store
+    /// Called once, when the kernel's INIT has been answered: the mount serves.
+    let onReady: @Sendable () -> Void
+
+    init(store: Store, onReady: @escaping @Sendable () -> Void) {
+        self.store = store
+        self.onReady = onReady
+    }
+
+    // MARK: Session
+
+    func initialize(_ conn: UnsafeMutablePointer<fuse_conn_info>) {
+        // Write-through only: the writeback cache would re-send stored bytes,
+        // handle O_APPEND in the kernel and strip the writer's identity
+        // (docs/MOUNT.md "Why no writeback cache").
+        conn.pointee.want &= ~UInt32(FUSE_CAP_WRITEBACK_CACHE)
+        // O_TRUNC reaches open() (and create()), where the policy checks it.
+        if conn.pointee.capable & UInt32(FUSE_CAP_ATOMIC_O_TRUNC) != 0 {
+            conn.pointee.want |= UInt32(FUSE_CAP_ATOMIC_O_TRUNC)
+        }
+        onReady()
+    }
+
+    func destroy() {
+        do { try store.sync() } catch { Log.error("sync at unmount failed: \(error)") }
+    }
+
+    // MARK: Names and attributes
+
+    func lookup(_ reply: consuming Reply<Answer.Entry>, parent: UInt64, name: UnsafePointer<CChar>) {
+        guard let n = Self.name(name), let node = store.lookup(parent: parent, name: n) else {
+            reply.error(ENOENT); return
+        }
+        reply.entry(node.entry)
+    }
+
+    func forget(_ reply: consuming Reply<Answer.Nothing>) {
+        // File ids are never reused or removed: there is no lookup count to keep.
+        reply.none()
+    }
+
+    func getattr(_ reply: consuming Reply<Answer.Attributes>, id: UInt64) {
+        guard let node = store.info(id) else { reply.error(ENOENT); return }
+        reply.attributes(node.stat, timeout: CacheTimeout.attributes)
+    }
+
+    func access(_ reply: consuming Reply<Answer.Status>, id: UInt64) {
+        // With default_permissions the kernel checks the mode bits itself;
+        // this answers only for mounts without it.
+        guard store.info(id) != nil else { reply.error(ENOENT); return }
+        reply.ok()
+    }
+
+    func statfs(_ reply: consuming Reply<Answer.FileSystemStats>) {
+        // fstatvfs: Swift cannot call statvfs() by name (the struct shares it).
+        var st = statvfs()
+        let fd = Glibc.open(store.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { reply.error(Glibc.errno); return }
+        defer { Glibc.close(fd) }
+        guard fstatvfs(fd, &st) == 0 else { reply.error(Glibc.errno); return }
+        st.f_namemax = UInt(Format.maxNameSize)
+        reply.stats(st)
+    }
+
+    // MARK: Reading
+
+    func read(_ reply: consuming Reply<Answer.Bytes>, id: UInt64, size: Int, offset: Int64) {
+        do {
+            let bytes = try store.read(id, offset: UInt64(max(offset, 0)), count: size)
+            reply.bytes(bytes)
+        } catch {
+            if error.isFailure { Log.error("read of file \(id) at \(offset): \(error)") }
+            reply.error(error.errno)
+        }
+    }
+
+    func opendir(_ reply: consuming Reply<Answer.Opened>, id: UInt64, fi: UnsafeMutablePointer<fuse_file_info>) {
+        guard let dir = store.info(id) else { reply.error(ENOENT); return }
+        guard dir.isDirectory else { reply.error(ENOTDIR); return }
+        var entries = [DirectoryListing.Entry(name: ".", id: dir.id, isDirectory: true),
+                       DirectoryListing.Entry(name: "..", id: dir.parent, isDirectory: true)]
+        for child in store.children(of: id) {
+            entries.append(DirectoryListing.Entry(name: child.name, id: child.id, isDirectory: child.isDirectory))
+        }
+        fi.pointee.fh = DirectoryListing(entries: entries).fh
+        reply.opened(fi)
+    }
+
+    func readdir(_ reply: consuming Reply<Answer.Bytes>, request: fuse_req_t, size: Int, offset: Int64,
+                 fi: UnsafeMutablePointer<fuse_file_info>) {
+        let listing = DirectoryListing.borrow(fi.pointee.fh)
+        var buffer = [UInt8](repeating: 0, count: size)
+        var used = 0
+        buffer.withUnsafeMutableBytes { out in
+            var i = Int(max(offset, 0))
+            while i < listing.entries.count {
+                let e = listing.entries[i]
+                var st = Glibc.stat()
+                st.st_ino = ino_t(e.id)
+                st.st_mode = e.isDirectory ? S_IFDIR : S_IFREG
+                let room = size - used
+                let need = e.name.withCString { name in
+                    fuse_add_direntry(request, out.baseAddress!.assumingMemoryBound(to: CChar.self) + used, room, name, &st, off_t(i + 1))
+                }
+                if need > room { break }
+                used += need
+                i += 1
+            }
+        }
+        buffer.removeLast(size - used)
+        reply.bytes(buffer)
+    }
+
+    func releasedir(_ reply: consuming Reply<Answer.Status>, fi: UnsafeMutablePointer<fuse_file_info>) {
+        DirectoryListing.release(fi.pointee.fh)
+        reply.ok()
+    }
+
+    // MARK: Helpers
+
+    /// A name from the kernel as the store spells it: UTF-8, or nil (no such
+    /// name can exist in a store).
+    static func name(_ c: UnsafePointer<CChar>) -> String? {
+        String(validatingCString: c)
+    }
+}

@@ -1,0 +1,127 @@
+import CFuse3
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `fuse_lowlevel_ops` table: every operation libfuse may call, wired to
+/// `AuditFileSystem` in one place. An operation left nil answers ENOSYS from
+/// libfuse, on purpose for: getxattr (see AuditFileSystem+Refusals.swift:
+/// the kernel then answers EOPNOTSUPP itself, saving a round trip per
+/// write), readlink (no symlinks exist), ioctl (the kernel
+/// turns ENOSYS into ENOTTY), copy_file_range (the kernel falls back to
+/// plain writes, which the append rules check), lseek (the kernel answers
+/// SEEK_END from the true size), getlk/setlk/flock (locks stay local to the
+/// kernel), bmap, poll, readdirplus.
+///
+/// The closures capture nothing (they are C function pointers); the file
+/// system comes from the session's user data.
+enum Operations {
+    static func table() -> fuse_lowlevel_ops {
+        var ops = fuse_lowlevel_ops()
+        ops.`init` = { userdata, conn in
+            fileSystem(userdata).initialize(conn!)
+        }
+        ops.destroy = { userdata in
+            fileSystem(userdata).destroy()
+        }
+        ops.lookup = { req, parent, name in
+            fs(req).lookup(Reply(req!, "lookup"), parent: parent, name: name!)
+        }
+        ops.forget = { req, _, _ in
+            fs(req).forget(Reply(req!, "forget"))
+        }
+        ops.forget_multi = { req, _, _ in
+            fs(req).forget(Reply(req!, "forget_multi"))
+        }
+        ops.getattr = { req, ino, _ in
+            fs(req).getattr(Reply(req!, "getattr"), id: ino)
+        }
+        ops.setattr = { req, ino, attr, toSet, _ in
+            fs(req).setattr(Reply(req!, "setattr"), request: req!, id: ino, attr: attr!, toSet: toSet)
+        }
+        ops.access = { req, ino, _ in
+            fs(req).access(Reply(req!, "access"), id: ino)
+        }
+        ops.statfs = { req, _ in
+            fs(req).statfs(Reply(req!, "statfs"))
+        }
+        ops.mkdir = { req, parent, name, mode in
+            fs(req).mkdir(Reply(req!, "mkdir"), request: req!, parent: parent, name: name!, mode: mode)
+        }
+        ops.create = { req, parent, name, mode, fi in
+            fs(req).create(Reply(req!, "create"), request: req!, parent: parent, name: name!, mode: mode, fi: fi!)
+        }
+        ops.open = { req, ino, fi in
+            fs(req).open(Reply(req!, "open"), id: ino, fi: fi!)
+        }
+        ops.read = { req, ino, size, off, _ in
+            fs(req).read(Reply(req!, "read"), id: ino, size: size, offset: Int64(off))
+        }
+        ops.write = { req, ino, buf, size, off, fi in
+            fs(req).write(Reply(req!, "write"), request: req!, id: ino,
+                          data: UnsafeRawBufferPointer(start: buf, count: size), offset: Int64(off), fi: fi!)
+        }
+        ops.flush = { req, _, _ in
+            fs(req).flush(Reply(req!, "flush"))
+        }
+        ops.release = { req, _, _ in
+            fs(req).release(Reply(req!, "release"))
+        }
+        ops.fsync = { req, _, _, _ in
+            fs(req).fsync(Reply(req!, "fsync"))
+        }
+        ops.opendir = { req, ino, fi in
+            fs(req).opendir(Reply(req!, "opendir"), id: ino, fi: fi!)
+        }
+        ops.readdir = { req, _, size, off, fi in
+            fs(req).readdir(Reply(req!, "readdir"), request: req!, size: size, offset: Int64(off), fi: fi!)
+        }
+        ops.releasedir = { req, _, fi in
+            fs(req).releasedir(Reply(req!, "releasedir"), fi: fi!)
+        }
+        ops.fsyncdir = { req, _, _, _ in
+            fs(req).fsync(Reply(req!, "fsyncdir"))
+        }
+        ops.unlink = { req, _, _ in
+            fs(req).refuseNamespaceChange(Reply<Answer.Status>(req!, "unlink"))
+        }
+        ops.rmdir = { req, _, _ in
+            fs(req).refuseNamespaceChange(Reply<Answer.Status>(req!, "rmdir"))
+        }
+        ops.rename = { req, _, _, _, _, _ in
+            fs(req).refuseNamespaceChange(Reply<Answer.Status>(req!, "rename"))
+        }
+        ops.link = { req, _, _, _ in
+            fs(req).refuseNamespaceChange(Reply<Answer.Entry>(req!, "link"))
+        }
+        ops.symlink = { req, _, _, _ in
+            fs(req).refuseNamespaceChange(Reply<Answer.Entry>(req!, "symlink"))
+        }
+        ops.mknod = { req, _, _, _, _ in
+            fs(req).refuseNamespaceChange(Reply<Answer.Entry>(req!, "mknod"))
+        }
+        ops.fallocate = { req, _, _, _, _, _ in
+            fs(req).fallocate(Reply(req!, "fallocate"))
+        }
+        ops.setxattr = { req, _, _, _, _, _ in
+            fs(req).setxattr(Reply(req!, "setxattr"))
+        }
+        ops.removexattr = { req, _, _ in
+            fs(req).removexattr(Reply(req!, "removexattr"))
+        }
+        ops.listxattr = { req, _, size in
+            fs(req).listxattr(Reply(req!, "listxattr"), size: size)
+        }
+        return ops
+    }
+
+}
+
+/// The file system a request belongs to (the session's user data).
+private func fs(_ req: fuse_req_t?) -> AuditFileSystem {
+    fileSystem(fuse_req_userdata(req))
+}
+
+private func fileSystem(_ userdata: UnsafeMutableRawPointer?) -> AuditFileSystem {
+    Unmanaged<AuditFileSystem>.fromOpaque(userdata!).takeUnretainedValue()
+}

@@ -1,0 +1,60 @@
+import AuditStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The append-only rules of the mount (README "Semantics"), as small named
+/// checks. Pure functions of a node's attributes and the request: they touch
+/// neither the store nor FUSE. A check answers `nil` to let the operation go
+/// ahead, or the errno that refuses it. The store re-checks what it can under
+/// its own lock (a write's offset), so a race cannot slip past a check.
+enum Policy {
+    /// O_TRUNC, truncate, ftruncate: allowed only to the current size, which
+    /// changes nothing (so O_TRUNC on an empty file succeeds). Anything else
+    /// would remove or invent bytes.
+    static func checkTruncate(_ node: NodeInfo, to size: UInt64) -> Int32? {
+        if node.isDirectory { return EISDIR }
+        return size == node.size ? nil : EPERM
+    }
+
+    /// unlink, rmdir, rename, link, symlink, mknod: nothing is ever removed
+    /// or renamed, and only regular files and directories exist.
+    static let namespaceChange: Int32 = EPERM
+
+    /// fallocate would reserve or punch ranges the append path does not own.
+    static let fallocate: Int32 = EOPNOTSUPP
+
+    /// setxattr, removexattr: the store records no extended attributes.
+    static let setExtendedAttribute: Int32 = ENOTSUP
+
+    /// The attributes a chmod, chown or utimens asks for; nil fields are left alone.
+    struct AttributeRequest: Equatable {
+        var mode: UInt32?
+        var uid: UInt32?
+        var gid: UInt32?
+        var atime: Int64?
+        var mtime: Int64?
+    }
+
+    /// chmod, chown, utimens: allowed when nothing changes (answered without a
+    /// record) or on an empty file or directory (recorded); otherwise EPERM.
+    /// Returns the change to record, `.success(nil)` when there is none.
+    static func checkAttributes(_ node: NodeInfo, _ request: AttributeRequest) -> Result<AttributeChange?, Refusal> {
+        var fields: AttributeChange.Fields = []
+        var change = (mode: node.mode, uid: node.uid, gid: node.gid, atime: node.atime, mtime: node.mtime)
+        if let m = request.mode, m & 0o7777 != node.mode { fields.insert(.mode); change.mode = m & 0o7777 }
+        if let u = request.uid, u != node.uid { fields.insert(.owner); change.uid = u }
+        if let g = request.gid, g != node.gid { fields.insert(.group); change.gid = g }
+        if let a = request.atime, a != node.atime { fields.insert(.atime); change.atime = a }
+        if let t = request.mtime, t != node.mtime { fields.insert(.mtime); change.mtime = t }
+        if fields.isEmpty { return .success(nil) }
+        guard node.isEmpty else { return .failure(Refusal(errno: EPERM)) }
+        return .success(AttributeChange(fields: fields, mode: change.mode, owner: change.uid, group: change.gid,
+                                        atime: change.atime, mtime: change.mtime))
+    }
+
+    /// An errno as a typed error, for `Result`.
+    struct Refusal: Error, Equatable {
+        let errno: Int32
+    }
+}

@@ -1,0 +1,29 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The line protocol from a background daemon to the `auditfs mount` that
+/// started it, over a pipe: zero or more `note: TEXT` lines, then exactly one
+/// of `ready` (the mount serves) or `error: TEXT`. The starter returns once it
+/// reads either; EOF before them means the daemon died.
+final class Readiness: Sendable {
+    private let fd: Mutex<Int32?>
+
+    init(fd: Int32?) { self.fd = Mutex(fd) }
+
+    func note(_ text: String) { send("note: " + text, last: false) }
+
+    func ready() { send("ready", last: true) }
+
+    func failed(_ text: String) { send("error: " + text, last: true) }
+
+    private func send(_ line: String, last: Bool) {
+        fd.withLock { fd in
+            guard let open = fd else { return }
+            let bytes = Array((line + "\n").utf8)
+            _ = bytes.withUnsafeBytes { Glibc.write(open, $0.baseAddress, $0.count) }
+            if last { close(open); fd = nil }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import CAuditFUSEShim
+import CFuse3
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The libfuse session ladder, as in libfuse's own examples:
+/// new → signal handlers → mount → multithreaded loop → unmount → remove
+/// handlers → destroy. Each rung that fails undoes the ones before it.
+///
+/// SIGTERM, SIGINT and SIGHUP end the loop (libfuse's handlers); requests in
+/// flight finish and are answered first (libfuse's workers run with
+/// cancellation disabled while they handle a request). An unmount by
+/// `umount`/`fusermount3 -u` ends it the same way.
+enum Session {
+    /// Worker threads: libfuse starts one more whenever all are busy, up to
+    /// `maxThreads`, and keeps up to `maxIdleThreads` idle ones. Equal values:
+    /// no thread is ever created and destroyed per request.
+    static let maxThreads: UInt32 = 10
+    static let maxIdleThreads: UInt32 = 10
+
+    /// Mounts `fileSystem` on `mountpoint` and serves it until unmounted or
+    /// signalled. Returns the loop's result (0 or the signal number).
+    static func serve(_ fileSystem: AuditFileSystem, mountpoint: String, options: String, echoLog: Bool) throws(MountError) -> Int32 {
+        auditfs_fuse_capture_log(echoLog ? 1 : 0)
+        var ops = Operations.table()
+        var argv: [UnsafeMutablePointer<CChar>?] = ["auditfs", "-o", options].map { (s: String) in strdup(s) }
+        defer { argv.forEach { free($0) } }
+        let userdata = Unmanaged.passUnretained(fileSystem).toOpaque()
+
+        let session: OpaquePointer? = argv.withUnsafeMutableBufferPointer { p in
+            var args = fuse_args(argc: Int32(p.count), argv: p.baseAddress, allocated: 0)
+            defer { fuse_opt_free_args(&args) }
+            return fuse_session_new(&args, &ops, MemoryLayout<fuse_lowlevel_ops>.size, userdata)
+        }
+        guard let session else { throw MountError(lastLibfuseMessage() ?? "libfuse rejected the options '\(options)'") }
+        defer { fuse_session_destroy(session) }
+
+        guard fuse_set_signal_handlers(session) == 0 else { throw MountError("could not install signal handlers") }
+        defer { fuse_remove_signal_handlers(session) }
+
+        guard fuse_session_mount(session, mountpoint) == 0 else {
+            throw MountError("mounting on '\(mountpoint)' failed: " + (lastLibfuseMessage() ?? "unknown reason"))
+        }
+        defer { fuse_session_unmount(session) }
+
+        // Hold no directory busy (a daemon's working directory pins its mount).
+        _ = chdir("/")
+        return auditfs_fuse_session_loop_mt(session, maxIdleThreads, maxThreads)
+    }
+
+    static func lastLibfuseMessage() -> String? {
+        var buf = [CChar](repeating: 0, count: 512)
+        let n = auditfs_fuse_last_log(&buf, Int32(buf.count))
+        guard n > 0 else { return nil }
+        var s = String(decoding: buf.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if s.hasPrefix("fuse: ") { s.removeFirst(6) }
+        return "libfuse: " + s
+    }
+}

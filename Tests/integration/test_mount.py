@@ -1,0 +1,623 @@
+"""`auditfs mount` against a real FUSE mount (run as root, /dev/fuse needed):
+every row of the semantics table (README "Semantics"), with the errno and a
+byte-identical store after each refusal, real programs, concurrent appenders,
+kill -9 of the daemon, the lifecycle and every startup error."""
+import ctypes
+import errno
+import os
+import pathlib
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import pytest
+
+from conftest import AUDITFS, auditfs, run, tree_digest
+from mountlib import (TEST_USER, Mount, daemon_pids, ensure_test_user, force_unmount, log_entries,
+                      mounted_fstype, wait_until)
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/fuse"),
+                                reason="mount tests need root and /dev/fuse")
+
+libc = ctypes.CDLL("libc.so.6", use_errno=True)
+
+
+@pytest.fixture
+def mnt(store):
+    # Under a 0755 directory, not pytest's 0700 tmp: non-root users reach it.
+    parent = pathlib.Path(tempfile.mkdtemp(prefix="auditfs-test-"))
+    parent.chmod(0o755)
+    m = Mount(store, parent / "mnt")
+    try:
+        yield m
+    finally:
+        m.cleanup()
+        shutil.rmtree(parent)
+    assert auditfs("verify", store).returncode == 0
+
+
+def expect_errno(code, fn, *args, **kw):
+    with pytest.raises(OSError) as e:
+        fn(*args, **kw)
+    assert e.value.errno == code, f"{fn.__name__}: expected {errno.errorcode[code]}, got {e.value!r}"
+
+
+def refused(m, code, fn, *args, **kw):
+    """`fn(*args, **kw)` fails with `code` and the store stays byte-identical."""
+    before = tree_digest(m.store)
+    expect_errno(code, fn, *args, **kw)
+    assert tree_digest(m.store) == before, f"{fn.__name__} refused but changed the store"
+
+
+def write_file(path, data, flags=os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode=0o644):
+    fd = os.open(path, flags, mode)
+    try:
+        assert os.write(fd, data) == len(data)
+    finally:
+        os.close(fd)
+
+
+def read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+# ---- the semantics table, row by row ------------------------------------------------------------
+
+def test_create_with_and_without_excl_and_mkdir_are_recorded(mnt):
+    fd = os.open(mnt / "a.log", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    os.close(fd)
+    fd = os.open(mnt / "b.log", os.O_WRONLY | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.mkdir(mnt / "dir", 0o750)
+    fd = os.open(mnt / "dir" / "c.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.close(fd)
+    assert stat.S_IMODE(os.stat(mnt / "a.log").st_mode) == 0o640
+    assert stat.S_IMODE(os.stat(mnt / "b.log").st_mode) == 0o600
+    assert stat.S_ISDIR(os.stat(mnt / "dir").st_mode)
+    entries = {e["path"]: e for e in log_entries(mnt.store)}
+    assert entries["/a.log"]["op"] == "create" and entries["/b.log"]["op"] == "create"
+    assert entries["/dir"]["op"] == "mkdir" and entries["/dir/c.log"]["op"] == "create"
+    assert all(entries[p]["uid"] == 0 for p in ("/a.log", "/b.log", "/dir", "/dir/c.log"))
+    # O_EXCL on an existing name, mkdir on an existing dir: EEXIST, nothing stored.
+    refused(mnt, errno.EEXIST, os.open, mnt / "a.log", os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    refused(mnt, errno.EEXIST, os.mkdir, mnt / "dir")
+    # O_CREAT without O_EXCL on an existing file opens it.
+    before = tree_digest(mnt.store)
+    os.close(os.open(mnt / "a.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND))
+    assert tree_digest(mnt.store) == before
+
+
+def test_new_files_are_owned_by_the_caller(mnt):
+    uid, gid = ensure_test_user()
+    os.mkdir(mnt / "shared")
+    os.chown(mnt / "shared", uid, gid)  # empty directory: allowed and recorded
+    r = run("sh", "-c", f"echo from-user >> {mnt / 'shared' / 'u.log'} && mkdir {mnt / 'shared' / 'sub'}", user=TEST_USER)
+    assert r.returncode == 0, r.err
+    for p in ("u.log", "sub"):
+        st = os.stat(mnt / "shared" / p)
+        assert (st.st_uid, st.st_gid) == (uid, gid)
+    # A non-root user cannot create in the root-owned 0755 root directory.
+    r = run("sh", "-c", f"echo x >> {mnt / 'nope.log'}", user=TEST_USER)
+    assert r.returncode != 0 and "Permission denied" in r.err
+
+
+def test_open_existing_for_writing_with_or_without_append(mnt):
+    write_file(mnt / "f", b"one\n")
+    for flags in (os.O_WRONLY, os.O_RDWR, os.O_WRONLY | os.O_APPEND, os.O_RDWR | os.O_APPEND):
+        os.close(os.open(mnt / "f", flags))
+    assert read_file(mnt / "f") == b"one\n"
+
+
+def test_write_at_size_and_append_handles_land_at_the_true_end(mnt):
+    write_file(mnt / "f", b"0123")
+    fd = os.open(mnt / "f", os.O_WRONLY)
+    assert os.pwrite(fd, b"4567", 4) == 4          # offset == size: allowed
+    os.lseek(fd, 0, os.SEEK_END)
+    assert os.write(fd, b"89") == 2                 # plain write at the end
+    # An O_APPEND handle opened before other appends still writes at the true end.
+    afd = os.open(mnt / "f", os.O_WRONLY | os.O_APPEND)
+    assert os.write(fd, b"ab") == 2
+    assert os.write(afd, b"cd") == 2
+    assert os.pwrite(afd, b"ef", 0) == 2            # O_APPEND: the offset is ignored (Linux)
+    os.close(fd)
+    os.close(afd)
+    assert read_file(mnt / "f") == b"0123456789abcdef"
+    appends = [e for e in log_entries(mnt.store, "/f") if e["op"] == "append"]
+    assert [(e["offset"], e["length"]) for e in appends] == [(0, 4), (4, 4), (8, 2), (10, 2), (12, 2), (14, 2)]
+    comm = open("/proc/self/comm").read().strip()
+    assert all(e["pid"] == os.getpid() and e["uid"] == 0 and e["gid"] == os.getgid() and e["command"] == comm
+               for e in appends)
+
+
+def test_write_at_any_other_offset_is_refused(mnt):
+    write_file(mnt / "f", b"0123456789")
+    fd = os.open(mnt / "f", os.O_RDWR)
+    try:
+        refused(mnt, errno.EPERM, os.pwrite, fd, b"X", 0)       # overwrite
+        refused(mnt, errno.EPERM, os.pwrite, fd, b"X", 9)       # overwrite the last byte
+        refused(mnt, errno.EPERM, os.pwrite, fd, b"X", 11)      # a hole
+        refused(mnt, errno.EPERM, os.pwrite, fd, b"X", 1 << 20)
+        refused(mnt, errno.EPERM, os.write, fd, b"X")           # file position 0
+    finally:
+        os.close(fd)
+    assert read_file(mnt / "f") == b"0123456789"
+
+
+def test_truncate_to_the_current_size_succeeds_and_changes_nothing(mnt):
+    # O_TRUNC on an empty file.
+    os.close(os.open(mnt / "empty", os.O_WRONLY | os.O_CREAT))
+    before = tree_digest(mnt.store)
+    os.close(os.open(mnt / "empty", os.O_WRONLY | os.O_TRUNC))
+    os.close(os.open(mnt / "empty", os.O_WRONLY | os.O_CREAT | os.O_TRUNC))
+    os.truncate(mnt / "empty", 0)
+    assert tree_digest(mnt.store) == before
+    # truncate / ftruncate to the current size of a non-empty file.
+    write_file(mnt / "f", b"hello")
+    before = tree_digest(mnt.store)
+    os.truncate(mnt / "f", 5)
+    fd = os.open(mnt / "f", os.O_WRONLY)
+    os.ftruncate(fd, 5)
+    os.close(fd)
+    assert tree_digest(mnt.store) == before
+    assert read_file(mnt / "f") == b"hello"
+
+
+def test_any_other_truncate_is_refused(mnt):
+    write_file(mnt / "f", b"hello")
+    refused(mnt, errno.EPERM, os.truncate, mnt / "f", 0)
+    refused(mnt, errno.EPERM, os.truncate, mnt / "f", 3)
+    refused(mnt, errno.EPERM, os.truncate, mnt / "f", 100)
+    refused(mnt, errno.EPERM, os.open, mnt / "f", os.O_WRONLY | os.O_TRUNC)
+    refused(mnt, errno.EPERM, os.open, mnt / "f", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    fd = os.open(mnt / "f", os.O_WRONLY | os.O_APPEND)
+    try:
+        refused(mnt, errno.EPERM, os.ftruncate, fd, 0)
+    finally:
+        os.close(fd)
+    os.close(os.open(mnt / "empty", os.O_WRONLY | os.O_CREAT))
+    refused(mnt, errno.EPERM, os.truncate, mnt / "empty", 10)   # growing an empty file too
+    assert read_file(mnt / "f") == b"hello"
+
+
+def test_namespace_changes_are_refused(mnt):
+    write_file(mnt / "f", b"data")
+    os.mkdir(mnt / "d")
+    os.mkdir(mnt / "empty-dir")
+    refused(mnt, errno.EPERM, os.unlink, mnt / "f")
+    refused(mnt, errno.EPERM, os.rmdir, mnt / "empty-dir")
+    refused(mnt, errno.EPERM, os.rename, mnt / "f", mnt / "g")
+    refused(mnt, errno.EPERM, os.rename, mnt / "f", mnt / "d" / "f")
+    refused(mnt, errno.EPERM, os.link, mnt / "f", mnt / "hard")
+    refused(mnt, errno.EPERM, os.symlink, "f", mnt / "sym")
+    refused(mnt, errno.EPERM, os.mknod, mnt / "fifo", 0o644 | stat.S_IFIFO)
+    refused(mnt, errno.EPERM, os.mknod, mnt / "reg", 0o644 | stat.S_IFREG)
+    assert sorted(os.listdir(mnt.path)) == ["d", "empty-dir", "f"]
+
+
+def test_fallocate_is_not_supported(mnt):
+    write_file(mnt / "f", b"data")
+    fd = os.open(mnt / "f", os.O_RDWR)
+
+    def fallocate(mode, offset, length):
+        if libc.fallocate(fd, mode, ctypes.c_long(offset), ctypes.c_long(length)) != 0:
+            e = ctypes.get_errno()
+            raise OSError(e, os.strerror(e))
+    fallocate.__name__ = "fallocate"
+    try:
+        refused(mnt, errno.EOPNOTSUPP, fallocate, 0, 0, 4096)
+        refused(mnt, errno.EOPNOTSUPP, fallocate, 1, 4, 4096)   # FALLOC_FL_KEEP_SIZE
+        refused(mnt, errno.EOPNOTSUPP, fallocate, 3, 0, 2)      # PUNCH_HOLE | KEEP_SIZE
+    finally:
+        os.close(fd)
+
+
+def test_extended_attributes(mnt):
+    write_file(mnt / "f", b"data")
+    refused(mnt, errno.ENOTSUP, os.setxattr, mnt / "f", "user.k", b"v")
+    refused(mnt, errno.ENOTSUP, os.setxattr, mnt.path, "user.k", b"v")
+    before = tree_digest(mnt.store)
+    with pytest.raises(OSError) as e:
+        os.removexattr(mnt / "f", "user.k")
+    assert e.value.errno in (errno.ENOTSUP, errno.EPERM)
+    with pytest.raises(OSError) as e:
+        os.getxattr(mnt / "f", "user.k")
+    assert e.value.errno in (errno.ENODATA, errno.ENOTSUP)
+    assert os.listxattr(mnt / "f") == []
+    assert tree_digest(mnt.store) == before
+
+
+def test_attributes_change_on_an_empty_file_and_are_recorded(mnt):
+    uid, gid = ensure_test_user()
+    os.close(os.open(mnt / "e", os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(mnt / "e", 0o640)
+    os.chown(mnt / "e", uid, gid)
+    os.utime(mnt / "e", ns=(1_000_000_000_123, 2_000_000_000_456))
+    st = os.stat(mnt / "e")
+    assert stat.S_IMODE(st.st_mode) == 0o640 and (st.st_uid, st.st_gid) == (uid, gid)
+    assert st.st_mtime_ns == 2_000_000_000_456 and st.st_atime_ns == 1_000_000_000_123
+    ops = [e["op"] for e in log_entries(mnt.store, "/e")]
+    assert ops == ["create", "setattr", "setattr", "setattr"], ops
+    # An empty directory too (rsyslog/logrotate chown fresh things).
+    os.mkdir(mnt / "d")
+    os.chmod(mnt / "d", 0o2750)
+    assert stat.S_IMODE(os.stat(mnt / "d").st_mode) == 0o2750
+    # The attributes survive a remount (they are in the chain, not in memory).
+    mnt.unmount()
+    m2 = Mount(mnt.store, mnt.path)
+    st2 = os.stat(m2 / "e")
+    assert (st2.st_mode, st2.st_uid, st2.st_gid, st2.st_mtime_ns) == (st.st_mode, st.st_uid, st.st_gid, st.st_mtime_ns)
+
+
+def test_attributes_of_a_non_empty_file_only_when_nothing_changes(mnt):
+    write_file(mnt / "f", b"data", mode=0o644)
+    st = os.stat(mnt / "f")
+    before = tree_digest(mnt.store)
+    os.chmod(mnt / "f", 0o644)                       # no change: allowed, nothing recorded
+    os.chown(mnt / "f", st.st_uid, st.st_gid)
+    os.utime(mnt / "f", ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert tree_digest(mnt.store) == before
+    refused(mnt, errno.EPERM, os.chmod, mnt / "f", 0o600)
+    refused(mnt, errno.EPERM, os.chown, mnt / "f", 1, 1)
+    refused(mnt, errno.EPERM, os.chown, mnt / "f", -1, 1)
+    refused(mnt, errno.EPERM, os.utime, mnt / "f", None)            # touch: now
+    refused(mnt, errno.EPERM, os.utime, mnt / "f", ns=(1, 2))
+    os.mkdir(mnt / "d")
+    write_file(mnt / "d" / "x", b"x")
+    refused(mnt, errno.EPERM, os.chmod, mnt / "d", 0o777)          # a directory with entries
+    assert os.stat(mnt / "f") == st
+
+
+def test_reads_and_stats_are_true(mnt):
+    write_file(mnt / "f", b"first\n")
+    reader = os.open(mnt / "f", os.O_RDONLY)
+    writer = os.open(mnt / "f", os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(writer, b"second\n")
+        assert os.lseek(reader, 0, os.SEEK_END) == 13
+        assert os.fstat(reader).st_size == 13
+        subprocess.run(["sh", "-c", f"printf 'third\\n' >> {mnt / 'f'}"], check=True)  # another process
+        assert os.lseek(reader, 0, os.SEEK_END) == 19
+        assert os.pread(reader, 100, 6) == b"second\nthird\n"
+    finally:
+        os.close(reader)
+        os.close(writer)
+    assert read_file(mnt / "f") == b"first\nsecond\nthird\n"
+    # mtime is the time of the last append, the inode number the file id.
+    entries = log_entries(mnt.store, "/f")
+    st = os.stat(mnt / "f")
+    assert st.st_mtime_ns == entries[-1]["timeNs"] and st.st_ino == entries[0]["file"]
+    assert st.st_size == 19 and st.st_nlink == 1
+    os.mkdir(mnt / "d")
+    for n in ("b", "a", "c"):
+        write_file(mnt / "d" / n, n.encode())
+    assert sorted(os.listdir(mnt / "d")) == ["a", "b", "c"]
+    assert [e.name for e in os.scandir(mnt / "d") if e.is_file()] == ["a", "b", "c"]
+    assert os.access(mnt / "f", os.R_OK | os.W_OK) and not os.access(mnt / "missing", os.F_OK)
+    vfs = os.statvfs(mnt.path)
+    assert vfs.f_namemax == 255 and vfs.f_bsize > 0 and vfs.f_blocks > 0
+    expect_errno(errno.ENOENT, os.stat, mnt / "missing")
+    # Inode numbers are stable across a remount.
+    inodes = {n: os.stat(mnt / "d" / n).st_ino for n in ("a", "b", "c")}
+    mnt.unmount()
+    m2 = Mount(mnt.store, mnt.path)
+    assert {n: os.stat(m2 / "d" / n).st_ino for n in ("a", "b", "c")} == inodes
+    assert os.stat(m2 / "f").st_mtime_ns == st.st_mtime_ns
+
+
+def test_fsync_and_fdatasync_on_files_and_directories(mnt):
+    fd = os.open(mnt / "f", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    os.write(fd, b"durable\n")
+    os.fsync(fd)
+    os.write(fd, b"again\n")
+    os.fdatasync(fd)
+    os.close(fd)
+    for d in (mnt.path, ):
+        dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+        os.fsync(dfd)
+        os.close(dfd)
+    # Concurrent fsyncs (group commit) all succeed.
+    script = textwrap.dedent(f"""
+        import os
+        fd = os.open({str(mnt / 'f')!r}, os.O_WRONLY | os.O_APPEND)
+        for i in range(50):
+            os.write(fd, b"s%d\\n" % i); os.fsync(fd)
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(4)]
+    assert all(p.wait(timeout=60) == 0 for p in procs)
+    assert read_file(mnt / "f").count(b"\n") == 2 + 200
+
+
+# ---- real programs ------------------------------------------------------------------------------
+
+def test_shell_tools(mnt):
+    log = mnt / "app.log"
+    run("sh", "-c", f"echo one >> {log}", check=True)
+    run("sh", "-c", f"echo two | tee -a {log} > /dev/null", check=True)
+    run("sh", "-c", f"echo three | dd of={log} oflag=append conv=notrunc status=none", check=True)
+    run("sh", "-c", f"printf 'four\\n' | cat >> {log}", check=True)
+    assert read_file(log) == b"one\ntwo\nthree\nfour\n"
+    cmds = [e["command"] for e in log_entries(mnt.store, "/app.log") if e["op"] == "append"]
+    assert cmds[1:3] == ["tee", "dd"], cmds
+    # cp to a new name (copy_file_range from offset 0, or read/write).
+    src = mnt.store.parent / "source.bin"
+    src.write_bytes(os.urandom(300_000))
+    run("cp", src, mnt / "copy.bin", check=True)
+    assert read_file(mnt / "copy.bin") == src.read_bytes()
+    # bash `>` on an existing non-empty log: O_TRUNC refused, nothing lost.
+    r = run("sh", "-c", f"echo clobber > {log}")
+    assert r.returncode != 0 and "Operation not permitted" in r.err
+    assert read_file(log) == b"one\ntwo\nthree\nfour\n"
+
+
+def test_python_logging_file_handler(mnt):
+    script = textwrap.dedent(f"""
+        import logging
+        h = logging.FileHandler({str(mnt / 'py.log')!r})
+        h.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        log = logging.getLogger("t"); log.addHandler(h); log.setLevel(logging.INFO)
+        for i in range(100):
+            log.info("record %d", i)
+        h.close()
+    """)
+    r = run(sys.executable, "-c", script)
+    assert r.returncode == 0 and r.err == "", r.err
+    assert read_file(mnt / "py.log").decode().splitlines() == [f"INFO record {i}" for i in range(100)]
+    appends = [e for e in log_entries(mnt.store, "/py.log") if e["op"] == "append"]
+    assert len(appends) == 100   # one write per record, one block per write
+
+
+def test_non_root_writer_blocks_carry_its_uid(mnt):
+    uid, gid = ensure_test_user()
+    os.mkdir(mnt / "users", 0o755)
+    os.chown(mnt / "users", uid, gid)
+    script = f"import os\nfd = os.open({str(mnt / 'users' / 'u.log')!r}, os.O_WRONLY|os.O_CREAT|os.O_APPEND, 0o644)\n" \
+             "for i in range(5): os.write(fd, b'line %d\\n' % i)\n"
+    r = run(sys.executable, "-c", script, user=TEST_USER)
+    assert r.returncode == 0, r.err
+    entries = log_entries(mnt.store, "/users/u.log")
+    assert [e["op"] for e in entries] == ["create"] + ["append"] * 5
+    assert all(e["uid"] == uid and e["gid"] == gid for e in entries)
+    assert all(e["command"].startswith("python") for e in entries)
+    # The user may append to its own file but cannot change another's.
+    write_file(mnt / "users" / "root.log", b"root\n")
+    r = run("sh", "-c", f"echo x >> {mnt / 'users' / 'root.log'}", user=TEST_USER)
+    assert r.returncode != 0 and "Permission denied" in r.err
+
+
+# ---- concurrency --------------------------------------------------------------------------------
+
+WRITER = textwrap.dedent("""
+    import os, sys
+    path, me, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    for i in range(n):
+        line = b"w%02d %06d %s\\n" % (me, i, b"x" * ((me * 37 + i * 11) % 300))
+        assert os.write(fd, line) == len(line)
+        if sys.argv[4:]:
+            sys.stdout.write("%d\\n" % i); sys.stdout.flush()
+""")
+
+LINE = re.compile(rb"^w(\d\d) (\d{6}) (x*)$")
+
+
+def expected_line(me, i):
+    return b"w%02d %06d %s" % (me, i, b"x" * ((me * 37 + i * 11) % 300))
+
+
+def test_16_concurrent_append_writers_never_interleave(mnt):
+    writers, n = 16, 400
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(mnt / "shared.log"), str(w), str(n)])
+             for w in range(writers)]
+    assert all(p.wait(timeout=120) == 0 for p in procs)
+    data = read_file(mnt / "shared.log")
+    lines = data.split(b"\n")
+    assert lines.pop() == b""
+    seen = {}
+    for line in lines:
+        m = LINE.match(line)
+        assert m, f"torn line: {line[:80]!r}"
+        key = (int(m.group(1)), int(m.group(2)))
+        assert line == expected_line(*key), f"damaged line {key}"
+        seen[key] = seen.get(key, 0) + 1
+    assert len(lines) == writers * n and all(v == 1 for v in seen.values())
+    assert set(seen) == {(w, i) for w in range(writers) for i in range(n)}
+    # Each writer's lines are in its own order; each write() is one block.
+    for w in range(writers):
+        mine = [int(LINE.match(x).group(2)) for x in lines if x.startswith(b"w%02d " % w)]
+        assert mine == list(range(n))
+    appends = [e for e in log_entries(mnt.store, "/shared.log") if e["op"] == "append"]
+    assert len(appends) == writers * n
+    assert os.stat(mnt / "shared.log").st_size == len(data)
+
+
+# ---- kill -9 ------------------------------------------------------------------------------------
+
+def test_kill_9_mid_write_loses_no_acknowledged_line(store, tmp_path):
+    mp = tmp_path / "mnt"
+    acked = {}   # (writer, i) for every write() that returned
+    for round_ in range(5):
+        m = Mount(store, mp, foreground=True)
+        try:
+            procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(m / f"r{w % 2}.log"), str(round_ * 10 + w),
+                                       "1000000", "report"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                     for w in range(4)]
+            time.sleep(0.4 + 0.1 * round_)
+            os.kill(m.proc.pid, signal.SIGKILL)
+            assert m.proc.wait(timeout=30) == -signal.SIGKILL
+            for w, p in enumerate(procs):
+                out, _ = p.communicate(timeout=60)
+                assert p.returncode != 0   # its next write failed: the daemon is gone
+                done = [int(x) for x in out.split()]
+                assert done, "the writer made no progress before the kill"
+                acked.update({(round_ * 10 + w, i): f"r{w % 2}.log" for i in done})
+            # A dead mount: a new mount on it says so, and fusermount3 -u cleans it.
+            r = auditfs("mount", store, mp, timeout=30)
+            assert r.returncode != 0 and "dead FUSE mount" in r.err, r.err
+        finally:
+            force_unmount(mp)
+        assert mounted_fstype(mp) is None
+        assert auditfs("verify", store).returncode == 0
+    m = Mount(store, mp)
+    try:
+        for name in ("r0.log", "r1.log"):
+            lines = read_file(m / name).split(b"\n")
+            assert lines.pop() == b""
+            keys = [tuple(int(g) for g in LINE.match(x).groups()[:2]) for x in lines]
+            assert len(keys) == len(set(keys)), "a line is stored twice"
+            for line, key in zip(lines, keys):
+                assert line == expected_line(*key)
+            stored = set(keys)
+            missing = [k for k, f in acked.items() if f == name and k not in stored]
+            assert not missing, f"acknowledged lines lost from {name}: {missing[:5]}"
+    finally:
+        m.cleanup()
+    assert auditfs("verify", store).returncode == 0
+
+
+# ---- lifecycle ----------------------------------------------------------------------------------
+
+def test_lifecycle_mount_write_unmount_remount(store, tmp_path):
+    mp = tmp_path / "mnt"
+    m = Mount(store, mp)
+    try:
+        assert mounted_fstype(mp) == "fuse.auditfs"
+        write_file(m / "a.log", b"written right after mount returned\n")  # no wait: mount returned ready
+        payload = os.urandom(3 << 20)
+        write_file(m / "big.bin", payload)
+        m.unmount()
+        assert mounted_fstype(mp) is None and not daemon_pids(mp)
+        assert auditfs("verify", store).returncode == 0
+        assert auditfs("cat", store, "/big.bin").stdout == payload
+        m = Mount(store, mp)
+        assert read_file(m / "a.log") == b"written right after mount returned\n"
+        assert read_file(m / "big.bin") == payload
+        # `umount` works as well as fusermount3 -u.
+        pid = m.pid
+        assert run("umount", mp).returncode == 0
+        m.wait_gone([pid])
+    finally:
+        m.cleanup()
+    assert auditfs("verify", store).returncode == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_unmounts_with_every_write_stored(store, tmp_path, sig):
+    m = Mount(store, tmp_path / "mnt", foreground=True)
+    try:
+        fd = os.open(m / "s.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        for i in range(200):
+            os.write(fd, b"line %d\n" % i)
+        os.close(fd)
+        m.proc.send_signal(sig)
+        assert m.proc.wait(timeout=30) == 0
+        assert mounted_fstype(m.path) is None
+    finally:
+        m.cleanup()
+    assert auditfs("verify", store).returncode == 0
+    assert auditfs("cat", store, "/s.log").stdout == b"".join(b"line %d\n" % i for i in range(200))
+
+
+# ---- startup errors: one line, non-zero, never a hang -------------------------------------------
+
+def one_line_error(r, *fragments):
+    assert r.returncode != 0
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("auditfs: "), r.err
+    for f in fragments:
+        assert f in lines[0], lines[0]
+    assert "Fatal error" not in r.err and "backtrace" not in r.err.lower()
+
+
+def try_mount(store, mp, *extra, **kw):
+    r = auditfs("mount", store, mp, *extra, timeout=30, **kw)
+    if r.returncode == 0:
+        force_unmount(mp)
+    return r
+
+
+def test_error_mountpoint_missing_not_a_directory_or_not_empty(store, tmp_path):
+    one_line_error(try_mount(store, tmp_path / "nope"), "does not exist")
+    (tmp_path / "file").write_text("x")
+    one_line_error(try_mount(store, tmp_path / "file"), "not a directory")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    one_line_error(try_mount(store, tmp_path / "full"), "not empty")
+    assert mounted_fstype(tmp_path / "full") is None
+
+
+def test_error_already_mounted_and_store_busy(store, tmp_path):
+    m = Mount(store, tmp_path / "mnt")
+    try:
+        other = tmp_path / "other"
+        auditfs("init", other, check=True)
+        one_line_error(try_mount(other, m.path), "already mounted")
+        (tmp_path / "mnt2").mkdir()
+        one_line_error(try_mount(store, tmp_path / "mnt2"), "open for writing by another process")
+        assert mounted_fstype(tmp_path / "mnt2") is None
+        write_file(m / "still-serving", b"ok")
+    finally:
+        m.cleanup()
+
+
+def test_error_store_missing_or_damaged(store, tmp_path):
+    mp = tmp_path / "mnt"
+    mp.mkdir()
+    one_line_error(try_mount(tmp_path / "no-store", mp), "does not exist")
+    (tmp_path / "plain").mkdir()
+    one_line_error(try_mount(tmp_path / "plain", mp), "not an auditfs store")
+    m = Mount(store, mp)
+    try:
+        write_file(m / "a", b"a" * 100)
+        write_file(m / "a", b"b" * 100)
+    finally:
+        m.cleanup()
+    entries = log_entries(store)
+    seg = store / "segments" / entries[-1]["segment"]
+    pristine = seg.read_bytes()
+    # Cut off the last record: the segment is shorter than the index says.
+    seg.write_bytes(pristine[:entries[-1]["position"]])
+    one_line_error(try_mount(store, mp), "integrity check")
+    assert mounted_fstype(mp) is None and not daemon_pids(mp)
+    # A flipped byte in a record in the middle, found by the full replay
+    # that runs when there is no index cache.
+    damaged = bytearray(pristine)
+    damaged[entries[1]["position"] + 40] ^= 0xFF
+    seg.write_bytes(bytes(damaged))
+    shutil.rmtree(store / "cache")
+    one_line_error(try_mount(store, mp), "integrity check", "record 1")
+    assert mounted_fstype(mp) is None and not daemon_pids(mp)
+
+
+def test_error_bad_option(store, tmp_path):
+    (tmp_path / "mnt").mkdir()
+    one_line_error(try_mount(store, tmp_path / "mnt", "-o", "no_such_option"), "no_such_option")
+    assert mounted_fstype(tmp_path / "mnt") is None
+
+
+def test_error_not_root(store, tmp_path):
+    ensure_test_user()
+    (tmp_path / "mnt").mkdir()
+    r = run(AUDITFS, "mount", store, tmp_path / "mnt", user=TEST_USER, timeout=30)
+    one_line_error(r, "must run as root")
+
+
+def test_error_fusermount3_missing(store, tmp_path):
+    (tmp_path / "mnt").mkdir()
+    r = run(AUDITFS, "mount", store, tmp_path / "mnt", env={"PATH": str(tmp_path)}, timeout=30)
+    one_line_error(r, "fusermount3 not found")
+    assert mounted_fstype(tmp_path / "mnt") is None
+
+
+def test_error_dev_fuse_missing(store, tmp_path):
+    (tmp_path / "mnt").mkdir()
+    # A private mount namespace whose /dev has no fuse device.
+    script = f"mount -t tmpfs none /dev && mknod -m 666 /dev/null c 1 3 && exec {AUDITFS} mount {store} {tmp_path / 'mnt'}"
+    r = run("unshare", "--mount", "--propagation", "private", "sh", "-c", script, timeout=30)
+    one_line_error(r, "/dev/fuse is missing")

@@ -1,0 +1,136 @@
+// nullfs: the FUSE round-trip limit for the auditfs benchmark.
+//
+// A minimal low-level libfuse3 file system that accepts and discards
+// writes: a root directory in which every name is one empty regular file
+// (inode 2). It is set up like auditfs — FUSE_USE_VERSION 314, the
+// multithreaded loop from fuse_loop_cfg_create() with clone_fd off and the
+// same thread limits, no writeback cache, allow_other,default_permissions —
+// so the difference between the two is auditfs's own work per request.
+//
+// Build: cc -O2 -Wall nullfs.c $(pkg-config --cflags --libs fuse3) -o nullfs
+// Run:   ./nullfs MOUNTPOINT      (foreground; unmount with fusermount3 -u)
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { ROOT = FUSE_ROOT_ID, FILE_INO = 2 };
+
+static void attributes(fuse_ino_t ino, struct stat *st) {
+    memset(st, 0, sizeof *st);
+    st->st_ino = ino;
+    if (ino == ROOT) {
+        st->st_mode = S_IFDIR | 0755;
+        st->st_nlink = 2;
+    } else {
+        st->st_mode = S_IFREG | 0666;
+        st->st_nlink = 1;
+    }
+}
+
+static void reply_entry(fuse_req_t req) {
+    struct fuse_entry_param e;
+    memset(&e, 0, sizeof e);
+    e.ino = FILE_INO;
+    e.attr_timeout = 1.0;
+    e.entry_timeout = 1.0;
+    attributes(FILE_INO, &e.attr);
+    fuse_reply_entry(req, &e);
+}
+
+static void null_init(void *userdata, struct fuse_conn_info *conn) {
+    (void)userdata;
+    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
+static void null_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
+    (void)name;
+    if (parent != ROOT) { fuse_reply_err(req, ENOENT); return; }
+    reply_entry(req);
+}
+
+static void null_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+    (void)fi;
+    struct stat st;
+    attributes(ino, &st);
+    fuse_reply_attr(req, &st, 1.0);
+}
+
+static void null_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi) {
+    (void)attr; (void)to_set; (void)fi;
+    struct stat st;
+    attributes(ino, &st);
+    fuse_reply_attr(req, &st, 1.0);
+}
+
+static void null_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi) {
+    (void)name; (void)mode;
+    if (parent != ROOT) { fuse_reply_err(req, ENOENT); return; }
+    struct fuse_entry_param e;
+    memset(&e, 0, sizeof e);
+    e.ino = FILE_INO;
+    e.attr_timeout = 1.0;
+    e.entry_timeout = 1.0;
+    attributes(FILE_INO, &e.attr);
+    fuse_reply_create(req, &e, fi);
+}
+
+static void null_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+    (void)ino;
+    fuse_reply_open(req, fi);
+}
+
+static void null_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
+    (void)ino; (void)buf; (void)off; (void)fi;
+    fuse_reply_write(req, size);
+}
+
+static void null_ok(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+    (void)ino; (void)fi;
+    fuse_reply_err(req, 0);
+}
+
+static void null_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi) {
+    (void)ino; (void)datasync; (void)fi;
+    fuse_reply_err(req, 0);
+}
+
+static const struct fuse_lowlevel_ops ops = {
+    .init = null_init,
+    .lookup = null_lookup,
+    .getattr = null_getattr,
+    .setattr = null_setattr,
+    .create = null_create,
+    .open = null_open,
+    .write = null_write,
+    .flush = null_ok,
+    .release = null_ok,
+    .fsync = null_fsync,
+};
+
+int main(int argc, char **argv) {
+    if (argc != 2) { fprintf(stderr, "usage: %s MOUNTPOINT\n", argv[0]); return 2; }
+    char *fargv[] = { argv[0], "-o", "allow_other,default_permissions,fsname=nullfs,subtype=nullfs", NULL };
+    struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
+    struct fuse_session *se = fuse_session_new(&args, &ops, sizeof ops, NULL);
+    if (se == NULL) return 1;
+    int rc = 1;
+    if (fuse_set_signal_handlers(se) == 0) {
+        if (fuse_session_mount(se, argv[1]) == 0) {
+            struct fuse_loop_config *config = fuse_loop_cfg_create();
+            fuse_loop_cfg_set_clone_fd(config, 0);
+            fuse_loop_cfg_set_idle_threads(config, 10);
+            fuse_loop_cfg_set_max_threads(config, 10);
+            rc = fuse_session_loop_mt(se, config) < 0;
+            fuse_loop_cfg_destroy(config);
+            fuse_session_unmount(se);
+        }
+        fuse_remove_signal_handlers(se);
+    }
+    fuse_session_destroy(se);
+    return rc;
+}
