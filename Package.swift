@@ -3,6 +3,7 @@ import PackageDescription
 
 // Layout (see README.md, "Architecture"):
 //   AuditStore  — the store: on-disk format, Merkle tree, index, checker. No libfuse.
+//   AuditPolicy — the permission policy: YAML (Yams), globs, decisions. No libfuse.
 //   AuditCLI    — the subcommands that work on a store without FUSE.
 //   auditfs-check — the checker alone (verify/log/cat/ls), for hosts without libfuse.
 //   auditfs     — everything, including `mount`.
@@ -20,6 +21,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .target(
@@ -28,9 +30,16 @@ let package = Package(
             exclude: ["FORMAT.md"]
         ),
         .target(
+            name: "AuditPolicy",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "AuditCLI",
             dependencies: [
-                "AuditStore",
+                "AuditStore", "AuditPolicy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,6 +59,9 @@ let package = Package(
         ),
         .executableTarget(name: "auditfs", dependencies: ["AuditCLI", "AuditFUSE"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore"]),
+        .testTarget(name: "AuditPolicyTests", dependencies: ["AuditPolicy"]),
+        // bench/store.sh: opening time and memory of a store of millions of blocks.
+        .executableTarget(name: "store-bench", dependencies: ["AuditStore"], path: "bench/StoreBench"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -46,7 +46,7 @@ case "open":
     // Read a few blocks from the middle of a file to prove the index works.
     let f = s.lookup("/f0.log")!
     let mid = try s.read(f.id, offset: f.size / 2, count: 4096)
-    print("opened \(head.size) records in \(String(format: "%.3f", t1 - t0)) s; peak RSS \(rssKiB("VmHWM") / 1024) MiB; read \(mid.count) bytes mid-file; cache: \(s.cacheNote ?? "used")")
+    print("opened \(head.size) records in \(String(format: "%.3f", t1 - t0)) s; peak RSS \(rssKiB("VmHWM") / 1024) MiB; read \(mid.count) bytes mid-file; index: \(s.cacheNote ?? (FileManager.default.fileExists(atPath: path + "/cache/index") ? "used" : "none, full replay"))")
 default:
     print("unknown command")
     exit(2)

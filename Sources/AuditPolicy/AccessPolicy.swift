@@ -1,0 +1,107 @@
+import Crypto
+
+/// A permission policy (README "Policy"): roles hold rules (verbs on path
+/// globs), bindings give roles to subjects. Default deny; grants are a union.
+public struct AccessPolicy: Sendable {
+    public struct Rule: Sendable {
+        public var paths: [PathGlob]
+        public var verbs: Set<Verb>
+        /// Where the rule starts in the policy file (1-based).
+        public var line: Int
+    }
+
+    public struct Role: Sendable {
+        public var name: String
+        public var rules: [Rule]
+        public var line: Int
+    }
+
+    public struct Binding: Sendable {
+        public var role: String
+        public var subjects: [Subject]
+        public var line: Int
+    }
+
+    public var roles: [Role]
+    public var bindings: [Binding]
+    /// The policy text as loaded, and its SHA-256 (hex).
+    public var text: String
+    public var sha256: String
+    /// Role index by name, for decisions.
+    let roleIndex: [String: Int]
+
+    public init(roles: [Role], bindings: [Binding], text: String) {
+        self.roles = roles
+        self.bindings = bindings
+        var index: [String: Int] = [:]
+        for (i, r) in roles.enumerated() where index[r.name] == nil { index[r.name] = i }
+        self.roleIndex = index
+        self.text = text
+        let hexDigits = Array("0123456789abcdef")
+        self.sha256 = String(SHA256.hash(data: Array(text.utf8)).flatMap { [hexDigits[Int($0 >> 4)], hexDigits[Int($0 & 15)]] })
+    }
+
+    /// The built-in policy of a mount started without --policy: every user
+    /// may do everything the mount itself allows.
+    public static let builtin: AccessPolicy = {
+        let text = """
+            apiVersion: auditfs/v1
+            # built-in: every user may do what the mount allows
+            roles:
+              - name: everything
+                rules:
+                  - paths: ["/**"]
+                    verbs: [create, append, mkdir, read, list, setattr]
+            bindings:
+              - role: everything
+                subjects: [{everyone: true}]
+
+            """
+        return try! PolicyParser.parse(text).policy
+    }()
+}
+
+/// Who a binding names. Users and groups are resolved through the system's
+/// user database when the policy loads.
+public enum Subject: Sendable, Equatable, Hashable, CustomStringConvertible {
+    case user(name: String, uid: UInt32?)
+    case group(name: String, gid: UInt32?)
+    case uid(UInt32)
+    case gid(UInt32)
+    case everyone
+
+    public var description: String {
+        switch self {
+        case let .user(name, _): "user:\(name)"
+        case let .group(name, _): "group:\(name)"
+        case let .uid(u): "uid:\(u)"
+        case let .gid(g): "gid:\(g)"
+        case .everyone: "everyone"
+        }
+    }
+
+    /// Whether the caller is this subject.
+    public func includes(_ caller: Principal) -> Bool {
+        switch self {
+        case let .user(_, uid): uid.map { $0 == caller.uid } ?? false
+        case let .group(_, gid): gid.map { caller.isMember(of: $0) } ?? false
+        case let .uid(u): u == caller.uid
+        case let .gid(g): caller.isMember(of: g)
+        case .everyone: true
+        }
+    }
+}
+
+/// The identity a decision is made for: the calling process's uid, primary
+/// gid and supplementary groups.
+public struct Principal: Sendable, Equatable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public var groups: [UInt32]
+
+    public init(uid: UInt32, gid: UInt32, groups: [UInt32]) {
+        self.uid = uid; self.gid = gid; self.groups = groups
+    }
+
+    public func isMember(of gid: UInt32) -> Bool { self.gid == gid || groups.contains(gid) }
+}
