@@ -8,17 +8,21 @@
 // so the difference between the two is auditfs's own work per request.
 //
 // Build: cc -O2 -Wall nullfs.c $(pkg-config --cflags --libs fuse3) -o nullfs
-// Run:   ./nullfs MOUNTPOINT      (foreground; unmount with fusermount3 -u)
+// Run:   ./nullfs MOUNTPOINT [direct_io]   (foreground; unmount with fusermount3 -u)
+//        direct_io: open write handles with direct I/O, as auditfs does.
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 enum { ROOT = FUSE_ROOT_ID, FILE_INO = 2 };
+
+static int direct_io;
 
 static void attributes(fuse_ino_t ino, struct stat *st) {
     memset(st, 0, sizeof *st);
@@ -70,6 +74,7 @@ static void null_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int 
 static void null_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi) {
     (void)name; (void)mode;
     if (parent != ROOT) { fuse_reply_err(req, ENOENT); return; }
+    if (direct_io && (fi->flags & O_ACCMODE) != O_RDONLY) fi->direct_io = 1;
     struct fuse_entry_param e;
     memset(&e, 0, sizeof e);
     e.ino = FILE_INO;
@@ -81,6 +86,7 @@ static void null_create(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 
 static void null_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     (void)ino;
+    if (direct_io && (fi->flags & O_ACCMODE) != O_RDONLY) fi->direct_io = 1;
     fuse_reply_open(req, fi);
 }
 
@@ -113,7 +119,11 @@ static const struct fuse_lowlevel_ops ops = {
 };
 
 int main(int argc, char **argv) {
-    if (argc != 2) { fprintf(stderr, "usage: %s MOUNTPOINT\n", argv[0]); return 2; }
+    if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "direct_io") != 0)) {
+        fprintf(stderr, "usage: %s MOUNTPOINT [direct_io]\n", argv[0]);
+        return 2;
+    }
+    direct_io = argc == 3;
     char *fargv[] = { argv[0], "-o", "allow_other,default_permissions,fsname=nullfs,subtype=nullfs", NULL };
     struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
     struct fuse_session *se = fuse_session_new(&args, &ops, sizeof ops, NULL);

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""The mount benchmark: in one run on one machine, appends through auditfs
+against the same appends into a plain directory and through nullfs (a C
+FUSE file system that discards writes: the FUSE round-trip limit).
+
+  sudo bench/bench.py [--rounds 5] [--small-count 50000] [--large-mib 256] [--dir DIR]
+
+Builds auditfs (release, scratch path .build-fuse unless AUDITFS_BIN_DIR is
+set), nullfs.c and appendbench.c, mounts both file systems, then runs each
+workload on each target in interleaved rounds and reports medians:
+
+  200 B: SMALL_COUNT write()s of 200 bytes, one each, on an O_APPEND fd
+  1 MiB: LARGE_MIB write()s of 1 MiB on an O_APPEND fd
+
+and the ratios the README reports: auditfs/nullfs for 200 B appends
+(target >= 0.9) and auditfs/plain for 1 MiB appends (target >= 0.8).
+Every file lives on the file system of --dir (default: a new directory under
+/var/tmp), so the plain directory and the store share a disk.
+"""
+import argparse
+import os
+import pathlib
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+
+
+def sh(*cmd, **kw):
+    return subprocess.run([str(c) for c in cmd], check=True, **kw)
+
+
+def mounted(path):
+    path = os.path.realpath(path)
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split(" ")[4] == path for line in f)
+
+
+def wait_mounted(path, proc=None, timeout=20):
+    deadline = time.monotonic() + timeout
+    while not mounted(path):
+        if proc is not None and proc.poll() is not None:
+            sys.exit(f"bench: {path}: mount exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            sys.exit(f"bench: {path} did not mount")
+        time.sleep(0.02)
+    os.stat(path)   # answered by the daemon once INIT is done
+
+
+def build(args):
+    OUT.mkdir(parents=True, exist_ok=True)
+    cflags = subprocess.run(["pkg-config", "--cflags", "--libs", "fuse3"], check=True, capture_output=True,
+                            text=True).stdout.split()
+    sh("cc", "-O2", "-Wall", ROOT / "bench" / "nullfs.c", *cflags, "-o", OUT / "nullfs")
+    sh("cc", "-O2", "-Wall", ROOT / "bench" / "appendbench.c", "-o", OUT / "appendbench")
+    if os.environ.get("AUDITFS_BIN_DIR"):
+        return pathlib.Path(os.environ["AUDITFS_BIN_DIR"]) / "auditfs"
+    sh("swift", "build", "-c", "release", "--scratch-path", ROOT / ".build-fuse", "--product", "auditfs", cwd=ROOT)
+    return ROOT / ".build-fuse" / "release" / "auditfs"
+
+
+def run_writer(path, size, count):
+    r = subprocess.run([OUT / "appendbench", path, str(size), str(count)], check=True, capture_output=True, text=True)
+    return float(r.stdout)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--small-count", type=int, default=50_000)
+    ap.add_argument("--large-mib", type=int, default=256)
+    ap.add_argument("--dir", default=None, help="where the plain directory and the store go (default /var/tmp)")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root (it mounts FUSE file systems)")
+    auditfs = build(args)
+
+    work = pathlib.Path(tempfile.mkdtemp(prefix="auditfs-bench-", dir=args.dir or "/var/tmp"))
+    plain, store, amnt, nmnt = work / "plain", work / "store", work / "auditfs", work / "nullfs"
+    for d in (plain, amnt, nmnt):
+        d.mkdir()
+    sh(auditfs, "init", store, stdout=subprocess.DEVNULL)
+    nullfs = subprocess.Popen([OUT / "nullfs", nmnt])
+    try:
+        wait_mounted(nmnt, nullfs)
+        sh(auditfs, "mount", store, amnt)
+        targets = {"plain": plain, "nullfs": nmnt, "auditfs": amnt}
+        workloads = {"200 B": (200, args.small_count), "1 MiB": (1 << 20, args.large_mib)}
+        results = {(w, t): [] for w in workloads for t in targets}
+        for r in range(args.rounds):
+            for w, (size, count) in workloads.items():
+                for t, base in targets.items():
+                    seconds = run_writer(base / f"{w.replace(' ', '')}-{r}.log", size, count)
+                    results[(w, t)].append(size * count / seconds)
+                    if t != "nullfs":
+                        os.sync()   # keep one run's dirty pages out of the next one's timing
+        print(f"{'workload':8} {'target':8} {'median':>14} {'min':>14} {'max':>14}   ({args.rounds} rounds)")
+        for (w, t), rates in results.items():
+            size = workloads[w][0]
+            if size < 4096:
+                fmt = lambda v: f"{v / size:,.0f} w/s"
+            else:
+                fmt = lambda v: f"{v / 1e6:,.0f} MB/s"
+            print(f"{w:8} {t:8} {fmt(statistics.median(rates)):>14} {fmt(min(rates)):>14} {fmt(max(rates)):>14}")
+
+        def ratio(w, a, b):
+            return statistics.median(results[(w, a)]) / statistics.median(results[(w, b)])
+        small, large = ratio("200 B", "auditfs", "nullfs"), ratio("1 MiB", "auditfs", "plain")
+        print(f"200 B appends: auditfs/nullfs = {small:.2f} (target >= 0.9)  auditfs/plain = {ratio('200 B', 'auditfs', 'plain'):.2f}")
+        print(f"1 MiB appends: auditfs/plain  = {large:.2f} (target >= 0.8)  auditfs/nullfs = {ratio('1 MiB', 'auditfs', 'nullfs'):.2f}")
+    finally:
+        daemons = daemon_pids(amnt)
+        for m in (amnt, nmnt):
+            if mounted(m):
+                subprocess.run(["fusermount3", "-u", m])
+        nullfs.wait(timeout=30)
+        deadline = time.monotonic() + 60   # the daemon syncs and closes the store after unmount
+        while any(os.path.exists(f"/proc/{p}") for p in daemons) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    ok = subprocess.run([auditfs, "verify", store], capture_output=True)
+    print("store verify after the run:", "ok" if ok.returncode == 0 else ok.stderr.decode().strip())
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def daemon_pids(mountpoint):
+    """The auditfs daemon serving `mountpoint` (by its exact argument)."""
+    want = str(mountpoint).encode()
+    pids = []
+    for p in pathlib.Path("/proc").iterdir():
+        try:
+            argv = (p / "cmdline").read_bytes().split(b"\0") if p.name.isdigit() else []
+        except OSError:
+            continue
+        if len(argv) > 3 and argv[1] == b"mount" and argv[3] == want:
+            pids.append(int(p.name))
+    return pids
+
+if __name__ == "__main__":
+    main()
