@@ -9,11 +9,15 @@ Builds auditfs (release, scratch path .build-fuse unless AUDITFS_BIN_DIR is
 set), nullfs.c and appendbench.c, mounts both file systems, then runs each
 workload on each target in interleaved rounds and reports medians:
 
-  200 B: SMALL_COUNT write()s of 200 bytes, one each, on an O_APPEND fd
-  1 MiB: LARGE_MIB write()s of 1 MiB on an O_APPEND fd
+  200 B        SMALL_COUNT write()s of 200 bytes, one each, on an O_APPEND fd
+  1 MiB        LARGE_MIB write()s of 1 MiB on an O_APPEND fd (into the page cache)
+  1 MiB+fsync  the same, ending with fsync() inside the timed part (on disk)
 
-and the ratios the README reports: auditfs/nullfs for 200 B appends
-(target >= 0.9) and auditfs/plain for 1 MiB appends (target >= 0.8).
+Targets: plain directory; nullfs (write-through, the minimal FUSE fs);
+nullfs-dio (nullfs opening write handles with direct I/O, as auditfs does);
+auditfs. The ratios the README reports: auditfs over the faster nullfs for
+200 B appends (target >= 0.9) and auditfs over plain for 1 MiB appends
+(target >= 0.8), both without and with the final fsync.
 Every file lives on the file system of --dir (default: a new directory under
 /var/tmp), so the plain directory and the store share a disk.
 """
@@ -64,8 +68,9 @@ def build(args):
     return ROOT / ".build-fuse" / "release" / "auditfs"
 
 
-def run_writer(path, size, count):
-    r = subprocess.run([OUT / "appendbench", path, str(size), str(count)], check=True, capture_output=True, text=True)
+def run_writer(path, size, count, sync):
+    cmd = [OUT / "appendbench", path, str(size), str(count)] + (["fsync"] if sync else [])
+    r = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return float(r.stdout)
 
 
@@ -81,44 +86,52 @@ def main():
     auditfs = build(args)
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="auditfs-bench-", dir=args.dir or "/var/tmp"))
-    plain, store, amnt, nmnt = work / "plain", work / "store", work / "auditfs", work / "nullfs"
-    for d in (plain, amnt, nmnt):
+    plain, store, amnt, nmnt, dmnt = (work / n for n in ("plain", "store", "auditfs", "nullfs", "nullfs-dio"))
+    for d in (plain, amnt, nmnt, dmnt):
         d.mkdir()
     sh(auditfs, "init", store, stdout=subprocess.DEVNULL)
-    nullfs = subprocess.Popen([OUT / "nullfs", nmnt])
+    nullfs = [subprocess.Popen([OUT / "nullfs", nmnt]), subprocess.Popen([OUT / "nullfs", dmnt, "direct_io"])]
     try:
-        wait_mounted(nmnt, nullfs)
+        wait_mounted(nmnt, nullfs[0])
+        wait_mounted(dmnt, nullfs[1])
         sh(auditfs, "mount", store, amnt)
-        targets = {"plain": plain, "nullfs": nmnt, "auditfs": amnt}
-        workloads = {"200 B": (200, args.small_count), "1 MiB": (1 << 20, args.large_mib)}
+        targets = {"plain": plain, "nullfs": nmnt, "nullfs-dio": dmnt, "auditfs": amnt}
+        workloads = {"200 B": (200, args.small_count, False), "1 MiB": (1 << 20, args.large_mib, False),
+                     "1 MiB+fsync": (1 << 20, args.large_mib, True)}
         results = {(w, t): [] for w in workloads for t in targets}
         for r in range(args.rounds):
-            for w, (size, count) in workloads.items():
+            for w, (size, count, sync) in workloads.items():
                 for t, base in targets.items():
-                    seconds = run_writer(base / f"{w.replace(' ', '')}-{r}.log", size, count)
+                    path = base / f"{w.replace(' ', '').replace('+', '-')}-{r}.log"
+                    os.sync()   # start each run with no dirty pages from the one before
+                    seconds = run_writer(path, size, count, sync)
                     results[(w, t)].append(size * count / seconds)
-                    if t != "nullfs":
-                        os.sync()   # keep one run's dirty pages out of the next one's timing
-        print(f"{'workload':8} {'target':8} {'median':>14} {'min':>14} {'max':>14}   ({args.rounds} rounds)")
+        print(f"{'workload':12} {'target':10} {'median':>14} {'min':>14} {'max':>14}   ({args.rounds} rounds)")
         for (w, t), rates in results.items():
             size = workloads[w][0]
             if size < 4096:
                 fmt = lambda v: f"{v / size:,.0f} w/s"
             else:
                 fmt = lambda v: f"{v / 1e6:,.0f} MB/s"
-            print(f"{w:8} {t:8} {fmt(statistics.median(rates)):>14} {fmt(min(rates)):>14} {fmt(max(rates)):>14}")
+            print(f"{w:12} {t:10} {fmt(statistics.median(rates)):>14} {fmt(min(rates)):>14} {fmt(max(rates)):>14}")
 
         def ratio(w, a, b):
             return statistics.median(results[(w, a)]) / statistics.median(results[(w, b)])
-        small, large = ratio("200 B", "auditfs", "nullfs"), ratio("1 MiB", "auditfs", "plain")
-        print(f"200 B appends: auditfs/nullfs = {small:.2f} (target >= 0.9)  auditfs/plain = {ratio('200 B', 'auditfs', 'plain'):.2f}")
-        print(f"1 MiB appends: auditfs/plain  = {large:.2f} (target >= 0.8)  auditfs/nullfs = {ratio('1 MiB', 'auditfs', 'nullfs'):.2f}")
+        null = max(("nullfs", "nullfs-dio"), key=lambda t: statistics.median(results[("200 B", t)]))
+        print(f"200 B appends:       auditfs/{null} = {ratio('200 B', 'auditfs', null):.2f} (target >= 0.9)"
+              f"   auditfs/nullfs = {ratio('200 B', 'auditfs', 'nullfs'):.2f}"
+              f"   auditfs/nullfs-dio = {ratio('200 B', 'auditfs', 'nullfs-dio'):.2f}"
+              f"   auditfs/plain = {ratio('200 B', 'auditfs', 'plain'):.3f}")
+        for w in ("1 MiB", "1 MiB+fsync"):
+            print(f"{w + ' appends:':20} auditfs/plain = {ratio(w, 'auditfs', 'plain'):.2f} (target >= 0.8)"
+                  f"   auditfs/nullfs-dio = {ratio(w, 'auditfs', 'nullfs-dio'):.2f}")
     finally:
         daemons = daemon_pids(amnt)
-        for m in (amnt, nmnt):
+        for m in (amnt, nmnt, dmnt):
             if mounted(m):
                 subprocess.run(["fusermount3", "-u", m])
-        nullfs.wait(timeout=30)
+        for p in nullfs:
+            p.wait(timeout=30)
         deadline = time.monotonic() + 60   # the daemon syncs and closes the store after unmount
         while any(os.path.exists(f"/proc/{p}") for p in daemons) and time.monotonic() < deadline:
             time.sleep(0.05)
