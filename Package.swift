@@ -58,6 +58,7 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "auditfs", dependencies: ["AuditCLI", "AuditFUSE"]),
+        .testTarget(name: "AuditFUSETests", dependencies: ["AuditFUSE", "AuditStore"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore"]),
         .testTarget(name: "AuditPolicyTests", dependencies: ["AuditPolicy"]),
         // bench/store.sh: opening time and memory of a store of millions of blocks.

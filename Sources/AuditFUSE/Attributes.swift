@@ -47,10 +47,6 @@ extension NodeInfo {
         return e
     }
 
-    /// Whether the policy treats this node as empty: a file with no bytes, a
-    /// directory with no entries.
-    var isEmpty: Bool { isDirectory ? childCount == 0 : size == 0 }
-
     static func timespec(_ ns: Int64) -> timespec {
         var q = ns / 1_000_000_000, r = ns % 1_000_000_000
         if r < 0 { q -= 1; r += 1_000_000_000 }

@@ -11,7 +11,7 @@ extension AuditFileSystem {
         guard let node = store.info(id) else { reply.error(ENOENT); return }
         let a = attr.pointee
         // Check everything before recording anything: a refused part refuses the whole call.
-        if toSet & FUSE_SET_ATTR_SIZE != 0, let refused = Policy.checkTruncate(node, to: UInt64(max(a.st_size, 0))) {
+        if toSet & FUSE_SET_ATTR_SIZE != 0, let refused = Policy.checkTruncate(node.subject, to: UInt64(max(a.st_size, 0))) {
             reply.error(refused); return
         }
         var wanted = Policy.AttributeRequest()
@@ -23,7 +23,7 @@ extension AuditFileSystem {
         else if toSet & FUSE_SET_ATTR_ATIME != 0 { wanted.atime = Self.nanoseconds(a.st_atim) }
         if toSet & FUSE_SET_ATTR_MTIME_NOW != 0 { wanted.mtime = now }
         else if toSet & FUSE_SET_ATTR_MTIME != 0 { wanted.mtime = Self.nanoseconds(a.st_mtim) }
-        switch Policy.checkAttributes(node, wanted) {
+        switch Policy.checkAttributes(node.subject, wanted) {
         case let .failure(refusal):
             reply.error(refusal.errno)
         case .success(nil):

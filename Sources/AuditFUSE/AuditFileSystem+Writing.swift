@@ -32,7 +32,7 @@ extension AuditFileSystem {
         // O_CREAT without O_EXCL on an existing file is an open.
         guard let node else { reply.error(ENOENT); return }
         guard !node.isDirectory else { reply.error(EISDIR); return }
-        if flags & O_TRUNC != 0, let refused = Policy.checkTruncate(node, to: 0) { reply.error(refused); return }
+        if flags & O_TRUNC != 0, let refused = Policy.checkTruncate(node.subject, to: 0) { reply.error(refused); return }
         OpenFile.prepare(fi, flags: flags)
         reply.created(node.entry, fi)
     }
@@ -58,7 +58,7 @@ extension AuditFileSystem {
     func open(_ reply: consuming Reply<Answer.Opened>, id: UInt64, fi: UnsafeMutablePointer<fuse_file_info>) {
         guard let node = store.info(id) else { reply.error(ENOENT); return }
         let flags = fi.pointee.flags
-        if flags & O_TRUNC != 0, let refused = Policy.checkTruncate(node, to: 0) { reply.error(refused); return }
+        if flags & O_TRUNC != 0, let refused = Policy.checkTruncate(node.subject, to: 0) { reply.error(refused); return }
         OpenFile.prepare(fi, flags: flags)
         reply.opened(fi)
     }

@@ -9,10 +9,23 @@ import Glibc
 /// ahead, or the errno that refuses it. The store re-checks what it can under
 /// its own lock (a write's offset), so a race cannot slip past a check.
 enum Policy {
+    /// What the checks need to know about a file or directory.
+    struct Subject: Equatable {
+        var isDirectory: Bool
+        var size: UInt64
+        /// A file with no bytes, a directory with no entries.
+        var isEmpty: Bool
+        var mode: UInt32
+        var uid: UInt32
+        var gid: UInt32
+        var atime: Int64
+        var mtime: Int64
+    }
+
     /// O_TRUNC, truncate, ftruncate: allowed only to the current size, which
     /// changes nothing (so O_TRUNC on an empty file succeeds). Anything else
     /// would remove or invent bytes.
-    static func checkTruncate(_ node: NodeInfo, to size: UInt64) -> Int32? {
+    static func checkTruncate(_ node: Subject, to size: UInt64) -> Int32? {
         if node.isDirectory { return EISDIR }
         return size == node.size ? nil : EPERM
     }
@@ -39,7 +52,7 @@ enum Policy {
     /// chmod, chown, utimens: allowed when nothing changes (answered without a
     /// record) or on an empty file or directory (recorded); otherwise EPERM.
     /// Returns the change to record, `.success(nil)` when there is none.
-    static func checkAttributes(_ node: NodeInfo, _ request: AttributeRequest) -> Result<AttributeChange?, Refusal> {
+    static func checkAttributes(_ node: Subject, _ request: AttributeRequest) -> Result<AttributeChange?, Refusal> {
         var fields: AttributeChange.Fields = []
         var change = (mode: node.mode, uid: node.uid, gid: node.gid, atime: node.atime, mtime: node.mtime)
         if let m = request.mode, m & 0o7777 != node.mode { fields.insert(.mode); change.mode = m & 0o7777 }
@@ -56,5 +69,12 @@ enum Policy {
     /// An errno as a typed error, for `Result`.
     struct Refusal: Error, Equatable {
         let errno: Int32
+    }
+}
+
+extension NodeInfo {
+    var subject: Policy.Subject {
+        Policy.Subject(isDirectory: isDirectory, size: size, isEmpty: isDirectory ? childCount == 0 : size == 0,
+                       mode: mode, uid: uid, gid: gid, atime: atime, mtime: mtime)
     }
 }

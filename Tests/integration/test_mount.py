@@ -311,6 +311,22 @@ def test_reads_and_stats_are_true(mnt):
     assert os.stat(m2 / "f").st_mtime_ns == st.st_mtime_ns
 
 
+def test_terminal_ioctl_is_not_a_tty(mnt):
+    import fcntl
+    import termios
+    write_file(mnt / "f", b"x")
+    fd = os.open(mnt / "f", os.O_WRONLY | os.O_APPEND)
+    try:
+        refused(mnt, errno.ENOTTY, fcntl.ioctl, fd, termios.TCGETS, bytes(64))
+    finally:
+        os.close(fd)
+    fd = os.open(mnt / "f", os.O_RDONLY)
+    try:
+        assert not os.isatty(fd)
+    finally:
+        os.close(fd)
+
+
 def test_fsync_and_fdatasync_on_files_and_directories(mnt):
     fd = os.open(mnt / "f", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     os.write(fd, b"durable\n")
@@ -344,16 +360,22 @@ def test_shell_tools(mnt):
     run("sh", "-c", f"printf 'four\\n' | cat >> {log}", check=True)
     assert read_file(log) == b"one\ntwo\nthree\nfour\n"
     cmds = [e["command"] for e in log_entries(mnt.store, "/app.log") if e["op"] == "append"]
-    assert cmds[1:3] == ["tee", "dd"], cmds
+    assert cmds[1:4] == ["tee", "dd", "cat"], cmds
+    # cat of a regular file tries copy_file_range first, then writes.
+    part = mnt.store.parent / "part.txt"
+    part.write_bytes(b"five\nsix\n")
+    run("sh", "-c", f"cat {part} >> {log}", check=True)
+    assert read_file(log) == b"one\ntwo\nthree\nfour\nfive\nsix\n"
     # cp to a new name (copy_file_range from offset 0, or read/write).
     src = mnt.store.parent / "source.bin"
     src.write_bytes(os.urandom(300_000))
     run("cp", src, mnt / "copy.bin", check=True)
     assert read_file(mnt / "copy.bin") == src.read_bytes()
     # bash `>` on an existing non-empty log: O_TRUNC refused, nothing lost.
+    before = tree_digest(mnt.store)
     r = run("sh", "-c", f"echo clobber > {log}")
     assert r.returncode != 0 and "Operation not permitted" in r.err
-    assert read_file(log) == b"one\ntwo\nthree\nfour\n"
+    assert tree_digest(mnt.store) == before
 
 
 def test_python_logging_file_handler(mnt):
