@@ -3,7 +3,7 @@ import Crypto
 
 /// A SHA-256 value held inline (no heap allocation), used for record hashes,
 /// payload digests and Merkle tree nodes. The bytes are kept in on-disk order.
-public struct Hash: Hashable, Sendable, CustomStringConvertible {
+public struct Hash: Hashable, Sendable, CustomStringConvertible, BitwiseCopyable {
     public var w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
 
     public static let zero = Hash(w0: 0, w1: 0, w2: 0, w3: 0)

@@ -45,6 +45,8 @@ public final class Namespace: @unchecked Sendable {
     public private(set) var nextSeq: UInt64 = 0
     public private(set) var lastHash: Hash = .zero
     public private(set) var tree = CompactRange()
+    /// The leaf hash of the last record applied.
+    public private(set) var lastLeaf: Hash = .zero
     public private(set) var lastTime: Int64 = 0
     let keepBlocks: Bool
 
@@ -166,7 +168,8 @@ public final class Namespace: @unchecked Sendable {
         nextSeq += 1
         lastHash = hash
         lastTime = record.time
-        tree.append(recordHash: hash)
+        lastLeaf = MerkleTree.leafHash(hash)
+        tree.append(leaf: lastLeaf)
         return node
     }
 }

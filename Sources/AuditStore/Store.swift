@@ -75,6 +75,8 @@ public final class Store: @unchecked Sendable {
     /// The index snapshot the block lists point into, and how many records it covers.
     private var indexMapping: MappedFile?
     private var indexedRecords: UInt64 = 0
+    /// Leaf positions and subtree hashes for proofs; nil when unavailable.
+    private var tree: TreeCache?
     /// Why the index cache was not used, when that is worth reporting.
     public private(set) var cacheNote: String?
 
@@ -203,15 +205,32 @@ public final class Store: @unchecked Sendable {
             cacheNote = "index cache ignored: \(error)"
         }
         var namespace = loaded?.namespace ?? Namespace(keepBlocks: true)
+        let treeDir = path + "/" + Format.cacheDirectory + "/tree"
+        var tree = try? TreeCache(directory: treeDir, records: .max)
+        if let t = tree, t.leafCount < namespace.nextSeq {
+            // The tree cache is behind the index snapshot: read the missing records' hashes.
+            do { try t.fill(from: replaySegments.map(\.file), upTo: namespace.nextSeq) } catch { tree = nil }
+        }
+        func feed(_ record: Record, _ hash: Hash, _ frame: SegmentReader.Frame, _ index: Int) {
+            guard let t = tree, record.seq == t.leafCount else { return }
+            do { try t.append(leaf: MerkleTree.leafHash(hash), segment: index, offset: frame.offset) } catch { tree = nil }
+        }
         var replay = Replay(identity: identity, namespace: namespace, checkPayloads: false)
-        var outcome = replay.run(&replaySegments, resume: loaded?.position)
+        var outcome = replay.run(&replaySegments, resume: loaded?.position, onRecord: feed)
         if case .damaged = outcome, loaded != nil {
             // Judge damage on the segments alone, never with the index's help.
             cacheNote = "index cache ignored: the records after it do not follow from it"
             loaded = nil
             namespace = Namespace(keepBlocks: true)
             replay = Replay(identity: identity, namespace: namespace, checkPayloads: false)
-            outcome = replay.run(&replaySegments)
+            outcome = replay.run(&replaySegments, onRecord: feed)
+        }
+        // Records the tree cache holds beyond the store's end (a cut torn tail) go.
+        if let t = tree, t.leafCount != namespace.nextSeq {
+            t.cut(to: namespace.nextSeq)
+            if t.leafCount < namespace.nextSeq {
+                do { try t.fill(from: replaySegments.map(\.file), upTo: namespace.nextSeq) } catch { tree = nil }
+            }
         }
         var recovery: Recovery?
         switch outcome {
@@ -231,6 +250,9 @@ public final class Store: @unchecked Sendable {
                 }
             }
         }
+        if mode == .readWrite, let t = tree {
+            do { try t.makeWritable() } catch { tree = nil }
+        }
         var segments: [Segment] = []
         for (i, s) in replaySegments.enumerated() {
             guard let header = s.header else { continue }
@@ -243,6 +265,7 @@ public final class Store: @unchecked Sendable {
         store.indexMapping = loaded?.mapping
         store.indexedRecords = loaded?.namespace.nextSeq ?? 0
         store.cacheNote = cacheNote
+        store.tree = tree
         return store
     }
 
@@ -270,12 +293,14 @@ public final class Store: @unchecked Sendable {
         try? sync()
         lock.lock()
         defer { lock.unlock() }
+        tree?.flushQuietly()
         if mode == .readWrite && failed == nil {
             let total = namespace.nextSeq
             let since = total - indexedRecords
             if since > 0 && (since >= 100_000 || since * 10 >= total) { try? writeIndexLocked() }
         }
         failed = failed ?? "store is closed"
+        lockFile?.unlock()
     }
 
     /// Writes cache/index for the current state. Caller holds `lock`.
@@ -465,11 +490,16 @@ public final class Store: @unchecked Sendable {
             block = BlockRef(fileOffset: offset, payloadPosition: start + UInt64(prefix.count + header.count), seq: record.seq,
                              segment: UInt32(segments.count - 1), length: UInt32(data.count))
         }
+        let node: Namespace.Node
         do {
-            return try namespace.apply(record, hash: hash, block: block)
+            node = try namespace.apply(record, hash: hash, block: block)
         } catch {
             fatalError("record \(record.seq) passed check() but not apply(): \(error)")
         }
+        if let t = tree {
+            do { try t.append(leaf: namespace.lastLeaf, segment: segments.count - 1, offset: start) } catch { tree = nil }
+        }
+        return node
     }
 
     /// Starts a new segment after syncing the current one, so that only the
@@ -491,6 +521,68 @@ public final class Store: @unchecked Sendable {
         }
     }
 
+    // MARK: Proofs
+
+    /// The root of the tree over the first `size` records.
+    public func root(size: UInt64) throws(StoreError) -> Hash {
+        try withTree { t in
+            guard size <= t.leafCount else { throw StoreError.io("the store has fewer than \(size) records") }
+            return try t.root(size: size)
+        }
+    }
+
+    /// RFC 9162 inclusion proof of record `seq` in the tree of `size` records.
+    public func inclusionProof(seq: UInt64, size: UInt64) throws(StoreError) -> [Hash] {
+        try withTree { t in
+            guard size <= t.leafCount else { throw StoreError.io("the store has fewer than \(size) records") }
+            return try MerkleProof.inclusion(index: seq, size: size, subtree: t.subtree)
+        }
+    }
+
+    /// RFC 9162 consistency proof from the tree of `old` records to `new`.
+    public func consistencyProof(old: UInt64, new: UInt64) throws(StoreError) -> [Hash] {
+        try withTree { t in
+            guard new <= t.leafCount else { throw StoreError.io("the store has fewer than \(new) records") }
+            return try MerkleProof.consistency(old: old, new: new, subtree: t.subtree)
+        }
+    }
+
+    /// The stored frame of record `seq`: its header bytes, payload and hash,
+    /// read from the segment (the hash is recomputed and checked).
+    public func record(_ seq: UInt64) throws(StoreError) -> (record: Record, header: [UInt8], payload: [UInt8], hash: Hash) {
+        let (segment, offset): (Int, UInt64) = try withTree { t in
+            guard seq < t.leafCount else { throw StoreError.io("no record \(seq)") }
+            return try t.position(of: seq)
+        }
+        lock.lock()
+        let file = segment < segments.count ? segments[segment].file : nil
+        lock.unlock()
+        guard let file else { throw .io("record \(seq): no segment \(segment)") }
+        do {
+            let prefixBytes = try file.read(count: Format.framePrefixSize, at: offset)
+            guard prefixBytes.count == Format.framePrefixSize else { throw StoreError.io("record \(seq): short read") }
+            let prefix = try prefixBytes.withUnsafeBytes { try Frame.decodePrefix($0) }
+            let rest = try file.read(count: prefix.frameLength - Format.framePrefixSize, at: offset + UInt64(Format.framePrefixSize))
+            guard rest.count == prefix.frameLength - Format.framePrefixSize else { throw StoreError.io("record \(seq): short read") }
+            let header = Array(rest[0..<Int(prefix.headerLength)])
+            let payload = Array(rest[Int(prefix.headerLength)..<Int(prefix.headerLength) + Int(prefix.payloadLength)])
+            let hash = Hash.sha256(header)
+            let stored = rest.suffix(32).withUnsafeBytes { Hash(bytes: $0) }
+            guard hash == stored else { throw StoreError.io("record \(seq): stored hash does not match its header") }
+            let record = try header.withUnsafeBytes { try Record.decodeHeader($0) }
+            guard record.seq == seq else { throw StoreError.io("tree cache points record \(seq) at record \(record.seq)") }
+            return (record, header, payload, hash)
+        } catch {
+            throw .wrap(error)
+        }
+    }
+
+    private func withTree<T>(_ body: (TreeCache) throws -> T) throws(StoreError) -> T {
+        lock.lock(); defer { lock.unlock() }
+        guard let t = tree else { throw .io("the tree cache (cache/tree) is unavailable; delete it and open the store again to rebuild it") }
+        do { return try body(t) } catch { throw .wrap(error) }
+    }
+
     // MARK: Durability
 
     /// Returns once every record appended before the call is on disk.
@@ -499,6 +591,7 @@ public final class Store: @unchecked Sendable {
         lock.lock()
         let target = namespace.nextSeq
         let file = segments.last?.file
+        tree?.flushQuietly()
         lock.unlock()
         guard let file, mode == .readWrite else { return }
         syncCondition.lock()

@@ -97,6 +97,8 @@ public final class RawFile: @unchecked Sendable {
         throw fail("flock")
     }
 
+    public func unlock() { flock(fd, LOCK_UN) }
+
     /// Maps the file read-only. The mapping lives as long as the returned object.
     public func map() throws -> MappedFile {
         let length = Int(try size())
