@@ -53,12 +53,12 @@ let package = Package(
         .target(
             name: "AuditFUSE",
             dependencies: [
-                "AuditStore", "CFuse3", "CAuditFUSEShim",
+                "AuditStore", "AuditPolicy", "CFuse3", "CAuditFUSEShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "auditfs", dependencies: ["AuditCLI", "AuditFUSE"]),
-        .testTarget(name: "AuditFUSETests", dependencies: ["AuditFUSE", "AuditStore"]),
+        .testTarget(name: "AuditFUSETests", dependencies: ["AuditFUSE", "AuditStore", "AuditPolicy"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore"]),
         .testTarget(name: "AuditPolicyTests", dependencies: ["AuditPolicy"]),
         // bench/store.sh: opening time and memory of a store of millions of blocks.

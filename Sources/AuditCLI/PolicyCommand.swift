@@ -6,8 +6,8 @@ import Foundation
 struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
-        abstract: "Check a permission policy, or explain one of its decisions.",
-        subcommands: [PolicyCheckCommand.self, PolicyExplainCommand.self])
+        abstract: "Check a permission policy, explain one of its decisions, or reload it on a mount.",
+        subcommands: [PolicyCheckCommand.self, PolicyExplainCommand.self, PolicyReloadCommand.self])
 }
 
 /// Reads and parses a policy file, printing problems as FILE:LINE:COLUMN.

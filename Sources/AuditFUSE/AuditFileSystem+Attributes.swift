@@ -4,17 +4,26 @@ import CFuse3
 import Glibc
 #endif
 
-/// setattr: truncate, chmod, chown, utimens — all through `Policy`.
+/// setattr: truncate, chmod, chown, utimens — through `MountRules` first
+/// (refusals are recorded as tamper attempts), then a change the mount
+/// allows (on an empty file or directory) needs the policy's `setattr`. A
+/// call that changes nothing needs no decision and records nothing.
 extension AuditFileSystem {
     func setattr(_ reply: consuming Reply<Answer.Attributes>, request: fuse_req_t, id: UInt64,
                  attr: UnsafeMutablePointer<stat>, toSet: Int32) {
         guard let node = store.info(id) else { reply.error(ENOENT); return }
         let a = attr.pointee
-        // Check everything before recording anything: a refused part refuses the whole call.
-        if toSet & FUSE_SET_ATTR_SIZE != 0, let refused = Policy.checkTruncate(node.subject, to: UInt64(max(a.st_size, 0))) {
-            reply.error(refused); return
+        let operation = Self.operationName(toSet)
+        if Store.isAuditPath(node.path) {
+            reply.error(authorizer.refuse(request, operation, node.path, rule: .auditNamespace,
+                                          errno: MountRules.auditNamespaceChange))
+            return
         }
-        var wanted = Policy.AttributeRequest()
+        // Check everything before recording anything: a refused part refuses the whole call.
+        if toSet & FUSE_SET_ATTR_SIZE != 0, let refused = MountRules.checkTruncate(node.subject, to: UInt64(max(a.st_size, 0))) {
+            reply.error(authorizer.refuse(request, "truncate", node.path, rule: .noTruncate, errno: refused)); return
+        }
+        var wanted = MountRules.AttributeRequest()
         if toSet & FUSE_SET_ATTR_MODE != 0 { wanted.mode = UInt32(a.st_mode) & 0o7777 }
         if toSet & FUSE_SET_ATTR_UID != 0 { wanted.uid = a.st_uid }
         if toSet & FUSE_SET_ATTR_GID != 0 { wanted.gid = a.st_gid }
@@ -23,12 +32,13 @@ extension AuditFileSystem {
         else if toSet & FUSE_SET_ATTR_ATIME != 0 { wanted.atime = Self.nanoseconds(a.st_atim) }
         if toSet & FUSE_SET_ATTR_MTIME_NOW != 0 { wanted.mtime = now }
         else if toSet & FUSE_SET_ATTR_MTIME != 0 { wanted.mtime = Self.nanoseconds(a.st_mtim) }
-        switch Policy.checkAttributes(node.subject, wanted) {
+        switch MountRules.checkAttributes(node.subject, wanted) {
         case let .failure(refusal):
-            reply.error(refusal.errno)
+            reply.error(authorizer.refuse(request, operation, node.path, rule: .frozenAttributes, errno: refusal.errno))
         case .success(nil):
             reply.attributes(node.stat, timeout: CacheTimeout.attributes)
         case let .success(change?):
+            if let refused = authorizer.check(request, .setattr, node.path) { reply.error(refused); return }
             do {
                 try store.setAttributes(id, change, by: Caller.provenance(of: request))
             } catch {
@@ -39,6 +49,14 @@ extension AuditFileSystem {
             guard let updated = store.info(id) else { reply.error(ENOENT); return }
             reply.attributes(updated.stat, timeout: CacheTimeout.attributes)
         }
+    }
+
+    /// The name a setattr is recorded under: truncate, chmod, chown or utimens.
+    static func operationName(_ toSet: Int32) -> String {
+        if toSet & FUSE_SET_ATTR_SIZE != 0 { return "truncate" }
+        if toSet & FUSE_SET_ATTR_MODE != 0 { return "chmod" }
+        if toSet & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID) != 0 { return "chown" }
+        return "utimens"
     }
 
     static func nanoseconds(_ t: timespec) -> Int64 {

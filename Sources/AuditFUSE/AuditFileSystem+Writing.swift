@@ -1,10 +1,13 @@
+import AuditPolicy
 import AuditStore
 import CFuse3
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Creating files and directories, opening for writing, appending, syncing.
+/// Creating files and directories, opening, appending, syncing. Each
+/// creation and open is decided by the policy (`Authorizer`); refusals by the
+/// mount rules are recorded as tamper attempts.
 extension AuditFileSystem {
     func create(_ reply: consuming Reply<Answer.Created>, request: fuse_req_t, parent: UInt64,
                 name: UnsafePointer<CChar>, mode: mode_t, fi: UnsafeMutablePointer<fuse_file_info>) {
@@ -12,12 +15,20 @@ extension AuditFileSystem {
         guard let n = Self.name(name) else { reply.error(strlen(name) > Format.maxNameSize ? ENAMETOOLONG : EINVAL); return }
         guard let dir = store.info(parent) else { reply.error(ENOENT); return }
         guard dir.isDirectory else { reply.error(ENOTDIR); return }
+        let path = StorePath.join(dir.path, n)
+        if Store.isAuditPath(path) {
+            reply.error(authorizer.refuse(request, "create", path, rule: .auditNamespace, errno: MountRules.auditNamespaceChange))
+            return
+        }
         var node = store.lookup(parent: parent, name: n)
+        var created = false
         if node == nil {
+            if let refused = authorizer.check(request, .create, path) { reply.error(refused); return }
             let who = Caller.provenance(of: request)
             do {
                 node = try store.create(StorePath.join(dir.path, n), kind: .file, mode: UInt32(mode) & 0o7777,
                                         owner: who.uid, group: Self.group(for: who, in: dir), by: who)
+                created = true
             } catch .exists {
                 // Another process created it between our lookup and create.
                 node = store.lookup(parent: parent, name: n)
@@ -32,7 +43,8 @@ extension AuditFileSystem {
         // O_CREAT without O_EXCL on an existing file is an open.
         guard let node else { reply.error(ENOENT); return }
         guard !node.isDirectory else { reply.error(EISDIR); return }
-        if flags & O_TRUNC != 0, let refused = Policy.checkTruncate(node.subject, to: 0) { reply.error(refused); return }
+        // The creator's handle is part of the create; an existing file is an open.
+        if !created, let refused = checkOpen(request, node, flags: flags) { reply.error(refused); return }
         OpenFile.prepare(fi, flags: flags)
         reply.created(node.entry, fi)
     }
@@ -42,6 +54,14 @@ extension AuditFileSystem {
         guard let n = Self.name(name) else { reply.error(strlen(name) > Format.maxNameSize ? ENAMETOOLONG : EINVAL); return }
         guard let dir = store.info(parent) else { reply.error(ENOENT); return }
         guard dir.isDirectory else { reply.error(ENOTDIR); return }
+        let path = StorePath.join(dir.path, n)
+        if Store.isAuditPath(path) {
+            reply.error(authorizer.refuse(request, "mkdir", path, rule: .auditNamespace, errno: MountRules.auditNamespaceChange))
+            return
+        }
+        // An existing name answers EEXIST before any decision (rsyslog's mkdir of a parent).
+        if store.lookup(parent: parent, name: n) != nil { reply.error(EEXIST); return }
+        if let refused = authorizer.check(request, .mkdir, path) { reply.error(refused); return }
         let who = Caller.provenance(of: request)
         var bits = UInt32(mode) & 0o7777
         if dir.mode & Self.setGroupID != 0 { bits |= Self.setGroupID }
@@ -55,12 +75,29 @@ extension AuditFileSystem {
         }
     }
 
-    func open(_ reply: consuming Reply<Answer.Opened>, id: UInt64, fi: UnsafeMutablePointer<fuse_file_info>) {
+    func open(_ reply: consuming Reply<Answer.Opened>, request: fuse_req_t, id: UInt64, fi: UnsafeMutablePointer<fuse_file_info>) {
         guard let node = store.info(id) else { reply.error(ENOENT); return }
         let flags = fi.pointee.flags
-        if flags & O_TRUNC != 0, let refused = Policy.checkTruncate(node.subject, to: 0) { reply.error(refused); return }
+        if let refused = checkOpen(request, node, flags: flags) { reply.error(refused); return }
         OpenFile.prepare(fi, flags: flags)
         reply.opened(fi)
+    }
+
+    /// The checks of opening an existing file: nothing under /.audit opens
+    /// for writing; O_TRUNC only where it changes nothing; then the policy:
+    /// `read` for reading, `append` for writing (both for O_RDWR).
+    func checkOpen(_ request: fuse_req_t, _ node: NodeInfo, flags: Int32) -> Int32? {
+        let access = flags & O_ACCMODE
+        if Store.isAuditPath(node.path) && (access != O_RDONLY || flags & O_TRUNC != 0) {
+            return authorizer.refuse(request, flags & O_TRUNC != 0 ? "truncate" : "open-write", node.path,
+                                     rule: .auditNamespace, errno: MountRules.auditNamespaceChange)
+        }
+        if flags & O_TRUNC != 0, let refused = MountRules.checkTruncate(node.subject, to: 0) {
+            return authorizer.refuse(request, "truncate", node.path, rule: .noTruncate, errno: refused)
+        }
+        if access != O_WRONLY, let refused = authorizer.check(request, .read, node.path) { return refused }
+        if access != O_RDONLY, let refused = authorizer.check(request, .append, node.path) { return refused }
+        return nil
     }
 
     /// One write() is one block. On an O_APPEND handle it lands at the true
@@ -74,6 +111,10 @@ extension AuditFileSystem {
             try store.append(id, data, at: file.appends ? nil : UInt64(max(offset, 0)), by: who)
         } catch {
             if error.isFailure { Log.error("append to file \(id): \(error)") }
+            if case let .notAtEnd(path, _, _) = error {
+                reply.error(authorizer.refuse(request, "write", path, rule: .appendOnly, errno: error.errno))
+                return
+            }
             reply.error(error.errno)
             return
         }

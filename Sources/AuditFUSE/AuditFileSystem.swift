@@ -1,3 +1,4 @@
+import AuditPolicy
 import AuditStore
 import CFuse3
 #if canImport(Glibc)
@@ -9,16 +10,27 @@ import Glibc
 /// data is here; creating, writing, attributes and the refusals have their
 /// own files.
 ///
+/// Every access is decided by the permission policy and recorded under
+/// /.audit (`Authorizer`); the mount's own rules (`MountRules`) refuse what
+/// no policy can grant.
+///
 /// Thread safety: the handlers run on libfuse's worker threads at once; the
-/// store is thread-safe and the handlers keep no other mutable state.
+/// store and the authorizer are thread-safe and the handlers keep no other
+/// mutable state.
 final class AuditFileSystem: @unchecked Sendable {
     let store: Store
+    let authorizer: Authorizer
     /// Called once, when the kernel's INIT has been answered: the mount serves.
     let onReady: @Sendable () -> Void
+    /// Called at unmount, before the store is synced (records the event).
+    let onUnmount: @Sendable () -> Void
 
-    init(store: Store, onReady: @escaping @Sendable () -> Void) {
+    init(store: Store, authorizer: Authorizer, onReady: @escaping @Sendable () -> Void,
+         onUnmount: @escaping @Sendable () -> Void = {}) {
         self.store = store
+        self.authorizer = authorizer
         self.onReady = onReady
+        self.onUnmount = onUnmount
     }
 
     // MARK: Session
@@ -28,7 +40,7 @@ final class AuditFileSystem: @unchecked Sendable {
         // handle O_APPEND in the kernel and strip the writer's identity
         // (docs/MOUNT.md "Why no writeback cache").
         conn.pointee.want &= ~UInt32(FUSE_CAP_WRITEBACK_CACHE)
-        // O_TRUNC reaches open() (and create()), where the policy checks it.
+        // O_TRUNC reaches open() (and create()), where the mount rules check it.
         if conn.pointee.capable & UInt32(FUSE_CAP_ATOMIC_O_TRUNC) != 0 {
             conn.pointee.want |= UInt32(FUSE_CAP_ATOMIC_O_TRUNC)
         }
@@ -36,6 +48,7 @@ final class AuditFileSystem: @unchecked Sendable {
     }
 
     func destroy() {
+        onUnmount()
         do { try store.sync() } catch { Log.error("sync at unmount failed: \(error)") }
     }
 
@@ -88,9 +101,11 @@ final class AuditFileSystem: @unchecked Sendable {
         }
     }
 
-    func opendir(_ reply: consuming Reply<Answer.Opened>, id: UInt64, fi: UnsafeMutablePointer<fuse_file_info>) {
+    func opendir(_ reply: consuming Reply<Answer.Opened>, request: fuse_req_t, id: UInt64,
+                 fi: UnsafeMutablePointer<fuse_file_info>) {
         guard let dir = store.info(id) else { reply.error(ENOENT); return }
         guard dir.isDirectory else { reply.error(ENOTDIR); return }
+        if let refused = authorizer.check(request, .list, dir.path) { reply.error(refused); return }
         var entries = [DirectoryListing.Entry(name: ".", id: dir.id, isDirectory: true),
                        DirectoryListing.Entry(name: "..", id: dir.parent, isDirectory: true)]
         for child in store.children(of: id) {

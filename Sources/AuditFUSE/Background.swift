@@ -66,6 +66,15 @@ enum Background {
         fail("the mount daemon \(how) before the mount was ready")
     }
 
+    /// Sets this process's command name (/proc/self/comm), which its records
+    /// under /.audit and `ps` show.
+    static func nameProcess(_ name: String) {
+        let fd = open("/proc/self/comm", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = name.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+    }
+
     static func say(_ message: String) {
         let line = "auditfs: " + message + "\n"
         _ = line.withCString { write(2, $0, strlen($0)) }

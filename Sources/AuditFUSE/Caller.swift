@@ -16,6 +16,20 @@ enum Caller {
     }
 
     static let commandNames = CommandNames()
+
+    /// The caller's supplementary groups (`fuse_req_getgroups`: libfuse reads
+    /// them from /proc/PID/task/TID/status, so this costs a file read; the
+    /// daemon asks only when the policy names a group). Empty when unknown.
+    static func groups(of request: fuse_req_t) -> [UInt32] {
+        var list = [gid_t](repeating: 0, count: 64)
+        var n = fuse_req_getgroups(request, Int32(list.count), &list)
+        if n > Int32(list.count) {
+            list = [gid_t](repeating: 0, count: Int(n))
+            n = fuse_req_getgroups(request, Int32(list.count), &list)
+        }
+        guard n > 0 else { return [] }
+        return Array(list.prefix(Int(min(n, Int32(list.count)))))
+    }
 }
 
 /// The command name of a calling thread, from /proc/TID/comm.

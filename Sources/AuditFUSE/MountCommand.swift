@@ -1,10 +1,11 @@
 import ArgumentParser
+import AuditPolicy
 import AuditStore
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `auditfs mount STORE MOUNTPOINT [-f] [-o OPTIONS]`.
+/// `auditfs mount STORE MOUNTPOINT [-f] [-o OPTIONS] [--policy FILE]`.
 public struct MountCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "mount",
@@ -14,7 +15,10 @@ public struct MountCommand: ParsableCommand {
             the foreground (for systemd). Unmount with `umount MOUNTPOINT`, `fusermount3 -u MOUNTPOINT` \
             or SIGTERM/SIGINT to the daemon: every acknowledged write is in the store and synced. \
             Runs as root and mounts with allow_other,default_permissions so that each user's \
-            writes carry their own uid.
+            writes carry their own uid. Every access is decided by the permission policy (--policy, \
+            or -o policy=FILE; without it a built-in policy grants everyone what the mount allows) and \
+            recorded under MOUNTPOINT/.audit. SIGHUP or `auditfs policy reload MOUNTPOINT` re-reads the \
+            policy file without unmounting.
             """)
 
     @Argument(help: "The store directory (made with `auditfs init`).")
@@ -29,6 +33,9 @@ public struct MountCommand: ParsableCommand {
     @Option(name: .customShort("o"), help: "Mount options, comma-separated, added to allow_other,default_permissions.")
     var options: [String] = []
 
+    @Option(help: "The permission policy (YAML, see `auditfs policy check`). Also -o policy=FILE.")
+    var policy: String?
+
     @Option(name: .customLong("ready-fd"), help: .hidden)
     var readyFD: Int32?
 
@@ -38,15 +45,20 @@ public struct MountCommand: ParsableCommand {
     static let defaultOptions = ["allow_other", "default_permissions", "fsname=auditfs", "subtype=auditfs"]
 
     public func run() throws {
+        let (libfuseOptions, policyFile) = Self.splitPolicyOption(options, policy: policy)
         if !foreground {
             var args = ["mount", store, mountpoint, "-f", "--ready-fd", "3"]
             for o in options { args += ["-o", o] }
+            if let policy { args += ["--policy", Self.absolute(policy)] }
             Background.start(arguments: args)
         }
         let readiness = Readiness(fd: readyFD)
-        if readyFD != nil { _ = setsid() }   // started by Background: leave the starter's session
+        if readyFD != nil {
+            _ = setsid()   // started by Background: leave the starter's session
+            Background.nameProcess("auditfs")   // started as /proc/self/exe: "exe" otherwise
+        }
         do {
-            let code = try serve(readiness)
+            let code = try serve(readiness, libfuseOptions: libfuseOptions, policyFile: policyFile)
             if code < 0 {
                 Background.say("the FUSE loop ended with an error: \(String(cString: strerror(-code)))")
                 throw ExitCode(1)
@@ -60,11 +72,22 @@ public struct MountCommand: ParsableCommand {
 
     /// Checks, opens the store, mounts and serves; returns after unmount with
     /// the store synced and closed.
-    private func serve(_ readiness: Readiness) throws(MountError) -> Int32 {
+    private func serve(_ readiness: Readiness, libfuseOptions: [String], policyFile: String??) throws(MountError) -> Int32 {
         try Preflight.requireRoot()
         try Preflight.requireFuseDevice()
         try Preflight.requireFusermount()
         let mountpointPath = try Preflight.checkMountpoint(mountpoint)
+        guard let policyFile else { throw MountError("--policy and -o policy= name different files") }
+        // A policy that does not parse stops the mount before the store is touched.
+        let loaded: Authorizer.Loaded
+        if let file = policyFile {
+            switch PolicyLoader.parse(file: file) {
+            case let .success(p): loaded = Authorizer.Loaded(policy: p, file: file)
+            case let .failure(error): throw error
+            }
+        } else {
+            loaded = Authorizer.Loaded(policy: AccessPolicy.builtin, file: nil)
+        }
         let s: Store
         do {
             s = try Store.open(at: Self.absolute(store), mode: .readWrite)
@@ -78,12 +101,62 @@ public struct MountCommand: ParsableCommand {
         }
         let announce = readyFD == nil
         let storePath = s.path
-        let fileSystem = AuditFileSystem(store: s) {
+        let authorizer: Authorizer
+        let started = ReloadControl.actor(pid: UInt32(getpid()), uid: getuid(), via: "mount")
+        do {
+            let log = try AuditLog(store: s)
+            authorizer = Authorizer(log: log, policy: loaded)
+            try PolicyLoader(authorizer: authorizer, mountpoint: mountpointPath).recordInitialLoad(by: started)
+            let now = log.now
+            if let recovery = s.recovery {
+                try log.event(EventRecord(time: AuditTime.rfc3339(now), timeNs: now, event: "torn-tail-recovered",
+                                          daemon: log.daemon.pid, mountpoint: mountpointPath, store: storePath,
+                                          detail: recovery.description))
+            }
+            try log.event(EventRecord(time: AuditTime.rfc3339(now), timeNs: now, event: "mount", daemon: log.daemon.pid,
+                                      mountpoint: mountpointPath, store: storePath, policy: loaded.policy.sha256,
+                                      policyFile: loaded.file, by: started))
+        } catch {
+            throw MountError("could not write the audit namespace (/.audit): \(error)")
+        }
+        let loader = PolicyLoader(authorizer: authorizer, mountpoint: mountpointPath)
+        let control = ReloadControl(loader: loader, mountpoint: mountpointPath)
+        try control.start()
+        defer { control.stop() }
+        let fileSystem = AuditFileSystem(store: s, authorizer: authorizer, onReady: {
             readiness.ready()
             if announce { Background.say("serving store '\(storePath)' on \(mountpointPath)") }
-        }
-        let all = (Self.defaultOptions + options).joined(separator: ",")
+        }, onUnmount: {
+            let log = authorizer.log
+            let now = log.now
+            do {
+                try log.event(EventRecord(time: AuditTime.rfc3339(now), timeNs: now, event: "unmount", daemon: log.daemon.pid,
+                                          mountpoint: mountpointPath, store: storePath, policy: authorizer.loaded.policy.sha256))
+            } catch {
+                Log.error("could not record the unmount: \(error)")
+            }
+        })
+        let all = (Self.defaultOptions + libfuseOptions).joined(separator: ",")
         return try Session.serve(fileSystem, mountpoint: mountpointPath, options: all, echoLog: readyFD == nil)
+    }
+
+    /// Takes `policy=FILE` out of the -o options (libfuse does not know it).
+    /// The file is `.some(nil)` without a policy, `nil` when --policy and
+    /// -o policy= disagree.
+    static func splitPolicyOption(_ options: [String], policy: String?) -> (options: [String], file: String??) {
+        var rest: [String] = []
+        var fromOptions: String?
+        for group in options {
+            let kept = group.split(separator: ",").filter { o in
+                guard o.hasPrefix("policy=") else { return true }
+                fromOptions = String(o.dropFirst("policy=".count))
+                return false
+            }
+            if !kept.isEmpty { rest.append(kept.joined(separator: ",")) }
+        }
+        let a = policy.map(absolute), b = fromOptions.map(absolute)
+        if let a, let b, a != b { return (rest, nil) }
+        return (rest, .some(a ?? b))
     }
 
     static func absolute(_ path: String) -> String {

@@ -52,7 +52,7 @@ enum Operations {
             fs(req).create(Reply(req!, "create"), request: req!, parent: parent, name: name!, mode: mode, fi: fi!)
         }
         ops.open = { req, ino, fi in
-            fs(req).open(Reply(req!, "open"), id: ino, fi: fi!)
+            fs(req).open(Reply(req!, "open"), request: req!, id: ino, fi: fi!)
         }
         ops.read = { req, ino, size, off, _ in
             fs(req).read(Reply(req!, "read"), id: ino, size: size, offset: Int64(off))
@@ -71,7 +71,7 @@ enum Operations {
             fs(req).fsync(Reply(req!, "fsync"))
         }
         ops.opendir = { req, ino, fi in
-            fs(req).opendir(Reply(req!, "opendir"), id: ino, fi: fi!)
+            fs(req).opendir(Reply(req!, "opendir"), request: req!, id: ino, fi: fi!)
         }
         ops.readdir = { req, _, size, off, fi in
             fs(req).readdir(Reply(req!, "readdir"), request: req!, size: size, offset: Int64(off), fi: fi!)
@@ -82,32 +82,46 @@ enum Operations {
         ops.fsyncdir = { req, _, _, _ in
             fs(req).fsync(Reply(req!, "fsyncdir"))
         }
-        ops.unlink = { req, _, _ in
-            fs(req).refuseNamespaceChange(Reply<Answer.Status>(req!, "unlink"))
+        ops.unlink = { req, parent, name in
+            let f = fs(req)
+            f.refuseNamespaceChange(Reply<Answer.Status>(req!, "unlink"), request: req!, "unlink",
+                                    path: f.path(parent: parent, name: name))
         }
-        ops.rmdir = { req, _, _ in
-            fs(req).refuseNamespaceChange(Reply<Answer.Status>(req!, "rmdir"))
+        ops.rmdir = { req, parent, name in
+            let f = fs(req)
+            f.refuseNamespaceChange(Reply<Answer.Status>(req!, "rmdir"), request: req!, "rmdir",
+                                    path: f.path(parent: parent, name: name))
         }
-        ops.rename = { req, _, _, _, _, _ in
-            fs(req).refuseNamespaceChange(Reply<Answer.Status>(req!, "rename"))
+        ops.rename = { req, parent, name, newParent, newName, _ in
+            let f = fs(req)
+            f.refuseNamespaceChange(Reply<Answer.Status>(req!, "rename"), request: req!, "rename",
+                                    path: f.path(parent: parent, name: name),
+                                    target: f.path(parent: newParent, name: newName))
         }
-        ops.link = { req, _, _, _ in
-            fs(req).refuseNamespaceChange(Reply<Answer.Entry>(req!, "link"))
+        ops.link = { req, ino, newParent, newName in
+            let f = fs(req)
+            f.refuseNamespaceChange(Reply<Answer.Entry>(req!, "link"), request: req!, "link", path: f.path(of: ino),
+                                    target: f.path(parent: newParent, name: newName))
         }
-        ops.symlink = { req, _, _, _ in
-            fs(req).refuseNamespaceChange(Reply<Answer.Entry>(req!, "symlink"))
+        ops.symlink = { req, link, parent, name in
+            let f = fs(req)
+            f.refuseNamespaceChange(Reply<Answer.Entry>(req!, "symlink"), request: req!, "symlink",
+                                    path: f.path(parent: parent, name: name),
+                                    target: link.map { String(cString: $0) })
         }
-        ops.mknod = { req, _, _, _, _ in
-            fs(req).refuseNamespaceChange(Reply<Answer.Entry>(req!, "mknod"))
+        ops.mknod = { req, parent, name, _, _ in
+            let f = fs(req)
+            f.refuseNamespaceChange(Reply<Answer.Entry>(req!, "mknod"), request: req!, "mknod",
+                                    path: f.path(parent: parent, name: name))
         }
-        ops.fallocate = { req, _, _, _, _, _ in
-            fs(req).fallocate(Reply(req!, "fallocate"))
+        ops.fallocate = { req, ino, _, _, _, _ in
+            fs(req).fallocate(Reply(req!, "fallocate"), request: req!, id: ino)
         }
-        ops.setxattr = { req, _, _, _, _, _ in
-            fs(req).setxattr(Reply(req!, "setxattr"))
+        ops.setxattr = { req, ino, _, _, _, _ in
+            fs(req).setxattr(Reply(req!, "setxattr"), request: req!, id: ino)
         }
-        ops.removexattr = { req, _, _ in
-            fs(req).removexattr(Reply(req!, "removexattr"))
+        ops.removexattr = { req, ino, _ in
+            fs(req).removexattr(Reply(req!, "removexattr"), request: req!, id: ino)
         }
         ops.listxattr = { req, _, size in
             fs(req).listxattr(Reply(req!, "listxattr"), size: size)

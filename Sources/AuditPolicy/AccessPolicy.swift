@@ -29,6 +29,19 @@ public struct AccessPolicy: Sendable {
     public var sha256: String
     /// Role index by name, for decisions.
     let roleIndex: [String: Int]
+    /// For each verb, every (binding, rule, glob) that can grant it, in the
+    /// order `decide` tries them: compiled once, when the policy loads.
+    let grants: [Verb: [Grant]]
+    /// Whether some subject names a group (the caller's supplementary
+    /// groups are then needed for a decision).
+    public let namesGroups: Bool
+
+    struct Grant: Sendable {
+        var binding: Int
+        var role: Int
+        var rule: Int
+        var glob: Int
+    }
 
     public init(roles: [Role], bindings: [Binding], text: String) {
         self.roles = roles
@@ -36,6 +49,19 @@ public struct AccessPolicy: Sendable {
         var index: [String: Int] = [:]
         for (i, r) in roles.enumerated() where index[r.name] == nil { index[r.name] = i }
         self.roleIndex = index
+        var grants: [Verb: [Grant]] = [:]
+        for (b, binding) in bindings.enumerated() {
+            guard let r = index[binding.role] else { continue }
+            for (n, rule) in roles[r].rules.enumerated() {
+                for verb in rule.verbs {
+                    for g in rule.paths.indices { grants[verb, default: []].append(Grant(binding: b, role: r, rule: n, glob: g)) }
+                }
+            }
+        }
+        self.grants = grants
+        self.namesGroups = bindings.contains { $0.subjects.contains { s in
+            switch s { case .group, .gid: true; default: false }
+        } }
         self.text = text
         let hexDigits = Array("0123456789abcdef")
         self.sha256 = String(SHA256.hash(data: Array(text.utf8)).flatMap { [hexDigits[Int($0 >> 4)], hexDigits[Int($0 & 15)]] })

@@ -20,15 +20,24 @@ public struct Decision: Sendable, Equatable {
 extension AccessPolicy {
     /// Decides whether `caller` may do `verb` on `path` (absolute,
     /// normalised). Default deny; the first grant in file order is named.
+    ///
+    /// Cost: the path is split once; only the (binding, rule, glob) entries
+    /// compiled for `verb` are tried, and each binding's subjects are matched
+    /// at most once.
     public func decide(_ caller: Principal, _ verb: Verb, _ path: String) -> Decision {
-        for (i, binding) in bindings.enumerated() where binding.subjects.contains(where: { $0.includes(caller) }) {
-            guard let r = roleIndex[binding.role] else { continue }
-            let role = roles[r]
-            for rule in role.rules where rule.verbs.contains(verb) {
-                if let glob = rule.paths.first(where: { $0.matches(path) }) {
-                    return Decision(granted: true, role: role.name, binding: i, bindingLine: binding.line,
-                                    ruleLine: rule.line, glob: glob.text)
-                }
+        guard let candidates = grants[verb] else { return .denied }
+        let components = PathGlob.components(of: path)
+        var subjectMatch = [Int8](repeating: -1, count: bindings.count)   // -1 unknown, 0 no, 1 yes
+        for g in candidates {
+            if subjectMatch[g.binding] < 0 {
+                subjectMatch[g.binding] = bindings[g.binding].subjects.contains(where: { $0.includes(caller) }) ? 1 : 0
+            }
+            guard subjectMatch[g.binding] == 1 else { continue }
+            let rule = roles[g.role].rules[g.rule]
+            let glob = rule.paths[g.glob]
+            if glob.matches(components: components) {
+                return Decision(granted: true, role: roles[g.role].name, binding: g.binding,
+                                bindingLine: bindings[g.binding].line, ruleLine: rule.line, glob: glob.text)
             }
         }
         return .denied

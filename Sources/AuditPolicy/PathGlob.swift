@@ -47,11 +47,21 @@ public struct PathGlob: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether the absolute, normalised `path` matches.
     public func matches(_ path: String) -> Bool {
-        let components = path == "/" ? [] : path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        return match(parts[...], components[...])
+        matches(components: Self.components(of: path))
     }
 
-    private func match(_ p: ArraySlice<Part>, _ c: ArraySlice<String>) -> Bool {
+    /// The components of an absolute, normalised path, split once so that a
+    /// decision tries many globs without splitting again.
+    public static func components(of path: String) -> [Substring] {
+        path == "/" ? [] : path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+    }
+
+    /// Whether the path split by `components(of:)` matches.
+    public func matches(components: [Substring]) -> Bool {
+        match(parts[...], components[...])
+    }
+
+    private func match(_ p: ArraySlice<Part>, _ c: ArraySlice<Substring>) -> Bool {
         guard let first = p.first else { return c.isEmpty }
         switch first {
         case .anyDepth:

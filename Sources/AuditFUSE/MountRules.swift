@@ -8,7 +8,29 @@ import Glibc
 /// neither the store nor FUSE. A check answers `nil` to let the operation go
 /// ahead, or the errno that refuses it. The store re-checks what it can under
 /// its own lock (a write's offset), so a race cannot slip past a check.
-enum Policy {
+enum MountRules {
+    /// The names a refusal is recorded under in /.audit/decisions (`mountRule`).
+    enum Rule: String, Sendable {
+        /// A write anywhere but at the end of a file.
+        case appendOnly = "append-only"
+        /// O_TRUNC, truncate, ftruncate to another size.
+        case noTruncate = "no-truncate"
+        /// unlink, rmdir, rename, link, symlink, mknod.
+        case permanentNames = "permanent-names"
+        /// chmod, chown, utimens that would change a non-empty file or directory.
+        case frozenAttributes = "frozen-attributes"
+        /// fallocate.
+        case noFallocate = "no-fallocate"
+        /// setxattr, removexattr.
+        case noExtendedAttributes = "no-xattr"
+        /// Any change under /.audit, by anyone: only the daemon writes there.
+        case auditNamespace = "audit-namespace"
+    }
+
+    /// Every change under /.audit (create, mkdir, open for writing, setattr,
+    /// and the namespace changes refused everywhere) is refused with EPERM.
+    static let auditNamespaceChange: Int32 = EPERM
+
     /// What the checks need to know about a file or directory.
     struct Subject: Equatable {
         var isDirectory: Bool
@@ -73,8 +95,8 @@ enum Policy {
 }
 
 extension NodeInfo {
-    var subject: Policy.Subject {
-        Policy.Subject(isDirectory: isDirectory, size: size, isEmpty: isDirectory ? childCount == 0 : size == 0,
+    var subject: MountRules.Subject {
+        MountRules.Subject(isDirectory: isDirectory, size: size, isEmpty: isDirectory ? childCount == 0 : size == 0,
                        mode: mode, uid: uid, gid: gid, atime: atime, mtime: mtime)
     }
 }

@@ -1,0 +1,149 @@
+import AuditPolicy
+import AuditStore
+import CFuse3
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The permission policy in force and the record of every decision.
+///
+/// Decisions are made where a caller gains access, never per read()/write():
+/// open (read, append), create, mkdir, opendir (list), setattr (a change the
+/// mount rules allow), and every refusal by a mount rule (a tamper attempt).
+/// Each is one line in /.audit/decisions/YYYY-MM-DD.jsonl, written before
+/// the caller gets the answer. Not recorded: a grant of read or list under
+/// /.audit, so that reading the audit files never feeds more records into
+/// them (a denial there is recorded).
+///
+/// A decision that cannot be recorded is refused with EIO (fail closed).
+/// Reload swaps the policy atomically: a decision uses the policy it read
+/// at its start, whole.
+final class Authorizer: Sendable {
+    /// A policy with the file it came from (nil: the built-in policy).
+    final class Loaded: Sendable {
+        let policy: AccessPolicy
+        let file: String?
+        init(policy: AccessPolicy, file: String?) { self.policy = policy; self.file = file }
+    }
+
+    let log: AuditLog
+    private let current: Mutex<Loaded>
+    let names = Names()
+
+    init(log: AuditLog, policy: Loaded) {
+        self.log = log
+        self.current = Mutex(policy)
+    }
+
+    var loaded: Loaded { current.withLock { $0 } }
+
+    /// Puts `new` in force for every decision that starts from now on.
+    func swap(to new: Loaded) {
+        current.withLock { $0 = new }
+    }
+
+    /// Asks the policy whether the request's caller may `verb` `path`;
+    /// records the decision. Returns nil to go ahead, or the errno
+    /// (EACCES; EIO when the decision could not be recorded).
+    func check(_ request: fuse_req_t, _ verb: Verb, _ path: String) -> Int32? {
+        let policy = loaded.policy
+        let who = Caller.provenance(of: request)
+        let groups = policy.namesGroups ? Caller.groups(of: request) : nil
+        let d = policy.decide(Principal(uid: who.uid, gid: who.gid, groups: groups ?? []), verb, path)
+        if d.granted && (verb == .read || verb == .list) && Store.isAuditPath(path) { return nil }
+        var r = record(who, groups: groups, verb: verb.rawValue, path: path, policy: policy)
+        if d.granted {
+            r.decision = "grant"
+            r.reason = "rule"
+            r.role = d.role
+            r.binding = d.binding.map { $0 + 1 }
+            r.bindingLine = d.bindingLine
+            r.rule = d.ruleLine
+            r.glob = d.glob
+        } else {
+            r.errno = EACCES
+            r.error = Self.errnoName(EACCES)
+        }
+        do {
+            try log.record(r)
+        } catch {
+            Log.error("could not record a decision (\(verb.rawValue) \(path)), refused with EIO: \(error)")
+            return EIO
+        }
+        return d.granted ? nil : EACCES
+    }
+
+    /// Records a refusal by a mount rule — a tamper attempt — and returns
+    /// its errno (the refusal stands even if it cannot be recorded).
+    func refuse(_ request: fuse_req_t, _ operation: String, _ path: String, target: String? = nil,
+                rule: MountRules.Rule, errno: Int32) -> Int32 {
+        let who = Caller.provenance(of: request)
+        var r = record(who, groups: nil, verb: operation, path: path, policy: loaded.policy)
+        r.target = target
+        r.reason = "mount-rule"
+        r.mountRule = rule.rawValue
+        r.errno = errno
+        r.error = Self.errnoName(errno)
+        r.tamper = true
+        do { try log.record(r) } catch { Log.error("could not record a refused \(operation) of \(path): \(error)") }
+        return errno
+    }
+
+    /// A denial record for `who`; the caller fills in what decided it.
+    private func record(_ who: Provenance, groups: [UInt32]?, verb: String, path: String, policy: AccessPolicy) -> DecisionRecord {
+        let now = log.now
+        return DecisionRecord(time: AuditTime.rfc3339(now), timeNs: now, uid: who.uid, user: names.user(who.uid),
+                              gid: who.gid, group: names.group(who.gid), groups: groups, pid: who.pid,
+                              command: who.command, verb: verb, path: path, target: nil, decision: "deny",
+                              reason: "default-deny", errno: 0, tamper: false, policy: policy.sha256)
+    }
+
+    static func errnoName(_ e: Int32) -> String {
+        switch e {
+        case EACCES: "EACCES"
+        case EPERM: "EPERM"
+        case EOPNOTSUPP: "EOPNOTSUPP"
+        case EISDIR: "EISDIR"
+        case EIO: "EIO"
+        default: "errno \(e)"
+        }
+    }
+}
+
+/// User and group names for the decision records, from the user database,
+/// each kept for `ttl` (a decision per open must not cost an NSS lookup;
+/// a user renamed or created shows up within the ttl). getpwuid/getgrgid
+/// are not thread-safe: they run under the lock.
+final class Names: Sendable {
+    static let ttl: Int64 = 10_000_000_000
+
+    private struct Entry { var name: String?; var at: Int64 }
+    private let cache = Mutex<(users: [UInt32: Entry], groups: [UInt32: Entry])>(([:], [:]))
+
+    func user(_ uid: UInt32) -> String? {
+        let now = Self.monotonicNow()
+        return cache.withLock { c in
+            if let e = c.users[uid], now - e.at < Self.ttl { return e.name }
+            let name = SystemUsers.userName(uid)
+            c.users[uid] = Entry(name: name, at: now)
+            return name
+        }
+    }
+
+    func group(_ gid: UInt32) -> String? {
+        let now = Self.monotonicNow()
+        return cache.withLock { c in
+            if let e = c.groups[gid], now - e.at < Self.ttl { return e.name }
+            let name = SystemUsers.groupName(gid)
+            c.groups[gid] = Entry(name: name, at: now)
+            return name
+        }
+    }
+
+    private static func monotonicNow() -> Int64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
+    }
+}
