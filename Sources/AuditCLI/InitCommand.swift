@@ -1,17 +1,30 @@
 import ArgumentParser
 import AuditStore
+import Foundation
 
 struct InitCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "init", abstract: "Create an empty store.")
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create an empty store and its signing key; print the verifier key to keep off the host.")
 
     @OptionGroup var store: StoreArgument
 
     func run() throws {
+        let s: Store
+        do { s = try Store.create(at: store.store) } catch { fail(error.description) }
+        let origin = Checkpoint.origin(of: s.identity)
         do {
-            let s = try Store.create(at: store.store)
+            let keys = try SigningKeys.create(directory: Checkpointer.keysDirectory(of: store.store), origin: origin,
+                                              now: FileSystem.nowNanoseconds())
+            let verifier = keys.signer.verifier.description
+            let file = Checkpointer.verifierKeyFile(of: store.store)
+            try Data((verifier + "\n").utf8).write(to: URL(fileURLWithPath: file))
             print("created store \(store.store) (id \(s.identity.idHex))")
+            print("verifier key (copy it off this host; `auditfs verify --key` and `verify-bundle --key` need it):")
+            print(verifier)
+            print("also written to \(file)")
         } catch {
-            fail(error.description)
+            fail("store created, but its signing key could not be: \(error)")
         }
     }
 }

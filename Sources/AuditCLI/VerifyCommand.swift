@@ -13,10 +13,30 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var store: StoreArgument
     @Flag(help: "Print the report as one JSON object.") var json = false
+    @Option(help: "The verifier key (epoch 0) kept off the host, or a file holding it; default STORE/verifier-key.") var key: String?
+    @Option(help: "A checkpoint file from outside the store (a witness's copy; may hold several); repeatable.") var checkpoint: [String] = []
+    @Option(help: "A witness key (name+id+base64); every --checkpoint must carry its cosignature.") var witnessKey: String?
 
     func run() throws {
+        var anchors = Checker.Anchors()
+        var notes: [String] = []
+        if let key {
+            anchors.verifier = readVerifierKey(key)
+        } else if FileManager.default.fileExists(atPath: Checkpointer.verifierKeyFile(of: store.store)) {
+            anchors.verifier = readVerifierKey(Checkpointer.verifierKeyFile(of: store.store))
+            notes.append("signatures checked against the verifier key stored on this host; pass --key with the copy kept elsewhere")
+        }
+        for file in checkpoint {
+            guard let d = FileManager.default.contents(atPath: file) else { fail("cannot read checkpoint file '\(file)'") }
+            let found = Checkpointer.splitNotes(String(decoding: d, as: UTF8.self))
+            if found.isEmpty { fail("'\(file)' holds no signed checkpoint") }
+            for (i, n) in found.enumerated() { anchors.checkpoints.append((found.count == 1 ? file : "\(file) #\(i + 1)", n)) }
+        }
+        if let witnessKey {
+            do { anchors.witness = try Cosignature.WitnessKey(parsing: witnessKey) } catch { fail("--witness-key: \(error)") }
+        }
         let report: Checker.Report
-        do { report = try Checker.verify(at: store.store) } catch { fail(error.description) }
+        do { report = try Checker.verify(at: store.store, anchors: anchors) } catch { fail(error.description) }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -35,7 +55,14 @@ struct VerifyCommand: ParsableCommand {
                 print("intact before it: \(report.records) records")
             }
         }
-        if !json { for note in report.cache { print("note: \(note)") } }
+        if !json {
+            for c in report.checkpoints where c.check != nil || !checkpoint.isEmpty {
+                print("\(c.check == nil ? "ok" : "FAILED \(c.check!)"): \(c.source): \(c.message)")
+            }
+            let stored = report.checkpoints.filter { $0.source.hasPrefix(AuditPaths.checkpoints) && $0.check == nil }.count
+            if stored > 0 { print("\(stored) stored checkpoint(s) verified") }
+            for note in report.cache + notes { print("note: \(note)") }
+        }
         throw ExitCode(report.exitCode)
     }
 }

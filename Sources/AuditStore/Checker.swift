@@ -18,6 +18,15 @@ public enum Checker {
         public var lastRecordHash: String
         public var failure: Finding?
         public var tornTail: TornTail?
+        /// One line per key certificate and checkpoint checked.
+        public struct CheckpointResult: Codable, Sendable {
+            public var source: String
+            public var size: UInt64?
+            /// The failed check, or nil when it passed.
+            public var check: String?
+            public var message: String
+        }
+        public var checkpoints: [CheckpointResult] = []
         /// What the derived index cache said, when it disagrees with the
         /// segments or could not be used. Never trusted; rebuilt by the next writer.
         public var cache: [String] = []
@@ -31,7 +40,20 @@ public enum Checker {
     /// Verifies the store at `path`. Throws only when the store cannot be
     /// read at all (missing, not a store, unknown version, I/O error);
     /// damage is reported in the returned report.
-    public static func verify(at path: String) throws(StoreError) -> Report {
+    /// What to check checkpoints against (all optional).
+    public struct Anchors: Sendable {
+        /// Epoch 0's public key, kept off the host.
+        public var verifier: SignedNote.Verifier?
+        /// Checkpoints from outside the store (witness copies): (source, note).
+        public var checkpoints: [(String, String)] = []
+        /// A witness whose cosignature every outside checkpoint must carry.
+        public var witness: Cosignature.WitnessKey?
+        public init(verifier: SignedNote.Verifier? = nil, checkpoints: [(String, String)] = [], witness: Cosignature.WitnessKey? = nil) {
+            self.verifier = verifier; self.checkpoints = checkpoints; self.witness = witness
+        }
+    }
+
+    public static func verify(at path: String, anchors: Anchors = Anchors()) throws(StoreError) -> Report {
         let identity: StoreIdentity
         var segments: [Replay.Segment]
         var aheadFinding: Finding?
@@ -55,9 +77,14 @@ public enum Checker {
         let namespace = Namespace(keepBlocks: false)
         var replay = Replay(identity: identity, namespace: namespace, checkPayloads: true)
         var comparison = snapshot.map { IndexComparison(snapshot: $0.namespace) }
-        let outcome = replay.run(&segments) { record, hash, frame, index in
+        var audit = CheckpointAudit(origin: Checkpoint.origin(of: identity), verifier: anchors.verifier,
+                                    external: anchors.checkpoints, witness: anchors.witness)
+        let outcome = replay.run(&segments, willApply: { record in
+            audit.willApply(record, tree: namespace.tree)
+        }, onRecord: { record, hash, frame, index in
             comparison?.check(record: record, frame: frame, segment: index, replayed: namespace)
-        }
+            audit.didApply(record, payload: frame.payload)
+        })
         if let c = comparison {
             cacheNotes += c.notes
             if namespace.nextSeq < c.snapshot.nextSeq, aheadFinding == nil {
@@ -76,6 +103,12 @@ public enum Checker {
         case let .torn(index, offset, reason):
             report.status = .tornTail
             report.tornTail = .init(segment: segments[index].name, offset: offset, reason: reason)
+        }
+        report.checkpoints = audit.finish(records: namespace.nextSeq, root: namespace.tree.root)
+        if report.status != .damaged, let bad = report.checkpoints.first(where: { $0.check != nil }) {
+            report.status = .damaged
+            report.failure = Finding(segment: "-", offset: 0, seq: bad.size, check: bad.check!, expected: "a checkpoint the store matches",
+                                     found: "\(bad.source): \(bad.message)")
         }
         if report.status != .damaged, let aheadFinding {
             // Records that were written and indexed are gone from the end.

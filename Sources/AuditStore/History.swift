@@ -30,7 +30,7 @@ public enum History {
         let names = segments.map(\.name)
         let namespace = Namespace(keepBlocks: false)
         var replay = Replay(identity: identity, namespace: namespace, checkPayloads: false)
-        let outcome = replay.run(&segments) { record, hash, frame, index in
+        let outcome = replay.run(&segments, onRecord: { record, hash, frame, index in
             var offset: UInt64?
             if case let .append(o) = record.body { offset = o }
             body(HistoryEntry(seq: record.seq, time: record.time, kind: record.kind.name, uid: record.writer.uid,
@@ -38,7 +38,7 @@ public enum History {
                               path: namespace.node(record.file)?.path ?? "?", file: record.file, offset: offset,
                               length: record.payloadLength, recordHash: hash.hex, segment: names[index],
                               position: frame.offset))
-        }
+        })
         if case let .damaged(f) = outcome { throw .damaged(f) }
     }
 }

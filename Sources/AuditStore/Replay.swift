@@ -30,7 +30,9 @@ struct Replay {
     }
 
     /// Replays `segments` in order. `onRecord` sees each applied record.
-    mutating func run(_ segments: inout [Segment], resume: IndexSnapshot.Position? = nil, onRecord: (Record, Hash, SegmentReader.Frame, Int) -> Void = { _, _, _, _ in }) -> Outcome {
+    mutating func run(_ segments: inout [Segment], resume: IndexSnapshot.Position? = nil,
+                      willApply: (Record) -> Void = { _ in },
+                      onRecord: (Record, Hash, SegmentReader.Frame, Int) -> Void = { _, _, _, _ in }) -> Outcome {
         if segments.isEmpty {
             return .damaged(Finding(segment: Format.segmentsDirectory, offset: 0, seq: nil, check: "segments", expected: "at least one segment", found: "none"))
         }
@@ -132,6 +134,7 @@ struct Replay {
                         block = BlockRef(fileOffset: offset, payloadPosition: frame.payloadPosition, seq: record.seq,
                                          segment: UInt32(index), length: UInt32(record.payloadLength))
                     }
+                    willApply(record)
                     do {
                         try namespace.apply(record, hash: hash, block: block)
                     } catch {

@@ -67,8 +67,8 @@ public final class Store: @unchecked Sendable {
     public let options: Options
     public let recovery: Recovery?
 
-    private let lock = NSLock()
-    private let namespace: Namespace
+    let lock = NSLock()
+    let namespace: Namespace
     private var segments: [Segment]
     private let lockFile: RawFile?
     private var failed: String?
@@ -444,7 +444,7 @@ public final class Store: @unchecked Sendable {
 
     /// Encodes, writes and applies one record. Caller holds `lock`. On any
     /// failure the segment is cut back to where it was and nothing changes.
-    private func appendLocked(kind: Record.Kind, file: UInt64, body: Record.Body, payload: UnsafeRawBufferPointer?,
+    func appendLocked(kind: Record.Kind, file: UInt64, body: Record.Body, payload: UnsafeRawBufferPointer?,
                               digest: Hash?, by writer: Provenance) throws(StoreError) -> Namespace.Node {
         if let failed { throw .io(failed) }
         guard mode == .readWrite else { throw .readOnly }

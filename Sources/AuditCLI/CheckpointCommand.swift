@@ -1,0 +1,116 @@
+import ArgumentParser
+import AuditStore
+import Foundation
+
+/// The checkpoint options shared by `checkpoint` and `mount`.
+public struct CheckpointOptions: ParsableArguments {
+    @Option(help: "Seconds a signing key epoch lasts before the next key takes over and the old one is erased.")
+    public var epochLength: Int = 900
+    @Option(help: "Also append every checkpoint to a file in this directory (another filesystem).")
+    public var witnessDir: String?
+    @Option(help: "Also pipe every checkpoint to this shell command (e.g. an ssh to another host).")
+    public var witnessCmd: String?
+    @Option(help: "The signing key directory (default: STORE/keys).")
+    public var keys: String?
+
+    public init() {}
+
+    public func checkpointer(for store: Store, writer: Provenance = .current()) throws -> Checkpointer {
+        var o = Checkpointer.Options()
+        o.epochLength = Int64(epochLength) * 1_000_000_000
+        o.witnessDirectory = witnessDir
+        o.witnessCommand = witnessCmd
+        return try Checkpointer(store: store, keysDirectory: keys ?? Checkpointer.keysDirectory(of: store.path), options: o, writer: writer)
+    }
+}
+
+struct CheckpointCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checkpoint",
+        abstract: "Sign the store's tree head now, store the checkpoint in /.audit/checkpoints and print it.")
+
+    @OptionGroup var store: StoreArgument
+    @OptionGroup var options: CheckpointOptions
+
+    func run() throws {
+        let s = openStore(store.store, mode: .readWrite)
+        do {
+            let c = try options.checkpointer(for: s)
+            c.onWitnessFailure = { printError("auditfs: \($0)") }
+            print(try c.issue(), terminator: "")
+            s.close()
+        } catch {
+            fail("\(error)")
+        }
+    }
+}
+
+/// A verifier key given as the key itself or as a file holding it.
+func readVerifierKey(_ arg: String) -> SignedNote.Verifier {
+    var text = arg
+    if FileManager.default.fileExists(atPath: arg) {
+        guard let d = FileManager.default.contents(atPath: arg) else { fail("cannot read key file '\(arg)'") }
+        text = String(decoding: d, as: UTF8.self)
+    }
+    do { return try SignedNote.Verifier(parsing: text) } catch { fail("'\(arg)': \(error)") }
+}
+
+struct ProveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prove",
+        abstract: "Write a self-contained proof bundle of a file (or a byte range of it) for an auditor.")
+
+    @OptionGroup var store: StoreArgument
+    @Argument(help: "Path of the file in the store.") var path: String
+    @Option(help: "Byte range A:B (end exclusive); default the whole file.") var range: String?
+    @Option(name: .shortAndLong, help: "Where to write the bundle (JSON).") var output: String
+
+    func run() throws {
+        let p = parsePath(path)
+        var start: UInt64?, end: UInt64?
+        if let range {
+            let parts = range.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, let a = UInt64(parts[0]), let b = UInt64(parts[1]) else { fail("--range takes A:B, two byte offsets") }
+            start = a; end = b
+        }
+        let s = openStore(store.store, mode: .readOnly)
+        do {
+            let bundle = try ProofBundle.make(store: s, path: p, start: start, end: end)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            try encoder.encode(bundle).write(to: URL(fileURLWithPath: output))
+            print("wrote \(output): \(p) bytes \(bundle.start)..<\(bundle.end), \(bundle.records.count - 1) blocks, checkpoint size \(try Checkpoint.parse(SignedNote.parse(bundle.checkpoint).text).size)")
+        } catch {
+            fail("\(error)")
+        }
+    }
+}
+
+struct VerifyBundleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify-bundle",
+        abstract: "Check a proof bundle with only the verifier key, and print what it proves.")
+
+    @Argument(help: "The bundle file.") var bundle: String
+    @Option(help: "The verifier key (epoch 0), or a file holding it.") var key: String
+    @Option(help: "Write the proven bytes to this file.") var extract: String?
+
+    func run() throws {
+        let verifier = readVerifierKey(key)
+        guard let data = FileManager.default.contents(atPath: bundle) else { fail("cannot read '\(bundle)'") }
+        let b: ProofBundle
+        do { b = try JSONDecoder().decode(ProofBundle.self, from: data) } catch { fail("'\(bundle)' is not a proof bundle") }
+        do {
+            let proven = try b.verify(with: verifier)
+            print("VALID: \(proven.path) bytes \(proven.start)..<\(proven.end) (\(proven.bytes.count) bytes)")
+            print("in checkpoint \(proven.checkpoint.origin) size \(proven.checkpoint.size) at \(Timestamps.rfc3339(proven.checkpoint.time)), signed by key epoch \(proven.epoch) (certified from the verifier key)")
+            for w in proven.writers {
+                print("  record \(w.seq) \(Timestamps.rfc3339(w.time)) uid \(w.uid) gid \(w.gid) pid \(w.pid) \(w.command) offset \(w.offset) length \(w.length)")
+            }
+            if let extract { try Data(proven.bytes).write(to: URL(fileURLWithPath: extract)) }
+        } catch {
+            print("INVALID: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+
+/// A C2SP tlog-checkpoint (https://c2sp.org/tlog-checkpoint) of the store's
+/// Merkle tree: the body a signed note signs.
+///
+///   <origin>\n <tree size>\n <base64 root>\n time <ns since the epoch>\n
+public struct Checkpoint: Equatable, Sendable {
+    public var origin: String
+    public var size: UInt64
+    public var root: Hash
+    /// When it was issued (an extension line).
+    public var time: Int64
+
+    public init(origin: String, size: UInt64, root: Hash, time: Int64) {
+        self.origin = origin; self.size = size; self.root = root; self.time = time
+    }
+
+    /// The origin line of a store's checkpoints: "auditfs/<store id>".
+    public static func origin(of identity: StoreIdentity) -> String { "auditfs/" + identity.idHex }
+
+    public var text: String {
+        "\(origin)\n\(size)\n\(Data(root.bytes).base64EncodedString())\ntime \(time)\n"
+    }
+
+    public struct Invalid: Error, Sendable, CustomStringConvertible {
+        public let reason: String
+        public var description: String { reason }
+    }
+
+    public static func parse(_ text: String) throws(Invalid) -> Checkpoint {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count >= 4, lines.last == "", !lines[0].isEmpty,
+              let size = UInt64(lines[1]), String(size) == lines[1],
+              let raw = Data(base64Encoded: String(lines[2])), raw.count == 32 else {
+            throw Invalid(reason: "not a checkpoint (origin, size, base64 root)")
+        }
+        var time: Int64?
+        for ext in lines[3..<(lines.count - 1)] where ext.hasPrefix("time ") { time = Int64(ext.dropFirst(5)) }
+        guard let time else { throw Invalid(reason: "checkpoint has no time line") }
+        return Checkpoint(origin: String(lines[0]), size: size, root: Array(raw).withUnsafeBytes { Hash(bytes: $0) }, time: time)
+    }
+}
+
+/// C2SP tlog-cosignature/v1: a witness's signature over a checkpoint.
+///
+///   signature line: "— <name> base64(key id || timestamp u64 BE || Ed25519 signature)"
+///   signed message: "cosignature/v1\ntime <timestamp>\n" || checkpoint body
+///   key id = first 4 bytes of SHA-256(name || 0x0A || 0x04 || public key)
+public enum Cosignature {
+    public static let type: UInt8 = 0x04
+
+    /// A witness key written "name+hex(key id)+base64(0x04 || public key)".
+    public struct WitnessKey: Sendable, Equatable {
+        public let name: String
+        public let publicKey: [UInt8]
+        public var keyID: UInt32 { SignedNote.keyID(name: name, type: Cosignature.type, publicKey: publicKey) }
+
+        public init(name: String, publicKey: [UInt8]) { self.name = name; self.publicKey = publicKey }
+
+        public init(parsing text: String) throws(SignedNote.Invalid) {
+            let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", omittingEmptySubsequences: false)
+            guard parts.count == 3, parts[1].count == 8, let id = UInt32(parts[1], radix: 16),
+                  let raw = Data(base64Encoded: String(parts[2])), raw.count == 33, raw.first == Cosignature.type else {
+                throw SignedNote.Invalid(reason: "not a witness key (expected name+keyid+base64 of 0x04 || Ed25519 key)")
+            }
+            self.init(name: String(parts[0]), publicKey: Array(raw.dropFirst()))
+            guard keyID == id else { throw SignedNote.Invalid(reason: "witness key id does not match its key") }
+        }
+
+        public var description: String {
+            name + "+" + String(keyID, radix: 16).leftPad(8) + "+" + Data([Cosignature.type] + publicKey).base64EncodedString()
+        }
+    }
+
+    public static func message(checkpointText: String, timestamp: UInt64) -> [UInt8] {
+        Array("cosignature/v1\ntime \(timestamp)\n".utf8) + Array(checkpointText.utf8)
+    }
+
+    /// The time the witness cosigned `note`, if its cosignature verifies.
+    public static func verify(_ note: String, witness: WitnessKey) throws(SignedNote.Invalid) -> UInt64 {
+        let (text, sigs) = try SignedNote.parse(note)
+        guard let sig = sigs.first(where: { $0.name == witness.name && $0.keyID == witness.keyID }), sig.bytes.count == 72 else {
+            throw SignedNote.Invalid(reason: "no cosignature by witness \(witness.name)")
+        }
+        let ts = sig.bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let verifier = try SignedNote.Verifier(name: witness.name, publicKey: witness.publicKey)
+        guard verifier.verifies(Array(sig.bytes[8...]), of: message(checkpointText: text, timestamp: ts)) else {
+            throw SignedNote.Invalid(reason: "the cosignature of witness \(witness.name) does not verify")
+        }
+        return ts
+    }
+}
