@@ -24,7 +24,7 @@ extension AuditFileSystem {
         var created = false
         if node == nil {
             if let refused = authorizer.check(request, .create, path) { reply.error(refused); return }
-            let who = Caller.provenance(of: request)
+            let who = Caller.provenance(of: request, fresh: true)
             do {
                 node = try store.create(StorePath.join(dir.path, n), kind: .file, mode: UInt32(mode) & 0o7777,
                                         owner: who.uid, group: Self.group(for: who, in: dir), by: who)
@@ -62,7 +62,7 @@ extension AuditFileSystem {
         // An existing name answers EEXIST before any decision (rsyslog's mkdir of a parent).
         if store.lookup(parent: parent, name: n) != nil { reply.error(EEXIST); return }
         if let refused = authorizer.check(request, .mkdir, path) { reply.error(refused); return }
-        let who = Caller.provenance(of: request)
+        let who = Caller.provenance(of: request, fresh: true)
         var bits = UInt32(mode) & 0o7777
         if dir.mode & Self.setGroupID != 0 { bits |= Self.setGroupID }
         do {

@@ -9,10 +9,16 @@ import Glibc
 /// name from /proc/PID/comm. The pid is the calling thread's id (what the
 /// kernel puts in the FUSE request), so the name is that thread's name.
 enum Caller {
-    static func provenance(of request: fuse_req_t) -> Provenance {
+    /// `fresh`: read the command name now and do not reuse it for the next
+    /// request of this thread. For opens, creates and decisions: a shell
+    /// opens `>> log` in its forked child and then execs the command that
+    /// writes, so a name kept from the open would name the shell for the
+    /// first writes (within the reuse window).
+    static func provenance(of request: fuse_req_t, fresh: Bool = false) -> Provenance {
         let ctx = fuse_req_ctx(request)!.pointee
         let pid = UInt32(bitPattern: ctx.pid)
-        return Provenance(uid: ctx.uid, gid: ctx.gid, pid: pid, commandBytes: commandNames.name(of: pid))
+        return Provenance(uid: ctx.uid, gid: ctx.gid, pid: pid,
+                          commandBytes: fresh ? commandNames.freshName(of: pid) : commandNames.name(of: pid))
     }
 
     static let commandNames = CommandNames()
@@ -57,10 +63,13 @@ final class CommandNames: Sendable {
     private let entries = Mutex<[UInt32: Entry]>([:])
 
     func name(of tid: UInt32) -> [UInt8] {
-        let now = Self.monotonicNow()
-        return entries.withLock { cache in
+        name(of: tid, now: Self.monotonicNow(), reuse: true)
+    }
+
+    private func name(of tid: UInt32, now: Int64, reuse: Bool) -> [UInt8] {
+        entries.withLock { cache in
             if var e = cache[tid] {
-                if now - e.readAt < Self.reuseWindow { return e.name }
+                if reuse && now - e.readAt < Self.reuseWindow { return e.name }
                 if let name = Self.read(e.fd) {
                     e.name = name
                     e.readAt = now
@@ -80,6 +89,13 @@ final class CommandNames: Sendable {
             cache[tid] = Entry(fd: fd, name: name, readAt: now)
             return name
         }
+    }
+
+    /// The name read now; the next `name(of:)` reads it again.
+    func freshName(of tid: UInt32) -> [UInt8] {
+        let name = name(of: tid, now: Self.monotonicNow(), reuse: false)
+        entries.withLock { cache in cache[tid]?.readAt = Int64.min / 2 }   // expired
+        return name
     }
 
     private static func monotonicNow() -> Int64 {

@@ -132,3 +132,36 @@ def ensure_test_user():
     uid = int(r.out.strip())
     gid = int(run("id", "-g", TEST_USER, check=True).out.strip())
     return uid, gid
+
+
+def store_files(store):
+    """Every data file of a store (cache/ is derived) by relative name."""
+    base = pathlib.Path(store)
+    return {str(p.relative_to(base)): p.read_bytes() for p in sorted(base.rglob("*"))
+            if p.is_file() and p.relative_to(base).parts[0] != "cache"}
+
+
+def is_audit_path(path):
+    return path == "/.audit" or path.startswith("/.audit/")
+
+
+def user_state(store):
+    """What a refusal must leave unchanged: the store's bytes (which may only
+    grow) and every record of a file outside /.audit. The daemon records
+    each decision and refusal under /.audit, so the store itself does grow."""
+    return store_files(store), [e for e in log_entries(store) if not is_audit_path(e["path"])]
+
+
+def assert_user_files_unchanged(store, before, what="the operation"):
+    """Since `before` (user_state): the old bytes are a prefix of the new ones
+    (nothing rewritten), no file outside /.audit has a new record, and every
+    record appended since is under /.audit."""
+    files_before, records_before = before
+    files_after, records_after = user_state(store)
+    for name, data in files_before.items():
+        assert files_after.get(name, b"")[:len(data)] == data, f"{what} rewrote bytes of {name}"
+    assert records_after == records_before, f"{what} changed a file outside /.audit"
+    seen = {e["recordHash"] for e in records_before}
+    last = max((e["seq"] for e in log_entries(store) if e["recordHash"] in seen), default=-1)
+    added = [e for e in log_entries(store) if e["seq"] > last]
+    assert all(is_audit_path(e["path"]) for e in added), f"{what} appended outside /.audit: {added}"

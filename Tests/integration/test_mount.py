@@ -19,8 +19,8 @@ import time
 import pytest
 
 from conftest import AUDITFS, auditfs, run, tree_digest
-from mountlib import (TEST_USER, Mount, daemon_pids, ensure_test_user, force_unmount, log_entries,
-                      mounted_fstype, wait_until)
+from mountlib import (TEST_USER, Mount, assert_user_files_unchanged, daemon_pids, ensure_test_user, force_unmount,
+                      log_entries, mounted_fstype, user_state, wait_until)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/fuse"),
                                 reason="mount tests need root and /dev/fuse")
@@ -49,10 +49,11 @@ def expect_errno(code, fn, *args, **kw):
 
 
 def refused(m, code, fn, *args, **kw):
-    """`fn(*args, **kw)` fails with `code` and the store stays byte-identical."""
-    before = tree_digest(m.store)
+    """`fn(*args, **kw)` fails with `code` and the user files stay byte-identical
+    (the store grows only by the refusal's own record under /.audit)."""
+    before = user_state(m.store)
     expect_errno(code, fn, *args, **kw)
-    assert tree_digest(m.store) == before, f"{fn.__name__} refused but changed the store"
+    assert_user_files_unchanged(m.store, before, f"{fn.__name__} (refused)")
 
 
 def write_file(path, data, flags=os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode=0o644):
@@ -89,9 +90,9 @@ def test_create_with_and_without_excl_and_mkdir_are_recorded(mnt):
     refused(mnt, errno.EEXIST, os.open, mnt / "a.log", os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     refused(mnt, errno.EEXIST, os.mkdir, mnt / "dir")
     # O_CREAT without O_EXCL on an existing file opens it.
-    before = tree_digest(mnt.store)
+    before = user_state(mnt.store)
     os.close(os.open(mnt / "a.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND))
-    assert tree_digest(mnt.store) == before
+    assert_user_files_unchanged(mnt.store, before)
 
 
 def test_new_files_are_owned_by_the_caller(mnt):
@@ -153,19 +154,19 @@ def test_write_at_any_other_offset_is_refused(mnt):
 def test_truncate_to_the_current_size_succeeds_and_changes_nothing(mnt):
     # O_TRUNC on an empty file.
     os.close(os.open(mnt / "empty", os.O_WRONLY | os.O_CREAT))
-    before = tree_digest(mnt.store)
+    before = user_state(mnt.store)
     os.close(os.open(mnt / "empty", os.O_WRONLY | os.O_TRUNC))
     os.close(os.open(mnt / "empty", os.O_WRONLY | os.O_CREAT | os.O_TRUNC))
     os.truncate(mnt / "empty", 0)
-    assert tree_digest(mnt.store) == before
+    assert_user_files_unchanged(mnt.store, before)
     # truncate / ftruncate to the current size of a non-empty file.
     write_file(mnt / "f", b"hello")
-    before = tree_digest(mnt.store)
+    before = user_state(mnt.store)
     os.truncate(mnt / "f", 5)
     fd = os.open(mnt / "f", os.O_WRONLY)
     os.ftruncate(fd, 5)
     os.close(fd)
-    assert tree_digest(mnt.store) == before
+    assert_user_files_unchanged(mnt.store, before)
     assert read_file(mnt / "f") == b"hello"
 
 
@@ -198,7 +199,7 @@ def test_namespace_changes_are_refused(mnt):
     refused(mnt, errno.EPERM, os.symlink, "f", mnt / "sym")
     refused(mnt, errno.EPERM, os.mknod, mnt / "fifo", 0o644 | stat.S_IFIFO)
     refused(mnt, errno.EPERM, os.mknod, mnt / "reg", 0o644 | stat.S_IFREG)
-    assert sorted(os.listdir(mnt.path)) == ["d", "empty-dir", "f"]
+    assert sorted(os.listdir(mnt.path)) == [".audit", "d", "empty-dir", "f"]
 
 
 def test_fallocate_is_not_supported(mnt):
@@ -222,7 +223,7 @@ def test_extended_attributes(mnt):
     write_file(mnt / "f", b"data")
     refused(mnt, errno.ENOTSUP, os.setxattr, mnt / "f", "user.k", b"v")
     refused(mnt, errno.ENOTSUP, os.setxattr, mnt.path, "user.k", b"v")
-    before = tree_digest(mnt.store)
+    before = user_state(mnt.store)
     with pytest.raises(OSError) as e:
         os.removexattr(mnt / "f", "user.k")
     assert e.value.errno in (errno.ENOTSUP, errno.EPERM)
@@ -230,7 +231,7 @@ def test_extended_attributes(mnt):
         os.getxattr(mnt / "f", "user.k")
     assert e.value.errno in (errno.ENODATA, errno.ENOTSUP)
     assert os.listxattr(mnt / "f") == []
-    assert tree_digest(mnt.store) == before
+    assert_user_files_unchanged(mnt.store, before)
 
 
 def test_attributes_change_on_an_empty_file_and_are_recorded(mnt):
@@ -258,11 +259,11 @@ def test_attributes_change_on_an_empty_file_and_are_recorded(mnt):
 def test_attributes_of_a_non_empty_file_only_when_nothing_changes(mnt):
     write_file(mnt / "f", b"data", mode=0o644)
     st = os.stat(mnt / "f")
-    before = tree_digest(mnt.store)
+    before = user_state(mnt.store)
     os.chmod(mnt / "f", 0o644)                       # no change: allowed, nothing recorded
     os.chown(mnt / "f", st.st_uid, st.st_gid)
     os.utime(mnt / "f", ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert tree_digest(mnt.store) == before
+    assert_user_files_unchanged(mnt.store, before)
     refused(mnt, errno.EPERM, os.chmod, mnt / "f", 0o600)
     refused(mnt, errno.EPERM, os.chown, mnt / "f", 1, 1)
     refused(mnt, errno.EPERM, os.chown, mnt / "f", -1, 1)
@@ -372,10 +373,10 @@ def test_shell_tools(mnt):
     run("cp", src, mnt / "copy.bin", check=True)
     assert read_file(mnt / "copy.bin") == src.read_bytes()
     # bash `>` on an existing non-empty log: O_TRUNC refused, nothing lost.
-    before = tree_digest(mnt.store)
+    before = user_state(mnt.store)
     r = run("sh", "-c", f"echo clobber > {log}")
     assert r.returncode != 0 and "Operation not permitted" in r.err
-    assert tree_digest(mnt.store) == before
+    assert_user_files_unchanged(mnt.store, before)
 
 
 def test_python_logging_file_handler(mnt):
