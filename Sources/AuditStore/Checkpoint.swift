@@ -58,7 +58,7 @@ public enum Cosignature {
         public init(name: String, publicKey: [UInt8]) { self.name = name; self.publicKey = publicKey }
 
         public init(parsing text: String) throws(SignedNote.Invalid) {
-            let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", omittingEmptySubsequences: false)
+            let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3, parts[1].count == 8, let id = UInt32(parts[1], radix: 16),
                   let raw = Data(base64Encoded: String(parts[2])), raw.count == 33, raw.first == Cosignature.type else {
                 throw SignedNote.Invalid(reason: "not a witness key (expected name+keyid+base64 of 0x04 || Ed25519 key)")

@@ -44,7 +44,7 @@ public enum SignedNote {
         }
 
         public init(parsing text: String) throws(Invalid) {
-            let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", omittingEmptySubsequences: false)
+            let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3, let id = UInt32(parts[1], radix: 16), parts[1].count == 8,
                   let raw = Data(base64Encoded: String(parts[2])), raw.count == 33, raw.first == SignedNote.ed25519 else {
                 throw Invalid(reason: "not a verifier key (expected name+keyid+base64 of an Ed25519 key)")
