@@ -15,7 +15,10 @@ workload on each target in interleaved rounds and reports medians:
 
 Targets: plain directory; nullfs (write-through, the minimal FUSE fs);
 nullfs-dio (nullfs opening write handles with direct I/O, as auditfs does);
-auditfs. The ratios the README reports: auditfs over the faster nullfs for
+auditfs (the built-in policy, every decision recorded under /.audit);
+auditfs-policy (200 B only: the same with a 100-rule policy loaded, whose
+only granting rule is the last one tried, and group subjects, so each open
+also reads the caller's supplementary groups). The ratios the README reports: auditfs over the faster nullfs for
 200 B appends (target >= 0.9) and auditfs over plain for 1 MiB appends
 (target >= 0.8), both without and with the final fsync.
 Every file lives on the file system of --dir (default: a new directory under
@@ -68,6 +71,22 @@ def build(args):
     return ROOT / ".build-fuse" / "release" / "auditfs"
 
 
+def hundred_rule_policy(path):
+    """100 rules: 99 that never match the bench's paths, then the one that
+    grants; subjects include groups (so decisions read supplementary groups)."""
+    lines = ["apiVersion: auditfs/v1", "roles:"]
+    for i in range(99):
+        lines += [f"  - name: service-{i}", "    rules:",
+                  f'      - paths: ["/service-{i}/**", "/var/service-{i}/*.log"]', "        verbs: [create, append, mkdir]"]
+    lines += ["  - name: bench", "    rules:", '      - paths: ["/**"]', "        verbs: [create, append, read, list]",
+              "bindings:"]
+    for i in range(99):
+        lines += [f"  - role: service-{i}", f"    subjects: [{{gid: {20000 + i}}}, {{uid: {30000 + i}}}]"]
+    lines += ["  - role: bench", "    subjects: [{group: root}, {user: root}]", ""]
+    path.write_text("\n".join(lines))
+    return path
+
+
 def run_writer(path, size, count, sync):
     cmd = [OUT / "appendbench", path, str(size), str(count)] + (["fsync"] if sync else [])
     r = subprocess.run(cmd, check=True, capture_output=True, text=True)
@@ -87,21 +106,29 @@ def main():
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="auditfs-bench-", dir=args.dir or "/var/tmp"))
     plain, store, amnt, nmnt, dmnt = (work / n for n in ("plain", "store", "auditfs", "nullfs", "nullfs-dio"))
-    for d in (plain, amnt, nmnt, dmnt):
+    pstore, pmnt = work / "store-policy", work / "auditfs-policy"
+    for d in (plain, amnt, nmnt, dmnt, pmnt):
         d.mkdir()
     sh(auditfs, "init", store, stdout=subprocess.DEVNULL)
+    sh(auditfs, "init", pstore, stdout=subprocess.DEVNULL)
+    policy = hundred_rule_policy(work / "policy-100.yaml")
     nullfs = [subprocess.Popen([OUT / "nullfs", nmnt]), subprocess.Popen([OUT / "nullfs", dmnt, "direct_io"])]
     try:
         wait_mounted(nmnt, nullfs[0])
         wait_mounted(dmnt, nullfs[1])
         sh(auditfs, "mount", store, amnt)
-        targets = {"plain": plain, "nullfs": nmnt, "nullfs-dio": dmnt, "auditfs": amnt}
+        sh(auditfs, "mount", pstore, pmnt, "--policy", policy)
+        targets = {"plain": plain, "nullfs": nmnt, "nullfs-dio": dmnt, "auditfs": amnt, "auditfs-policy": pmnt}
         workloads = {"200 B": (200, args.small_count, False), "1 MiB": (1 << 20, args.large_mib, False),
                      "1 MiB+fsync": (1 << 20, args.large_mib, True)}
-        results = {(w, t): [] for w in workloads for t in targets}
+        def measured(w, t):
+            return t != "auditfs-policy" or w == "200 B"
+        results = {(w, t): [] for w in workloads for t in targets if measured(w, t)}
         for r in range(args.rounds):
             for w, (size, count, sync) in workloads.items():
                 for t, base in targets.items():
+                    if not measured(w, t):
+                        continue
                     path = base / f"{w.replace(' ', '').replace('+', '-')}-{r}.log"
                     os.sync()   # start each run with no dirty pages from the one before
                     seconds = run_writer(path, size, count, sync)
@@ -122,12 +149,15 @@ def main():
               f"   auditfs/nullfs = {ratio('200 B', 'auditfs', 'nullfs'):.2f}"
               f"   auditfs/nullfs-dio = {ratio('200 B', 'auditfs', 'nullfs-dio'):.2f}"
               f"   auditfs/plain = {ratio('200 B', 'auditfs', 'plain'):.3f}")
+        print(f"200 B appends, 100-rule policy: auditfs-policy/auditfs = "
+              f"{ratio('200 B', 'auditfs-policy', 'auditfs'):.2f}"
+              f"   auditfs-policy/{null} = {ratio('200 B', 'auditfs-policy', null):.2f} (target >= 0.9)")
         for w in ("1 MiB", "1 MiB+fsync"):
             print(f"{w + ' appends:':20} auditfs/plain = {ratio(w, 'auditfs', 'plain'):.2f} (target >= 0.8)"
                   f"   auditfs/nullfs-dio = {ratio(w, 'auditfs', 'nullfs-dio'):.2f}")
     finally:
-        daemons = daemon_pids(amnt)
-        for m in (amnt, nmnt, dmnt):
+        daemons = daemon_pids(amnt) + daemon_pids(pmnt)
+        for m in (amnt, pmnt, nmnt, dmnt):
             if mounted(m):
                 subprocess.run(["fusermount3", "-u", m])
         for p in nullfs:
@@ -135,8 +165,9 @@ def main():
         deadline = time.monotonic() + 60   # the daemon syncs and closes the store after unmount
         while any(os.path.exists(f"/proc/{p}") for p in daemons) and time.monotonic() < deadline:
             time.sleep(0.05)
-    ok = subprocess.run([auditfs, "verify", store], capture_output=True)
-    print("store verify after the run:", "ok" if ok.returncode == 0 else ok.stderr.decode().strip())
+    for s in (store, pstore):
+        ok = subprocess.run([auditfs, "verify", s], capture_output=True)
+        print(f"verify {s.name} after the run:", "ok" if ok.returncode == 0 else ok.stderr.decode().strip())
     shutil.rmtree(work, ignore_errors=True)
 
 

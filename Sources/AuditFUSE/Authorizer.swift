@@ -48,7 +48,7 @@ final class Authorizer: Sendable {
     /// (EACCES; EIO when the decision could not be recorded).
     func check(_ request: fuse_req_t, _ verb: Verb, _ path: String) -> Int32? {
         let policy = loaded.policy
-        let who = Caller.provenance(of: request)
+        let who = Caller.provenance(of: request, fresh: true)
         let groups = policy.namesGroups ? Caller.groups(of: request) : nil
         let d = policy.decide(Principal(uid: who.uid, gid: who.gid, groups: groups ?? []), verb, path)
         if d.granted && (verb == .read || verb == .list) && Store.isAuditPath(path) { return nil }
@@ -78,7 +78,7 @@ final class Authorizer: Sendable {
     /// its errno (the refusal stands even if it cannot be recorded).
     func refuse(_ request: fuse_req_t, _ operation: String, _ path: String, target: String? = nil,
                 rule: MountRules.Rule, errno: Int32) -> Int32 {
-        let who = Caller.provenance(of: request)
+        let who = Caller.provenance(of: request, fresh: true)
         var r = record(who, groups: nil, verb: operation, path: path, policy: loaded.policy)
         r.target = target
         r.reason = "mount-rule"

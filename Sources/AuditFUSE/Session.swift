@@ -8,7 +8,8 @@ import Glibc
 /// new → signal handlers → mount → multithreaded loop → unmount → remove
 /// handlers → destroy. Each rung that fails undoes the ones before it.
 ///
-/// SIGTERM, SIGINT and SIGHUP end the loop (libfuse's handlers); requests in
+/// SIGTERM and SIGINT end the loop (libfuse's handlers; SIGHUP is caught
+/// before, by ReloadControl, and reloads the policy); requests in
 /// flight finish and are answered first (libfuse's workers run with
 /// cancellation disabled while they handle a request). An unmount by
 /// `umount`/`fusermount3 -u` ends it the same way.
