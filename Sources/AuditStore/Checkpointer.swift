@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Issues signed checkpoints of a store (README "Checkpoints"): signs the
 /// tree head with the current epoch's key, stores the note as one block of
@@ -88,8 +91,18 @@ public final class Checkpointer: @unchecked Sendable {
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             do {
+                // A witness that does not read its input must not kill this process.
+                Self.ignoreBrokenPipes
                 try p.run()
-                input.fileHandleForWriting.write(Data(note.utf8))
+                let bytes = Array(note.utf8)
+                var done = 0
+                let fd = input.fileHandleForWriting.fileDescriptor
+                while done < bytes.count {
+                    let n = bytes[done...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { break }
+                    done += n
+                }
                 try? input.fileHandleForWriting.close()
                 let deadline = Date().addingTimeInterval(options.witnessTimeout)
                 while p.isRunning && Date() < deadline { usleep(10_000) }
@@ -104,6 +117,9 @@ public final class Checkpointer: @unchecked Sendable {
             }
         }
     }
+
+    /// SIGPIPE ignored, once per process: writes to a closed pipe fail with EPIPE instead.
+    private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
     /// Splits a file of checkpoints (one or more signed notes, each followed
     /// by a blank line, as the witness directory holds them) into notes.
