@@ -125,8 +125,13 @@ public struct MountCommand: ParsableCommand {
         defer { control.stop() }
         let fileSystem = AuditFileSystem(store: s, authorizer: authorizer, onReady: {
             readiness.ready()
-            if announce { Background.say("serving store '\(storePath)' on \(mountpointPath)") }
+            if announce {
+                Background.say("serving store '\(storePath)' on \(mountpointPath)")
+                // systemd Type=notify: ready only now that the kernel's INIT is answered.
+                SystemdNotify.send("READY=1\nMAINPID=\(getpid())\nSTATUS=serving \(storePath) on \(mountpointPath)")
+            }
         }, onUnmount: {
+            if announce { SystemdNotify.send("STOPPING=1") }
             let log = authorizer.log
             let now = log.now
             do {
