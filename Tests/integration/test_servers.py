@@ -7,6 +7,7 @@ checked (docs/SERVERS.md quotes them). The configs come from fixtures/servers
 with their paths rewritten to the test's mount."""
 import gzip
 import grp
+import json
 import os
 import pathlib
 import pwd
@@ -84,7 +85,7 @@ def served(tmp_path):
     m = Mount(store, parent / "mnt", options=[f"policy={POLICY}"])
     try:
         for d in ("nginx", "rsyslog", "app"):
-            (m.path / d).mkdir()
+            run("install", "-d", m.path / d, check=True)
         os.chown(m.path / "app", 0, grp.getgrnam("applog").gr_gid)
         os.chmod(m.path / "app", 0o2775)
         yield m
@@ -349,3 +350,26 @@ def test_logrotate_recipes_that_cannot_work(served, tmp_path, recipe):
         assert r.err.strip() == expected.format(d=d), r.err
     assert (d / "a.log").read_bytes() == before
     assert_verified(served.store)
+
+
+# ---------------------------------------------------------------- troubleshooting
+
+def test_permission_errors_are_explained(served):
+    """docs/SERVERS.md "Permission errors": EPERM is the mount's write-once
+    rules, EACCES the policy (or the mode bits); policy denials are in
+    /.audit/decisions, and `auditfs policy explain` says why."""
+    app = served.path / "app" / "app.log"
+    app.write_text("started\n")
+    r = run("cat", app, user="www-data")
+    assert (r.returncode, r.err) == (1, f"cat: {app}: Permission denied\n")
+    r = run("sh", "-c", f"echo x > {app}")
+    assert r.returncode != 0 and r.err.endswith(f"{app}: Operation not permitted\n"), r.err
+    r = run("sh", "-c", f"grep -h '\"decision\":\"deny\"' {served.path}/.audit/decisions/*.jsonl")
+    denials = [json.loads(line) for line in r.out.splitlines()]
+    assert any(d["path"] == "/app/app.log" and d["uid"] == www_data() and d["reason"] == "default-deny"
+               and d["error"] == "EACCES" for d in denials), denials
+    assert any(d["path"] == "/app/app.log" and d["uid"] == 0 and d["mountRule"] == "no-truncate"
+               and d["error"] == "EPERM" for d in denials), denials
+    assert auditfs("policy", "check", POLICY).returncode == 0
+    r = auditfs("policy", "explain", POLICY, "--user", "www-data", "--path", "/app/app.log", "--verb", "read")
+    assert r.out.startswith("deny"), r.out + r.err
