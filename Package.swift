@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "AuditFUSE",
             dependencies: [
-                "AuditStore", "AuditPolicy", "CFuse3", "CAuditFUSEShim",
+                "AuditStore", "AuditPolicy", "AuditCLI", "CFuse3", "CAuditFUSEShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

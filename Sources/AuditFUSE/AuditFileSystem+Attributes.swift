@@ -11,6 +11,11 @@ import Glibc
 extension AuditFileSystem {
     func setattr(_ reply: consuming Reply<Answer.Attributes>, request: fuse_req_t, id: UInt64,
                  attr: UnsafeMutablePointer<stat>, toSet: Int32) {
+        if id == CheckpointView.inode {
+            reply.error(authorizer.refuse(request, Self.operationName(toSet), CheckpointView.path, rule: .auditNamespace,
+                                          errno: MountRules.auditNamespaceChange))
+            return
+        }
         guard let node = store.info(id) else { reply.error(ENOENT); return }
         let a = attr.pointee
         let operation = Self.operationName(toSet)

@@ -76,6 +76,18 @@ extension AuditFileSystem {
     }
 
     func open(_ reply: consuming Reply<Answer.Opened>, request: fuse_req_t, id: UInt64, fi: UnsafeMutablePointer<fuse_file_info>) {
+        if id == CheckpointView.inode {
+            let flags = fi.pointee.flags
+            if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 {
+                reply.error(authorizer.refuse(request, flags & O_TRUNC != 0 ? "truncate" : "open-write", CheckpointView.path,
+                                              rule: .auditNamespace, errno: MountRules.auditNamespaceChange))
+                return
+            }
+            if let refused = authorizer.check(request, .read, CheckpointView.path) { reply.error(refused); return }
+            fi.pointee.direct_io = 1   // never served from the page cache: it changes
+            reply.opened(fi)
+            return
+        }
         guard let node = store.info(id) else { reply.error(ENOENT); return }
         let flags = fi.pointee.flags
         if let refused = checkOpen(request, node, flags: flags) { reply.error(refused); return }
@@ -140,6 +152,7 @@ extension AuditFileSystem {
             reply.error(EIO)
             return
         }
+        onFsync()
         reply.ok()
     }
 

@@ -24,13 +24,25 @@ final class AuditFileSystem: @unchecked Sendable {
     let onReady: @Sendable () -> Void
     /// Called at unmount, before the store is synced (records the event).
     let onUnmount: @Sendable () -> Void
+    /// /.audit/checkpoint, the newest signed checkpoint.
+    let checkpointView: CheckpointView
+    /// Called after an fsync made the store durable (checkpoint=fsync).
+    let onFsync: @Sendable () -> Void
 
-    init(store: Store, authorizer: Authorizer, onReady: @escaping @Sendable () -> Void,
-         onUnmount: @escaping @Sendable () -> Void = {}) {
+    init(store: Store, authorizer: Authorizer, checkpointView: CheckpointView = CheckpointView(),
+         onReady: @escaping @Sendable () -> Void,
+         onUnmount: @escaping @Sendable () -> Void = {}, onFsync: @escaping @Sendable () -> Void = {}) {
         self.store = store
         self.authorizer = authorizer
+        self.checkpointView = checkpointView
         self.onReady = onReady
         self.onUnmount = onUnmount
+        self.onFsync = onFsync
+    }
+
+    /// Whether (parent, name) is the /.audit/checkpoint view.
+    func isCheckpointView(parent: UInt64, name: String) -> Bool {
+        name == CheckpointView.name && !checkpointView.isEmpty && store.lookup(AuditPaths.root)?.id == parent
     }
 
     // MARK: Session
@@ -55,6 +67,7 @@ final class AuditFileSystem: @unchecked Sendable {
     // MARK: Names and attributes
 
     func lookup(_ reply: consuming Reply<Answer.Entry>, parent: UInt64, name: UnsafePointer<CChar>) {
+        if let n = Self.name(name), isCheckpointView(parent: parent, name: n) { reply.entry(checkpointView.entry); return }
         guard let n = Self.name(name), let node = store.lookup(parent: parent, name: n) else {
             reply.error(ENOENT); return
         }
@@ -67,6 +80,7 @@ final class AuditFileSystem: @unchecked Sendable {
     }
 
     func getattr(_ reply: consuming Reply<Answer.Attributes>, id: UInt64) {
+        if id == CheckpointView.inode { reply.attributes(checkpointView.stat, timeout: 0); return }
         guard let node = store.info(id) else { reply.error(ENOENT); return }
         reply.attributes(node.stat, timeout: CacheTimeout.attributes)
     }
@@ -92,6 +106,7 @@ final class AuditFileSystem: @unchecked Sendable {
     // MARK: Reading
 
     func read(_ reply: consuming Reply<Answer.Bytes>, id: UInt64, size: Int, offset: Int64) {
+        if id == CheckpointView.inode { reply.bytes(checkpointView.bytes(offset: Int(max(offset, 0)), count: size)); return }
         do {
             let bytes = try store.read(id, offset: UInt64(max(offset, 0)), count: size)
             reply.bytes(bytes)
@@ -110,6 +125,9 @@ final class AuditFileSystem: @unchecked Sendable {
                        DirectoryListing.Entry(name: "..", id: dir.parent, isDirectory: true)]
         for child in store.children(of: id) {
             entries.append(DirectoryListing.Entry(name: child.name, id: child.id, isDirectory: child.isDirectory))
+        }
+        if dir.path == AuditPaths.root && !checkpointView.isEmpty {
+            entries.append(DirectoryListing.Entry(name: CheckpointView.name, id: CheckpointView.inode, isDirectory: false))
         }
         fi.pointee.fh = DirectoryListing(entries: entries).fh
         reply.opened(fi)

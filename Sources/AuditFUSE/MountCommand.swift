@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuditCLI
 import AuditPolicy
 import AuditStore
 #if canImport(Glibc)
@@ -36,6 +37,11 @@ public struct MountCommand: ParsableCommand {
     @Option(help: "The permission policy (YAML, see `auditfs policy check`). Also -o policy=FILE.")
     var policy: String?
 
+    @Option(help: "Sign a checkpoint every this many seconds when something was appended (0: only at unmount and, with -o checkpoint=fsync, on fsync). Also -o checkpoint-interval=N.")
+    var checkpointInterval: Int = 10
+
+    @OptionGroup var checkpoints: CheckpointOptions
+
     @Option(name: .customLong("ready-fd"), help: .hidden)
     var readyFD: Int32?
 
@@ -45,11 +51,16 @@ public struct MountCommand: ParsableCommand {
     static let defaultOptions = ["allow_other", "default_permissions", "fsname=auditfs", "subtype=auditfs"]
 
     public func run() throws {
-        let (libfuseOptions, policyFile) = Self.splitPolicyOption(options, policy: policy)
+        let (withoutPolicy, policyFile) = Self.splitPolicyOption(options, policy: policy)
+        let (libfuseOptions, checkpointSettings) = Self.splitCheckpointOptions(withoutPolicy)
         if !foreground {
             var args = ["mount", store, mountpoint, "-f", "--ready-fd", "3"]
             for o in options { args += ["-o", o] }
             if let policy { args += ["--policy", Self.absolute(policy)] }
+            args += ["--checkpoint-interval", String(checkpointInterval), "--epoch-length", String(checkpoints.epochLength)]
+            if let d = checkpoints.witnessDir { args += ["--witness-dir", Self.absolute(d)] }
+            if let c = checkpoints.witnessCmd { args += ["--witness-cmd", c] }
+            if let k = checkpoints.keys { args += ["--keys", Self.absolute(k)] }
             Background.start(arguments: args)
         }
         let readiness = Readiness(fd: readyFD)
@@ -58,7 +69,7 @@ public struct MountCommand: ParsableCommand {
             Background.nameProcess("auditfs")   // started as /proc/self/exe: "exe" otherwise
         }
         do {
-            let code = try serve(readiness, libfuseOptions: libfuseOptions, policyFile: policyFile)
+            let code = try serve(readiness, libfuseOptions: libfuseOptions, policyFile: policyFile, checkpointSettings: checkpointSettings)
             if code < 0 {
                 Background.say("the FUSE loop ended with an error: \(String(cString: strerror(-code)))")
                 throw ExitCode(1)
@@ -72,7 +83,8 @@ public struct MountCommand: ParsableCommand {
 
     /// Checks, opens the store, mounts and serves; returns after unmount with
     /// the store synced and closed.
-    private func serve(_ readiness: Readiness, libfuseOptions: [String], policyFile: String??) throws(MountError) -> Int32 {
+    private func serve(_ readiness: Readiness, libfuseOptions: [String], policyFile: String??,
+                       checkpointSettings: CheckpointSettings) throws(MountError) -> Int32 {
         try Preflight.requireRoot()
         try Preflight.requireFuseDevice()
         try Preflight.requireFusermount()
@@ -119,11 +131,29 @@ public struct MountCommand: ParsableCommand {
         } catch {
             throw MountError("could not write the audit namespace (/.audit): \(error)")
         }
+        // Signed checkpoints: every interval, on fsync if asked, at unmount.
+        let view = CheckpointView()
+        var maybeSchedule: CheckpointSchedule?
+        do {
+            var cp = checkpoints
+            if let d = checkpointSettings.witnessDir { cp.witnessDir = d }
+            let checkpointer = try cp.checkpointer(for: s, writer: authorizer.log.daemon)
+            maybeSchedule = CheckpointSchedule(checkpointer: checkpointer, view: view,
+                                               interval: Double(checkpointSettings.interval ?? checkpointInterval),
+                                               onFsync: checkpointSettings.onFsync)
+        } catch {
+            let note = "no signed checkpoints: \(error)"
+            readiness.note(note)
+            if readyFD == nil { Background.say(note) }
+            Log.error(note)
+        }
+        let schedule = maybeSchedule
         let loader = PolicyLoader(authorizer: authorizer, mountpoint: mountpointPath)
         let control = ReloadControl(loader: loader, mountpoint: mountpointPath)
         try control.start()
         defer { control.stop() }
-        let fileSystem = AuditFileSystem(store: s, authorizer: authorizer, onReady: {
+        let fileSystem = AuditFileSystem(store: s, authorizer: authorizer, checkpointView: view, onReady: {
+            schedule?.start()
             readiness.ready()
             if announce {
                 Background.say("serving store '\(storePath)' on \(mountpointPath)")
@@ -140,6 +170,9 @@ public struct MountCommand: ParsableCommand {
             } catch {
                 Log.error("could not record the unmount: \(error)")
             }
+            schedule?.stop()   // the last checkpoint covers the unmount event
+        }, onFsync: {
+            schedule?.fsynced()
         })
         let all = (Self.defaultOptions + libfuseOptions).joined(separator: ",")
         return try Session.serve(fileSystem, mountpoint: mountpointPath, options: all, echoLog: readyFD == nil)
@@ -162,6 +195,32 @@ public struct MountCommand: ParsableCommand {
         let a = policy.map(absolute), b = fromOptions.map(absolute)
         if let a, let b, a != b { return (rest, nil) }
         return (rest, .some(a ?? b))
+    }
+
+    /// Checkpoint settings that can come as -o options (for fstab).
+    struct CheckpointSettings {
+        var interval: Int?
+        var onFsync = false
+        var witnessDir: String?
+    }
+
+    /// Takes `checkpoint=fsync`, `checkpoint-interval=N` and `witness-dir=DIR`
+    /// out of the -o options (libfuse does not know them).
+    static func splitCheckpointOptions(_ options: [String]) -> ([String], CheckpointSettings) {
+        var settings = CheckpointSettings()
+        var rest: [String] = []
+        for group in options {
+            let kept = group.split(separator: ",").filter { o in
+                if o == "checkpoint=fsync" { settings.onFsync = true; return false }
+                if o.hasPrefix("checkpoint-interval="), let n = Int(o.dropFirst("checkpoint-interval=".count)) {
+                    settings.interval = n; return false
+                }
+                if o.hasPrefix("witness-dir=") { settings.witnessDir = absolute(String(o.dropFirst("witness-dir=".count))); return false }
+                return true
+            }
+            if !kept.isEmpty { rest.append(kept.joined(separator: ",")) }
+        }
+        return (rest, settings)
     }
 
     static func absolute(_ path: String) -> String {
