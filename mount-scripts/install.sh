@@ -39,7 +39,7 @@ daemon_reload() {
 
 if [ "$mode" = uninstall ]; then
     if [ -z "$root" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
-        active=$(systemctl list-units --plain --no-legend 'auditfs@*.service' 2>/dev/null | awk '{print $1}')
+        active=$(systemctl list-units --state=active --plain --no-legend 'auditfs@*.service' 2>/dev/null | awk '{print $1}')
         [ -z "$active" ] || { echo "install.sh: stop these first: $active" >&2; exit 1; }
     fi
     rm -f "$bindir/auditfs" "$sbindir/mount.fuse.auditfs" "$sbindir/mount.auditfs" "$unitdir/auditfs@.service"
