@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // Metrics on the mount (docs/QUERY.md): metric types and text format, and a small HTTP server (no SwiftNIO).
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         .target(
@@ -36,10 +39,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The /.audit record types (Codable), shared by the daemon and the readers.
+        .target(name: "AuditRecords", dependencies: ["AuditPolicy"]),
+        // The query index (cache/query), filters and the follower of new records. No libfuse.
+        .target(name: "AuditQuery", dependencies: ["AuditStore", "AuditPolicy", "AuditRecords"]),
         .target(
             name: "AuditCLI",
             dependencies: [
-                "AuditStore", "AuditPolicy",
+                "AuditStore", "AuditPolicy", "AuditRecords", "AuditQuery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,15 +61,21 @@ let package = Package(
             name: "AuditFUSE",
             dependencies: [
                 "AuditStore", "AuditPolicy", "AuditCLI", "CFuse3", "CAuditFUSEShim",
+                "AuditRecords",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
             ]
         ),
         .executableTarget(name: "auditfs", dependencies: ["AuditCLI", "AuditFUSE"]),
         .testTarget(name: "AuditFUSETests", dependencies: ["AuditFUSE", "AuditStore", "AuditPolicy"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore"]),
         .testTarget(name: "AuditPolicyTests", dependencies: ["AuditPolicy"]),
+        .testTarget(name: "AuditQueryTests", dependencies: ["AuditQuery", "AuditStore", "AuditRecords"]),
         // bench/store.sh: opening time and memory of a store of millions of blocks.
         .executableTarget(name: "store-bench", dependencies: ["AuditStore"], path: "bench/StoreBench"),
+        // bench/query.py and Tests/integration/test_query.py: a store of generated decision records.
+        .executableTarget(name: "query-gen", dependencies: ["AuditStore", "AuditRecords"], path: "bench/QueryGen"),
     ],
     swiftLanguageModes: [.v6]
 )

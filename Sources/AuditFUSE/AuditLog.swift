@@ -36,7 +36,7 @@ final class AuditLog: Sendable {
     // MARK: Decisions
 
     func record(_ d: DecisionRecord) throws(StoreError) {
-        let id = try decisionsFile(day: AuditTime.day(d.timeNs))
+        let id = try decisionsFile(day: Timestamps.day(d.timeNs))
         _ = try store.append(id, Self.line(d), by: daemon)
     }
 

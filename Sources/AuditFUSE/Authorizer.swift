@@ -93,7 +93,7 @@ final class Authorizer: Sendable {
     /// A denial record for `who`; the caller fills in what decided it.
     private func record(_ who: Provenance, groups: [UInt32]?, verb: String, path: String, policy: AccessPolicy) -> DecisionRecord {
         let now = log.now
-        return DecisionRecord(time: AuditTime.rfc3339(now), timeNs: now, uid: who.uid, user: names.user(who.uid),
+        return DecisionRecord(time: Timestamps.rfc3339(now), timeNs: now, uid: who.uid, user: names.user(who.uid),
                               gid: who.gid, group: names.group(who.gid), groups: groups, pid: who.pid,
                               command: who.command, verb: verb, path: path, target: nil, decision: "deny",
                               reason: "default-deny", errno: 0, tamper: false, policy: policy.sha256)

@@ -50,7 +50,7 @@ final class PolicyLoader: Sendable {
         let now = log.now
         let diff = PolicyDiff(from: previous, to: loaded.policy)
         try log.policyChange(PolicyChangeRecord(
-            time: AuditTime.rfc3339(now), timeNs: now, event: "load",
+            time: Timestamps.rfc3339(now), timeNs: now, event: "load",
             outcome: last?.sha256 == loaded.policy.sha256 ? "unchanged" : "accepted", file: loaded.file, by: actor,
             previous: last?.sha256, new: loaded.policy.sha256, text: textPath, error: nil, changes: diff))
     }
@@ -63,7 +63,7 @@ final class PolicyLoader: Sendable {
     private func reloadLocked(by actor: Actor) -> PolicyControl.ReloadReply {
         let old = authorizer.loaded
         let now = log.now
-        var change = PolicyChangeRecord(time: AuditTime.rfc3339(now), timeNs: now, event: "reload", outcome: "rejected",
+        var change = PolicyChangeRecord(time: Timestamps.rfc3339(now), timeNs: now, event: "reload", outcome: "rejected",
                                         file: old.file, by: actor, previous: old.policy.sha256, new: old.policy.sha256)
         var event = EventRecord(time: change.time, timeNs: now, event: "reload-rejected", daemon: log.daemon.pid,
                                 mountpoint: mountpoint, policy: old.policy.sha256, policyFile: old.file, by: actor)

@@ -1,0 +1,51 @@
+import ArgumentParser
+import AuditPolicy
+import AuditQuery
+import AuditStore
+
+/// The filters `auditfs query` and `auditfs watch` share.
+struct QueryOptions: ParsableArguments {
+    @Option(help: "Only records at or after this time: RFC 3339 (2026-11-26T21:00:00Z), a date, or relative (-1h, -30m, -2d).")
+    var since: String?
+    @Option(help: "Only records before this time (same forms as --since).")
+    var until: String?
+    @Option(help: "Only this user (by name; a record without a name matches by the name's uid).")
+    var user: String?
+    @Option(help: "Only this uid.")
+    var uid: UInt32?
+    @Option(help: "Only paths (or rename/link targets) matching this glob (* ? **, as in the policy).")
+    var path: String?
+    @Option(help: "Only this verb or operation (create, append, read, list, mkdir, setattr, unlink, write, …).")
+    var verb: String?
+    @Option(help: "Only grants or only denials.")
+    var decision: DecisionKind?
+    @Flag(help: "Only tamper attempts (refused mutations).")
+    var tamper = false
+
+    enum DecisionKind: String, ExpressibleByArgument, CaseIterable { case grant, deny }
+
+    func validate() throws {
+        _ = try filter(now: 0)
+    }
+
+    func filter(now: Int64) throws -> QueryFilter {
+        var f = QueryFilter()
+        if let since {
+            guard let t = Timestamps.parse(since, now: now) else { throw ValidationError("--since '\(since)': not a time (RFC 3339, or -1h, -30m, -2d)") }
+            f.since = t
+        }
+        if let until {
+            guard let t = Timestamps.parse(until, now: now) else { throw ValidationError("--until '\(until)': not a time (RFC 3339, or -1h, -30m, -2d)") }
+            f.until = t
+        }
+        f.user = user
+        f.uid = uid
+        if let path {
+            do { f.path = try PathGlob(path) } catch { throw ValidationError("--path '\(path)': \(error.reason)") }
+        }
+        f.verb = verb
+        f.decision = decision?.rawValue
+        f.tamperOnly = tamper
+        return f
+    }
+}

@@ -1,0 +1,8 @@
+// The /.audit record types live in the libfuse-free AuditRecords target
+// (query, watch and auditfs-check decode them); the daemon's files see them
+// through this re-export.
+@_exported import AuditRecords
+import AuditStore
+
+/// The old name of `Timestamps` (AuditStore), kept for the daemon's files.
+typealias AuditTime = Timestamps
