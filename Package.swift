@@ -35,6 +35,7 @@ let package = Package(
         .target(
             name: "AuditPolicy",
             dependencies: [
+                "AuditStore",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -24,6 +24,8 @@ public struct AccessPolicy: Sendable {
 
     public var roles: [Role]
     public var bindings: [Binding]
+    /// The `alerts:` rules (docs/QUERY.md "Alerts"), in file order.
+    public var alerts: [AlertRule]
     /// The policy text as loaded, and its SHA-256 (hex).
     public var text: String
     public var sha256: String
@@ -43,9 +45,10 @@ public struct AccessPolicy: Sendable {
         var glob: Int
     }
 
-    public init(roles: [Role], bindings: [Binding], text: String) {
+    public init(roles: [Role], bindings: [Binding], text: String, alerts: [AlertRule] = []) {
         self.roles = roles
         self.bindings = bindings
+        self.alerts = alerts
         var index: [String: Int] = [:]
         for (i, r) in roles.enumerated() where index[r.name] == nil { index[r.name] = i }
         self.roleIndex = index

@@ -1,3 +1,4 @@
+import AuditStore
 import Yams
 #if canImport(Glibc)
 import Glibc
@@ -130,8 +131,105 @@ public enum PolicyParser {
             for (name, node) in roleNodes where !used.contains(name) {
                 warn(node, "role '\(name)' is not used by any binding")
             }
+            var alerts: [AlertRule] = []
+            var alertNames: Set<String> = []
+            for a in top["alerts"].map({ list($0, "alerts", mayBeEmpty: true) }) ?? [] {
+                guard let rule = alert(a) else { continue }
+                if !alertNames.insert(rule.name).inserted { error(a, "alert '\(rule.name)' is defined twice") }
+                alerts.append(rule)
+            }
             warnings.sort { ($0.line, $0.column) < ($1.line, $1.column) }
-            return AccessPolicy(roles: roles, bindings: bindings, text: text)
+            return AccessPolicy(roles: roles, bindings: bindings, text: text, alerts: alerts)
+        }
+
+        mutating func alert(_ node: Node) -> AlertRule? {
+            guard let f = fields(node, "alert", allowed: ["name", "on", "severity", "moreThan", "within", "paths", "actions"],
+                                 required: ["name", "on", "actions"]),
+                  let nameNode = f["name"], let name = string(nameNode, "alert name"),
+                  let onNode = f["on"], let on = string(onNode, "on") else { return nil }
+            guard let event = AlertRule.Event(rawValue: on) else {
+                error(onNode, "alert '\(name)': unknown event '\(on)' (expected one of \(AlertRule.Event.allCases.map(\.rawValue).joined(separator: ", ")))")
+                return nil
+            }
+            var rate: AlertRule.Rate?
+            switch (f["moreThan"], f["within"]) {
+            case (nil, nil): break
+            case let (m?, w?):
+                guard event == .deny else { error(m, "alert '\(name)': moreThan/within apply to 'on: deny' only"); return nil }
+                guard let n = m.scalar.flatMap({ Int($0.string) }), n >= 0 else { error(m, "alert '\(name)': moreThan must be a number >= 0"); return nil }
+                guard let s = w.scalar?.string, let ns = Timestamps.duration(s), ns > 0 else {
+                    error(w, "alert '\(name)': within must be a duration like 30s, 5m, 1h"); return nil
+                }
+                rate = AlertRule.Rate(moreThan: n, withinNs: ns)
+            case let (m?, nil): error(m, "alert '\(name)': moreThan needs within"); return nil
+            case let (nil, w?): error(w, "alert '\(name)': within needs moreThan"); return nil
+            }
+            var severity = AlertRule.Severity.defaultFor(event, rate: rate != nil)
+            if let s = f["severity"] {
+                guard let text = string(s, "severity"), let v = AlertRule.Severity(rawValue: text) else {
+                    error(s, "alert '\(name)': unknown severity (expected one of \(AlertRule.Severity.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    return nil
+                }
+                severity = v
+            }
+            var globs: [PathGlob] = []
+            if let p = f["paths"] {
+                guard event == .deny || event == .tamper else { error(p, "alert '\(name)': paths apply to deny and tamper only"); return nil }
+                for g in list(p, "paths") {
+                    guard let s = string(g, "a path glob") else { continue }
+                    do { globs.append(try PathGlob(s)) } catch { self.error(g, error.reason) }
+                }
+            }
+            var actions: [AlertRule.Action] = []
+            for a in f["actions"].map({ list($0, "actions of alert '\(name)'") }) ?? [] {
+                if let action = alertAction(a, alert: name) { actions.append(action) }
+            }
+            return AlertRule(name: name, event: event, severity: severity, rate: rate, paths: globs, actions: actions,
+                             line: nameNode.mark?.line ?? 0)
+        }
+
+        mutating func alertAction(_ node: Node, alert: String) -> AlertRule.Action? {
+            let what = "action of alert '\(alert)'"
+            guard let f = fields(node, what, allowed: ["syslog", "command", "file"], required: []) else { return nil }
+            guard f.count == 1, let (key, value) = f.first else { error(node, "an \(what) is exactly one of syslog, command, file"); return nil }
+            switch key {
+            case "syslog":
+                guard let o = fields(value, "syslog \(what)", allowed: ["facility", "socket"], required: []) else { return nil }
+                var facility = AlertRule.facilities["auth"]!
+                if let fn = o["facility"] {
+                    guard let s = string(fn, "facility"), let n = AlertRule.facilities[s] else {
+                        error(fn, "unknown syslog facility (expected one of \(AlertRule.facilities.keys.sorted().joined(separator: ", ")))")
+                        return nil
+                    }
+                    facility = n
+                }
+                var socket: String?
+                if let sn = o["socket"] {
+                    guard let s = string(sn, "socket"), s.hasPrefix("/") else { error(sn, "socket must be an absolute path"); return nil }
+                    socket = s
+                }
+                return .syslog(facility: facility, socket: socket)
+            case "command":
+                guard let o = fields(value, "command \(what)", allowed: ["run", "timeout"], required: ["run"]) else { return nil }
+                var argv: [String] = []
+                for a in o["run"].map({ list($0, "run") }) ?? [] {
+                    guard let s = a.scalar?.string else { error(a, "run must be a list of strings (no shell)"); return nil }
+                    argv.append(s)
+                }
+                guard let first = argv.first else { return nil }
+                if !first.hasPrefix("/") { error(o["run"], "the command must be an absolute path, found '\(first)'"); return nil }
+                var timeout = AlertRule.defaultCommandTimeoutNs
+                if let t = o["timeout"] {
+                    guard let s = t.scalar?.string, let ns = Timestamps.duration(s), ns > 0 else {
+                        error(t, "timeout must be a duration like 500ms, 5s, 1m"); return nil
+                    }
+                    timeout = ns
+                }
+                return .command(argv: argv, timeoutNs: timeout)
+            default:
+                guard let s = string(value, "file"), s.hasPrefix("/") else { error(value, "file must be an absolute path"); return nil }
+                return .file(path: s)
+            }
         }
 
         mutating func rule(_ node: Node, role: String) -> AccessPolicy.Rule? {
