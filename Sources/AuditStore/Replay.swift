@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads a store's segments front to back, checks every frame, record and
 /// rule, and applies the records to a `Namespace`. The store replays to open;
 /// the checker replays (with payload digests) to verify.
@@ -89,66 +91,110 @@ struct Replay {
                 return finding(40, nil, "segment-prev-hash", namespace.lastHash.hex, header.prevStoreHash.hex)
             }
             var framesInSegment = covered ? 1 : 0
-            while true {
-                let step: SegmentReader.Step
+            var batch: [SegmentReader.Step] = []
+            var hashes = HashBatch()
+            segmentLoop: while true {
                 do {
-                    step = try reader.next()
+                    try reader.nextBatch(&batch)
                 } catch let d as SegmentReader.Damage {
                     return finding(d.offset, namespace.nextSeq, d.check, d.expected, d.found)
                 } catch {
                     return finding(reader.position, namespace.nextSeq, "read", "readable bytes", "\(error)")
                 }
-                switch step {
-                case .end:
-                    if isLast { validEnd = reader.position }
-                    if framesInSegment == 0 && !isLast {
-                        return finding(reader.position, nil, "segment-empty", "at least one record", "none")
-                    }
-                case let .torn(offset, reason):
-                    guard isLast else { return finding(offset, namespace.nextSeq, "segment-truncated", "a complete frame", reason) }
-                    validEnd = offset
-                    return .torn(segment: index, offset: offset, reason: reason)
-                case let .frame(frame):
-                    let seq = namespace.nextSeq
-                    let hash = Hash.sha256(frame.header)
-                    guard hash == frame.storedHash else {
-                        return finding(frame.offset, seq, "record-hash", hash.hex, frame.storedHash.hex)
-                    }
-                    let record: Record
-                    do {
-                        record = try Record.decodeHeader(frame.header)
-                    } catch {
-                        return finding(frame.offset, seq, "header-parse", "a valid header", "\(error)")
-                    }
-                    guard record.payloadLength == UInt64(frame.prefix.payloadLength) else {
-                        return finding(frame.offset, seq, "payload-length", "\(record.payloadLength)", "\(frame.prefix.payloadLength)")
-                    }
-                    if checkPayloads {
-                        let digest = Hash.sha256(frame.payload)
-                        guard digest == record.payloadDigest else {
-                            return finding(frame.offset, seq, "payload-digest", record.payloadDigest.hex, digest.hex)
+                hashes.compute(batch, payloads: checkPayloads)
+                for (i, step) in batch.enumerated() {
+                    switch step {
+                    case .end:
+                        if isLast { validEnd = reader.position }
+                        if framesInSegment == 0 && !isLast {
+                            return finding(reader.position, nil, "segment-empty", "at least one record", "none")
                         }
+                        break segmentLoop
+                    case let .torn(offset, reason):
+                        guard isLast else { return finding(offset, namespace.nextSeq, "segment-truncated", "a complete frame", reason) }
+                        validEnd = offset
+                        return .torn(segment: index, offset: offset, reason: reason)
+                    case let .frame(frame):
+                        let seq = namespace.nextSeq
+                        let hash = hashes.header[i]
+                        guard hash == frame.storedHash else {
+                            return finding(frame.offset, seq, "record-hash", hash.hex, frame.storedHash.hex)
+                        }
+                        let record: Record
+                        do {
+                            record = try Record.decodeHeader(frame.header)
+                        } catch {
+                            return finding(frame.offset, seq, "header-parse", "a valid header", "\(error)")
+                        }
+                        guard record.payloadLength == UInt64(frame.prefix.payloadLength) else {
+                            return finding(frame.offset, seq, "payload-length", "\(record.payloadLength)", "\(frame.prefix.payloadLength)")
+                        }
+                        if checkPayloads {
+                            let digest = hashes.payload[i]
+                            guard digest == record.payloadDigest else {
+                                return finding(frame.offset, seq, "payload-digest", record.payloadDigest.hex, digest.hex)
+                            }
+                        }
+                        var block: BlockRef?
+                        if case let .append(offset) = record.body {
+                            block = BlockRef(fileOffset: offset, payloadPosition: frame.payloadPosition, seq: record.seq,
+                                             segment: UInt32(index), length: UInt32(record.payloadLength))
+                        }
+                        willApply(record)
+                        do {
+                            try namespace.apply(record, hash: hash, block: block)
+                        } catch {
+                            return finding(frame.offset, seq, error.check, error.expected, error.found)
+                        }
+                        onRecord(record, hash, frame, index)
+                        records += 1
+                        payloadBytes += record.payloadLength
+                        framesInSegment += 1
                     }
-                    var block: BlockRef?
-                    if case let .append(offset) = record.body {
-                        block = BlockRef(fileOffset: offset, payloadPosition: frame.payloadPosition, seq: record.seq,
-                                         segment: UInt32(index), length: UInt32(record.payloadLength))
-                    }
-                    willApply(record)
-                    do {
-                        try namespace.apply(record, hash: hash, block: block)
-                    } catch {
-                        return finding(frame.offset, seq, error.check, error.expected, error.found)
-                    }
-                    onRecord(record, hash, frame, index)
-                    records += 1
-                    payloadBytes += record.payloadLength
-                    framesInSegment += 1
-                    continue
                 }
-                break
             }
         }
         return .intact
+    }
+}
+
+/// The SHA-256 of every header (and payload) in a batch of frames, computed
+/// on all cores: hashing is most of a check's work, and frames hash
+/// independently; everything that depends on order stays on one thread.
+struct HashBatch {
+    private(set) var header: [Hash] = []
+    private(set) var payload: [Hash] = []
+
+    mutating func compute(_ steps: [SegmentReader.Step], payloads: Bool) {
+        let n = steps.count
+        header = [Hash](repeating: .zero, count: n)
+        payload = [Hash](repeating: .zero, count: payloads ? n : 0)
+        let bytes = steps.reduce(0) { if case let .frame(f) = $1 { $0 + f.prefix.frameLength } else { $0 } }
+        let workers = bytes >= 256 << 10 && n > 1 ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1
+        header.withUnsafeMutableBufferPointer { h in
+            payload.withUnsafeMutableBufferPointer { p in
+                let out = Outputs(header: h, payload: p)
+                let frames = Frames(steps: steps)
+                let work: @Sendable (Int) -> Void = { w in
+                    for i in stride(from: w, to: n, by: workers) {
+                        guard case let .frame(f) = frames.steps[i] else { continue }
+                        out.header[i] = Hash.sha256(f.header)
+                        if payloads { out.payload[i] = Hash.sha256(f.payload) }
+                    }
+                }
+                if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+            }
+        }
+    }
+
+    /// Disjoint slots written by the workers (each index by one worker).
+    private struct Outputs: @unchecked Sendable {
+        let header: UnsafeMutableBufferPointer<Hash>
+        let payload: UnsafeMutableBufferPointer<Hash>
+    }
+
+    /// The frames' buffer views, read by all workers while no one writes them.
+    private struct Frames: @unchecked Sendable {
+        let steps: [SegmentReader.Step]
     }
 }

@@ -95,6 +95,32 @@ public struct SegmentReader {
         return header
     }
 
+    /// The next frames that lie whole in one buffer window (at most
+    /// `maxBytes`), so a caller can hash them in parallel: their views stay
+    /// valid until the next call to `nextBatch` or `next`. Ends with the
+    /// step `next()` returns where a frame does not fit, is damaged, torn,
+    /// or the file ends — alone, when it is the first.
+    public mutating func nextBatch(_ out: inout [Step], maxBytes: Int = 4 << 20) throws {
+        out.removeAll(keepingCapacity: true)
+        let window = Int(min(UInt64(maxBytes), fileSize - position))
+        if window > 0 { _ = try fill(window) }
+        let limit = bufferStart + UInt64(bufferCount)
+        while position + UInt64(Format.framePrefixSize) <= limit {
+            let base = Int(position - bufferStart)
+            guard let prefix = try? AuditStore.Frame.decodePrefix(view(base, Format.framePrefixSize)),
+                  position + UInt64(prefix.frameLength) <= limit else { break }
+            let headerAt = base + Format.framePrefixSize
+            let payloadAt = headerAt + Int(prefix.headerLength)
+            let hashAt = payloadAt + Int(prefix.payloadLength)
+            out.append(.frame(Frame(offset: position, prefix: prefix,
+                                    header: view(headerAt, Int(prefix.headerLength)),
+                                    payload: view(payloadAt, Int(prefix.payloadLength)),
+                                    storedHash: Hash(bytes: view(hashAt, 32)))))
+            position += UInt64(prefix.frameLength)
+        }
+        if out.isEmpty { out.append(try next()) }
+    }
+
     /// The next frame. The buffer views it returns (header, payload) are
     /// valid until the next call; the caller does the hashing.
     public mutating func next() throws -> Step {
