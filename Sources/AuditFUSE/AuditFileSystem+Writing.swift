@@ -46,6 +46,7 @@ extension AuditFileSystem {
         // The creator's handle is part of the create; an existing file is an open.
         if !created, let refused = checkOpen(request, node, flags: flags) { reply.error(refused); return }
         OpenFile.prepare(fi, flags: flags)
+        authorizer.metrics.openFiles.increment()
         reply.created(node.entry, fi)
     }
 
@@ -85,6 +86,7 @@ extension AuditFileSystem {
             }
             if let refused = authorizer.check(request, .read, CheckpointView.path) { reply.error(refused); return }
             fi.pointee.direct_io = 1   // never served from the page cache: it changes
+            authorizer.metrics.openFiles.increment()
             reply.opened(fi)
             return
         }
@@ -92,6 +94,7 @@ extension AuditFileSystem {
         let flags = fi.pointee.flags
         if let refused = checkOpen(request, node, flags: flags) { reply.error(refused); return }
         OpenFile.prepare(fi, flags: flags)
+        authorizer.metrics.openFiles.increment()
         reply.opened(fi)
     }
 
@@ -119,6 +122,7 @@ extension AuditFileSystem {
                data: UnsafeRawBufferPointer, offset: Int64, fi: UnsafeMutablePointer<fuse_file_info>) {
         let file = OpenFile(fh: fi.pointee.fh)
         let who = Caller.provenance(of: request)
+        let started = MountMetrics.monotonic()
         do {
             try store.append(id, data, at: file.appends ? nil : UInt64(max(offset, 0)), by: who)
         } catch {
@@ -130,6 +134,7 @@ extension AuditFileSystem {
             reply.error(error.errno)
             return
         }
+        authorizer.metrics.wrote(data.count, since: started)
         reply.written(data.count)
     }
 
@@ -139,12 +144,14 @@ extension AuditFileSystem {
     }
 
     func release(_ reply: consuming Reply<Answer.Status>) {
+        authorizer.metrics.openFiles.decrement()
         reply.ok()
     }
 
     /// fsync, fdatasync, and fsync on a directory: returns once the store has
     /// synced every record appended so far (concurrent callers share one sync).
     func fsync(_ reply: consuming Reply<Answer.Status>) {
+        let started = MountMetrics.monotonic()
         do {
             try store.sync()
         } catch {
@@ -152,6 +159,7 @@ extension AuditFileSystem {
             reply.error(EIO)
             return
         }
+        authorizer.metrics.synced(since: started)
         onFsync()
         reply.ok()
     }

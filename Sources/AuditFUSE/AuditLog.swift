@@ -19,16 +19,23 @@ final class AuditLog: Sendable {
     static let changesFile = policyDirectory + "/changes.jsonl"
     static let eventsFile = Store.auditRoot + "/events.jsonl"
 
+    static let alertsFile = AuditFiles.alerts
+
     let store: Store
     /// The daemon's provenance: what the records under /.audit carry.
     let daemon: Provenance
     /// Today's decisions file: its day and id.
     private let today = Mutex<(day: String, id: UInt64)?>(nil)
+    /// The policy's alerts: handed every recorded denial and reload; records
+    /// what it sent in /.audit/alerts.jsonl.
+    let alerts: AlertDispatcher
 
-    init(store: Store) throws(StoreError) {
+    init(store: Store, alerts: AlertDispatcher = AlertDispatcher(rules: [], mountpoint: nil)) throws(StoreError) {
         self.store = store
         self.daemon = Provenance.current()
+        self.alerts = alerts
         try store.ensureAuditDirectories(by: daemon)
+        alerts.attach(self)
     }
 
     var now: Int64 { store.options.clock() }
@@ -38,6 +45,7 @@ final class AuditLog: Sendable {
     func record(_ d: DecisionRecord) throws(StoreError) {
         let id = try decisionsFile(day: Timestamps.day(d.timeNs))
         _ = try store.append(id, Self.line(d), by: daemon)
+        if d.decision == "deny" { alerts.denied(d) }
     }
 
     private func decisionsFile(day: String) throws(StoreError) -> UInt64 {
@@ -55,6 +63,12 @@ final class AuditLog: Sendable {
 
     func policyChange(_ c: PolicyChangeRecord) throws(StoreError) {
         try append(Self.changesFile, Self.line(c))
+        alerts.policyChanged(c)
+    }
+
+    /// An alert that was sent, with its actions' outcomes.
+    func alert(_ a: AlertRecord) throws(StoreError) {
+        try append(Self.alertsFile, Self.line(a))
     }
 
     /// Keeps the text of a policy as /.audit/policy/SHA256.yaml (once per

@@ -30,10 +30,14 @@ final class Authorizer: Sendable {
     let log: AuditLog
     private let current: Mutex<Loaded>
     let names = Names()
+    /// Counters of grants, denies and tamper attempts (and the mount's other metrics).
+    let metrics: MountMetrics
 
-    init(log: AuditLog, policy: Loaded) {
+    init(log: AuditLog, policy: Loaded, metrics: MountMetrics = MountMetrics()) {
         self.log = log
         self.current = Mutex(policy)
+        self.metrics = metrics
+        log.alerts.use(policy.policy.alerts)
     }
 
     var loaded: Loaded { current.withLock { $0 } }
@@ -41,6 +45,7 @@ final class Authorizer: Sendable {
     /// Puts `new` in force for every decision that starts from now on.
     func swap(to new: Loaded) {
         current.withLock { $0 = new }
+        log.alerts.use(new.policy.alerts)
     }
 
     /// Asks the policy whether the request's caller may `verb` `path`;
@@ -71,6 +76,7 @@ final class Authorizer: Sendable {
             Log.error("could not record a decision (\(verb.rawValue) \(path)), refused with EIO: \(error)")
             return EIO
         }
+        (d.granted ? metrics.grants : metrics.denies).increment()
         return d.granted ? nil : EACCES
     }
 
@@ -87,6 +93,8 @@ final class Authorizer: Sendable {
         r.error = Self.errnoName(errno)
         r.tamper = true
         do { try log.record(r) } catch { Log.error("could not record a refused \(operation) of \(path): \(error)") }
+        metrics.denies.increment()
+        metrics.tamper(rule.rawValue).increment()
         return errno
     }
 

@@ -17,6 +17,11 @@ final class CheckpointSchedule: @unchecked Sendable {
     private var thread: Thread?
     /// The tree size right after the last checkpoint's own record.
     private var coveredSize: UInt64 = 0
+    /// Called with the time (ns) of each checkpoint signed (the metrics), and
+    /// once at start with the newest one already in the store.
+    var onIssued: (@Sendable (Int64, _ new: Bool) -> Void)? {
+        didSet { if let latest = checkpointer.latest(), let t = Self.time(of: latest) { onIssued?(t, false) } }
+    }
 
     init(checkpointer: Checkpointer, view: CheckpointView, interval: TimeInterval, onFsync: Bool) {
         self.checkpointer = checkpointer
@@ -35,10 +40,16 @@ final class CheckpointSchedule: @unchecked Sendable {
         do {
             let note = try checkpointer.issue()
             view.update(note)
+            onIssued?(Self.time(of: note) ?? checkpointer.store.options.clock(), true)
             coveredSize = checkpointer.store.treeHead.size
         } catch {
             Log.error("checkpoint failed: \(error)")
         }
+    }
+
+    /// The `time <ns>` line of a checkpoint note.
+    static func time(of note: String) -> Int64? {
+        note.split(separator: "\n").first { $0.hasPrefix("time ") }.flatMap { Int64($0.dropFirst(5)) }
     }
 
     func start() {

@@ -42,6 +42,9 @@ public struct MountCommand: ParsableCommand {
 
     @OptionGroup var checkpoints: CheckpointOptions
 
+    @Option(help: "Serve Prometheus metrics at http://ADDR:PORT/metrics (PORT alone: 127.0.0.1). Also -o metrics=ADDR:PORT.")
+    var metrics: String?
+
     @Option(name: .customLong("ready-fd"), help: .hidden)
     var readyFD: Int32?
 
@@ -52,7 +55,12 @@ public struct MountCommand: ParsableCommand {
 
     public func run() throws {
         let (withoutPolicy, policyFile) = Self.splitPolicyOption(options, policy: policy)
-        let (libfuseOptions, checkpointSettings) = Self.splitCheckpointOptions(withoutPolicy)
+        let (withoutMetrics, metricsOption) = Self.splitMetricsOption(withoutPolicy)
+        let (libfuseOptions, checkpointSettings) = Self.splitCheckpointOptions(withoutMetrics)
+        let metricsAddress = metrics ?? metricsOption
+        if let m = metricsAddress, MetricsServer.parse(m) == nil {
+            throw ValidationError("--metrics '\(m)': expected PORT, ADDR:PORT or [ADDR6]:PORT")
+        }
         if !foreground {
             var args = ["mount", store, mountpoint, "-f", "--ready-fd", "3"]
             for o in options { args += ["-o", o] }
@@ -61,6 +69,7 @@ public struct MountCommand: ParsableCommand {
             if let d = checkpoints.witnessDir { args += ["--witness-dir", Self.absolute(d)] }
             if let c = checkpoints.witnessCmd { args += ["--witness-cmd", c] }
             if let k = checkpoints.keys { args += ["--keys", Self.absolute(k)] }
+            if let metrics { args += ["--metrics", metrics] }
             Background.start(arguments: args)
         }
         let readiness = Readiness(fd: readyFD)
@@ -69,7 +78,8 @@ public struct MountCommand: ParsableCommand {
             Background.nameProcess("auditfs")   // started as /proc/self/exe: "exe" otherwise
         }
         do {
-            let code = try serve(readiness, libfuseOptions: libfuseOptions, policyFile: policyFile, checkpointSettings: checkpointSettings)
+            let code = try serve(readiness, libfuseOptions: libfuseOptions, policyFile: policyFile, checkpointSettings: checkpointSettings,
+                                 metricsAddress: metricsAddress)
             if code < 0 {
                 Background.say("the FUSE loop ended with an error: \(String(cString: strerror(-code)))")
                 throw ExitCode(1)
@@ -84,7 +94,7 @@ public struct MountCommand: ParsableCommand {
     /// Checks, opens the store, mounts and serves; returns after unmount with
     /// the store synced and closed.
     private func serve(_ readiness: Readiness, libfuseOptions: [String], policyFile: String??,
-                       checkpointSettings: CheckpointSettings) throws(MountError) -> Int32 {
+                       checkpointSettings: CheckpointSettings, metricsAddress: String?) throws(MountError) -> Int32 {
         try Preflight.requireRoot()
         try Preflight.requireFuseDevice()
         try Preflight.requireFusermount()
@@ -100,10 +110,15 @@ public struct MountCommand: ParsableCommand {
         } else {
             loaded = Authorizer.Loaded(policy: AccessPolicy.builtin, file: nil)
         }
+        // Metrics and alerts (docs/QUERY.md): ready before the store opens, so
+        // that a store failing its checks at start is alerted on.
+        let metrics = MountMetrics()
+        let alerts = AlertDispatcher(rules: loaded.policy.alerts, mountpoint: mountpointPath, metrics: metrics)
         let s: Store
         do {
             s = try Store.open(at: Self.absolute(store), mode: .readWrite)
         } catch {
+            if case .damaged = error { alerts.verificationFailed(store: Self.absolute(store), error: error.description) }
             throw MountError(error.description)
         }
         defer { s.close() }
@@ -116,16 +131,16 @@ public struct MountCommand: ParsableCommand {
         let authorizer: Authorizer
         let started = ReloadControl.actor(pid: UInt32(getpid()), uid: getuid(), via: "mount")
         do {
-            let log = try AuditLog(store: s)
-            authorizer = Authorizer(log: log, policy: loaded)
+            let log = try AuditLog(store: s, alerts: alerts)
+            authorizer = Authorizer(log: log, policy: loaded, metrics: metrics)
             try PolicyLoader(authorizer: authorizer, mountpoint: mountpointPath).recordInitialLoad(by: started)
             let now = log.now
             if let recovery = s.recovery {
-                try log.event(EventRecord(time: AuditTime.rfc3339(now), timeNs: now, event: "torn-tail-recovered",
+                try log.event(EventRecord(time: Timestamps.rfc3339(now), timeNs: now, event: "torn-tail-recovered",
                                           daemon: log.daemon.pid, mountpoint: mountpointPath, store: storePath,
                                           detail: recovery.description))
             }
-            try log.event(EventRecord(time: AuditTime.rfc3339(now), timeNs: now, event: "mount", daemon: log.daemon.pid,
+            try log.event(EventRecord(time: Timestamps.rfc3339(now), timeNs: now, event: "mount", daemon: log.daemon.pid,
                                       mountpoint: mountpointPath, store: storePath, policy: loaded.policy.sha256,
                                       policyFile: loaded.file, by: started))
         } catch {
@@ -148,6 +163,11 @@ public struct MountCommand: ParsableCommand {
             Log.error(note)
         }
         let schedule = maybeSchedule
+        schedule?.onIssued = { t, new in new ? metrics.checkpointIssued(at: t) : metrics.checkpointFound(at: t) }
+        let metricsServer = try metricsAddress.flatMap(MetricsServer.parse).map { a throws(MountError) in
+            try MetricsServer(host: a.host, port: a.port, metrics: metrics)
+        }
+        defer { metricsServer?.stop() }
         let loader = PolicyLoader(authorizer: authorizer, mountpoint: mountpointPath)
         let control = ReloadControl(loader: loader, mountpoint: mountpointPath)
         try control.start()
@@ -165,11 +185,12 @@ public struct MountCommand: ParsableCommand {
             let log = authorizer.log
             let now = log.now
             do {
-                try log.event(EventRecord(time: AuditTime.rfc3339(now), timeNs: now, event: "unmount", daemon: log.daemon.pid,
+                try log.event(EventRecord(time: Timestamps.rfc3339(now), timeNs: now, event: "unmount", daemon: log.daemon.pid,
                                           mountpoint: mountpointPath, store: storePath, policy: authorizer.loaded.policy.sha256))
             } catch {
                 Log.error("could not record the unmount: \(error)")
             }
+            alerts.drain(timeout: 10)   // alerts in flight are recorded before the last checkpoint
             schedule?.stop()   // the last checkpoint covers the unmount event
         }, onFsync: {
             schedule?.fsynced()
@@ -195,6 +216,21 @@ public struct MountCommand: ParsableCommand {
         let a = policy.map(absolute), b = fromOptions.map(absolute)
         if let a, let b, a != b { return (rest, nil) }
         return (rest, .some(a ?? b))
+    }
+
+    /// Takes `metrics=ADDR:PORT` out of the -o options (libfuse does not know it).
+    static func splitMetricsOption(_ options: [String]) -> ([String], String?) {
+        var rest: [String] = []
+        var found: String?
+        for group in options {
+            let kept = group.split(separator: ",").filter { o in
+                guard o.hasPrefix("metrics=") else { return true }
+                found = String(o.dropFirst("metrics=".count))
+                return false
+            }
+            if !kept.isEmpty { rest.append(kept.joined(separator: ",")) }
+        }
+        return (rest, found)
     }
 
     /// Checkpoint settings that can come as -o options (for fstab).

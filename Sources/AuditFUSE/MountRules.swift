@@ -10,7 +10,7 @@ import Glibc
 /// its own lock (a write's offset), so a race cannot slip past a check.
 enum MountRules {
     /// The names a refusal is recorded under in /.audit/decisions (`mountRule`).
-    enum Rule: String, Sendable {
+    enum Rule: String, Sendable, CaseIterable {
         /// A write anywhere but at the end of a file.
         case appendOnly = "append-only"
         /// O_TRUNC, truncate, ftruncate to another size.

@@ -2,7 +2,3 @@
 // (query, watch and auditfs-check decode them); the daemon's files see them
 // through this re-export.
 @_exported import AuditRecords
-import AuditStore
-
-/// The old name of `Timestamps` (AuditStore), kept for the daemon's files.
-typealias AuditTime = Timestamps
