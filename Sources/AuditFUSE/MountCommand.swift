@@ -99,6 +99,7 @@ public struct MountCommand: ParsableCommand {
         try Preflight.requireFuseDevice()
         try Preflight.requireFusermount()
         let mountpointPath = try Preflight.checkMountpoint(mountpoint)
+        try Session.validate(options: (Self.defaultOptions + libfuseOptions).joined(separator: ","))
         guard let policyFile else { throw MountError("--policy and -o policy= name different files") }
         // A policy that does not parse stops the mount before the store is touched.
         let loaded: Authorizer.Loaded

@@ -50,6 +50,22 @@ enum Session {
         return auditfs_fuse_session_loop_mt(session, maxIdleThreads, maxThreads)
     }
 
+    /// Parses `options` the way `serve` will, without mounting, so that a
+    /// mount refused for its options leaves the store untouched.
+    static func validate(options: String) throws(MountError) {
+        auditfs_fuse_capture_log(0)
+        var ops = Operations.table()
+        var argv: [UnsafeMutablePointer<CChar>?] = ["auditfs", "-o", options].map { (s: String) in strdup(s) }
+        defer { argv.forEach { free($0) } }
+        let session: OpaquePointer? = argv.withUnsafeMutableBufferPointer { p in
+            var args = fuse_args(argc: Int32(p.count), argv: p.baseAddress, allocated: 0)
+            defer { fuse_opt_free_args(&args) }
+            return fuse_session_new(&args, &ops, MemoryLayout<fuse_lowlevel_ops>.size, nil)
+        }
+        guard let session else { throw MountError(lastLibfuseMessage() ?? "libfuse rejected the options '\(options)'") }
+        fuse_session_destroy(session)
+    }
+
     static func lastLibfuseMessage() -> String? {
         var buf = [CChar](repeating: 0, count: 512)
         let n = auditfs_fuse_last_log(&buf, Int32(buf.count))

@@ -31,15 +31,24 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char last_log[512];
 static int echo_log;
 
+/* libfuse writes some messages in pieces ("unknown option(s): `-o " then
+ * "bogus'\n"): pieces are joined until a newline ends the line. */
+static char partial[512];
+
 static void capture(enum fuse_log_level level, const char *fmt, va_list ap) {
-    char line[512];
-    vsnprintf(line, sizeof line, fmt, ap);
-    size_t n = strlen(line);
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' ')) line[--n] = 0;
-    if (n == 0) return;
+    char piece[512];
+    vsnprintf(piece, sizeof piece, fmt, ap);
     pthread_mutex_lock(&log_lock);
-    memcpy(last_log, line, n + 1);
-    if (echo_log) fprintf(stderr, "auditfs: libfuse: %s\n", line);
+    size_t have = strlen(partial);
+    snprintf(partial + have, sizeof partial - have, "%s", piece);
+    size_t n = strlen(partial);
+    if (n == 0 || partial[n - 1] != '\n') { pthread_mutex_unlock(&log_lock); return; }
+    while (n > 0 && (partial[n - 1] == '\n' || partial[n - 1] == ' ')) partial[--n] = 0;
+    if (n > 0) {
+        memcpy(last_log, partial, n + 1);
+        if (echo_log) fprintf(stderr, "auditfs: libfuse: %s\n", partial);
+    }
+    partial[0] = 0;
     pthread_mutex_unlock(&log_lock);
     (void)level;
 }
@@ -52,9 +61,10 @@ void auditfs_fuse_capture_log(int echo) {
 int auditfs_fuse_last_log(char *buf, int size) {
     if (size <= 0) return 0;
     pthread_mutex_lock(&log_lock);
-    int n = (int)strnlen(last_log, sizeof last_log);
+    const char *line = partial[0] != 0 ? partial : last_log;   /* a message still waiting for its newline */
+    int n = (int)strnlen(line, sizeof last_log);
     if (n > size - 1) n = size - 1;
-    memcpy(buf, last_log, n);
+    memcpy(buf, line, n);
     buf[n] = 0;
     pthread_mutex_unlock(&log_lock);
     return n;

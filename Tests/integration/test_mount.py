@@ -644,3 +644,15 @@ def test_error_dev_fuse_missing(store, tmp_path):
     script = f"mount -t tmpfs none /dev && mknod -m 666 /dev/null c 1 3 && exec {AUDITFS} mount {store} {tmp_path / 'mnt'}"
     r = run("unshare", "--mount", "--propagation", "private", "sh", "-c", script, timeout=30)
     one_line_error(r, "/dev/fuse is missing")
+
+
+def test_unknown_mount_option_is_named_whole(store, tmp_path):
+    """libfuse reports an unknown option in pieces; the user sees one whole line."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    before = tree_digest(store)
+    r = auditfs("mount", store, mnt, "-o", "bogus")
+    assert r.returncode == 1
+    assert r.err.strip().splitlines() == ["auditfs: libfuse: unknown option(s): `-o bogus'"], r.err
+    assert tree_digest(store) == before
+    assert mounted_fstype(mnt) is None
