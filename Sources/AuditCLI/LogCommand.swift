@@ -11,25 +11,20 @@ struct LogCommand: ParsableCommand {
     @OptionGroup var store: StoreArgument
     @Argument(help: "Only records of this file, or of everything under this directory.") var path: String?
     @Flag(help: "One JSON object per line.") var json = false
-    @Option(help: "Only records at or after this time: RFC 3339, a date, or relative (-1h, -30m, -2d).") var since: String?
-    @Option(help: "Only records before this time (same forms as --since).") var until: String?
+    @Option(parsing: .unconditional, help: "Only records at or after this time: RFC 3339, a date, or relative (-1h, -30m, -2d).") var since: String?
+    @Option(parsing: .unconditional, help: "Only records before this time (same forms as --since).") var until: String?
     @Option(help: "Only records written by this user (a name or a uid).") var user: String?
     @Option(help: "Only records written by this command name (as in /proc/PID/comm).") var command: String?
-
-    func validate() throws {
-        _ = try times()
-        _ = try uid()
-    }
 
     private func times() throws -> (since: Int64?, until: Int64?) {
         let now = FileSystem.nowNanoseconds()
         var out: (Int64?, Int64?) = (nil, nil)
         if let since {
-            guard let t = Timestamps.parse(since, now: now) else { throw ValidationError("--since '\(since)': not a time (RFC 3339, or -1h, -30m, -2d)") }
+            guard let t = Timestamps.parse(since, now: now) else { fail("--since '\(since)': not a time (RFC 3339, or -1h, -30m, -2d)") }
             out.0 = t
         }
         if let until {
-            guard let t = Timestamps.parse(until, now: now) else { throw ValidationError("--until '\(until)': not a time (RFC 3339, or -1h, -30m, -2d)") }
+            guard let t = Timestamps.parse(until, now: now) else { fail("--until '\(until)': not a time (RFC 3339, or -1h, -30m, -2d)") }
             out.1 = t
         }
         return out
@@ -38,7 +33,7 @@ struct LogCommand: ParsableCommand {
     private func uid() throws -> UInt32? {
         guard let user else { return nil }
         if let n = UInt32(user) { return n }
-        guard let uid = SystemUsers.uid(ofUser: user) else { throw ValidationError("--user '\(user)': no such user on this host (give a uid)") }
+        guard let uid = SystemUsers.uid(ofUser: user) else { fail("--user '\(user)': no such user on this host (give a uid)") }
         return uid
     }
 

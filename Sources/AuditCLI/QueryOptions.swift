@@ -5,9 +5,9 @@ import AuditStore
 
 /// The filters `auditfs query` and `auditfs watch` share.
 struct QueryOptions: ParsableArguments {
-    @Option(help: "Only records at or after this time: RFC 3339 (2026-11-26T21:00:00Z), a date, or relative (-1h, -30m, -2d).")
+    @Option(parsing: .unconditional, help: "Only records at or after this time: RFC 3339 (2026-11-26T21:00:00Z), a date, or relative (-1h, -30m, -2d).")
     var since: String?
-    @Option(help: "Only records before this time (same forms as --since).")
+    @Option(parsing: .unconditional, help: "Only records before this time (same forms as --since).")
     var until: String?
     @Option(help: "Only this user (by name; a record without a name matches by the name's uid).")
     var user: String?
@@ -24,24 +24,20 @@ struct QueryOptions: ParsableArguments {
 
     enum DecisionKind: String, ExpressibleByArgument, CaseIterable { case grant, deny }
 
-    func validate() throws {
-        _ = try filter(now: 0)
-    }
-
     func filter(now: Int64) throws -> QueryFilter {
         var f = QueryFilter()
         if let since {
-            guard let t = Timestamps.parse(since, now: now) else { throw ValidationError("--since '\(since)': not a time (RFC 3339, or -1h, -30m, -2d)") }
+            guard let t = Timestamps.parse(since, now: now) else { fail("--since '\(since)': not a time (RFC 3339, or -1h, -30m, -2d)") }
             f.since = t
         }
         if let until {
-            guard let t = Timestamps.parse(until, now: now) else { throw ValidationError("--until '\(until)': not a time (RFC 3339, or -1h, -30m, -2d)") }
+            guard let t = Timestamps.parse(until, now: now) else { fail("--until '\(until)': not a time (RFC 3339, or -1h, -30m, -2d)") }
             f.until = t
         }
         f.user = user
         f.uid = uid
         if let path {
-            do { f.path = try PathGlob(path) } catch { throw ValidationError("--path '\(path)': \(error.reason)") }
+            do { f.path = try PathGlob(path) } catch { fail("--path '\(path)': \(error.reason)") }
         }
         f.verb = verb
         f.decision = decision?.rawValue
