@@ -30,14 +30,14 @@ struct QueryCommand: ParsableCommand {
         let out = OutputBuffer()
         if !json { out.write(DecisionTable.header) }
         var matched = 0
-        let body: (DecisionRecord, [UInt8]) -> Void = { d, line in
+        let body: (DecisionRecord?, [UInt8]) -> Void = { d, line in
             matched += 1
-            if json { out.write(line); out.write([0x0A]) } else { out.write(DecisionTable.row(d)) }
+            if json { out.write(line); out.write([0x0A]) } else if let d { out.write(DecisionTable.row(d)) }
         }
         do {
             switch source {
             case let .store(path):
-                let index = try QueryIndex.search(store: path, filter, body)
+                let index = try QueryIndex.search(store: path, filter, decode: !json, body)
                 if stats {
                     let note = index.rebuiltBecause.map { "rebuilt (\($0))" } ?? "up to date"
                     FileHandle.standardError.write(Data("query: \(matched) of \(index.count) decisions; index \(note)\(index.saved ? "" : ", not saved (cache not writable)")\n".utf8))

@@ -18,7 +18,7 @@ public enum MountedAudit {
         }.map { dir + "/" + $0 }
     }
 
-    public static func search(_ auditDir: String, _ filter: QueryFilter, _ body: (DecisionRecord, [UInt8]) throws -> Void) throws {
+    public static func search(_ auditDir: String, _ filter: QueryFilter, _ body: (DecisionRecord?, [UInt8]) throws -> Void) throws {
         let decoder = JSONDecoder()
         for file in try decisionFiles(auditDir, filter) {
             let data = try Data(contentsOf: URL(fileURLWithPath: file))

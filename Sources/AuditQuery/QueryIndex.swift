@@ -9,7 +9,7 @@ import Glibc
 /// The query index of a store's decision records: `STORE/cache/query/`,
 /// derived data (docs/QUERY.md "The index", FORMAT.md "Query index").
 ///
-/// - `entries`: one fixed 48-byte `Entry` per decision line, in store order:
+/// - `entries`: one fixed 56-byte `Entry` per decision line, in store order:
 ///   the fields queries filter on and where the line's bytes are.
 /// - `state`: JSON, then a newline and the SHA-256 (hex) of the JSON: the
 ///   store position the entries cover (`StorePosition`), the /.audit files
@@ -23,7 +23,7 @@ import Glibc
 /// only when its digest matches, and every candidate line is re-read from
 /// the segments and filtered again on its decoded fields.
 public final class QueryIndex {
-    /// One decision line. Little-endian, 48 bytes, the layout of the file.
+    /// One decision line. Little-endian, 56 bytes, the layout of the file.
     struct Entry {
         var timeNs: Int64
         var position: UInt64
@@ -35,6 +35,9 @@ public final class QueryIndex {
         var segment: UInt32
         var length: UInt32
         var flags: UInt32
+        /// The first 8 bytes of SHA-256(line), little-endian: the line read
+        /// back from its segment must still be the line that was indexed.
+        var lineHash: UInt64
         static let deny: UInt32 = 1, tamper: UInt32 = 2
         static let none = UInt32.max
     }
@@ -46,7 +49,7 @@ public final class QueryIndex {
     }
 
     struct State: Codable {
-        static let currentVersion = 1
+        static let currentVersion = 2
         var version = State.currentVersion
         var store: String
         var position: StorePosition?
@@ -71,7 +74,7 @@ public final class QueryIndex {
     private var recent: [Entry] = []
     private var verifiedChunks = Set<Int>()
     private var stringIDs: [String: UInt32] = [:]
-    private var segmentFiles: [Int: RawFile] = [:]
+    private var segmentMaps: [Int: MappedFile] = [:]
     /// Why the index was rebuilt, when it was.
     public private(set) var rebuiltBecause: String?
     /// Whether the index could be saved (the cache directory is writable).
@@ -156,7 +159,8 @@ public final class QueryIndex {
             if f.tamper == true { flags |= Entry.tamper }
             recent.append(Entry(timeNs: f.timeNs, position: line.position, uid: f.uid, user: f.user.map(intern) ?? Entry.none,
                                 path: intern(f.path), target: f.target.map(intern) ?? Entry.none, verb: intern(f.verb),
-                                segment: UInt32(line.segment), length: UInt32(line.bytes.count), flags: flags))
+                                segment: UInt32(line.segment), length: UInt32(line.bytes.count), flags: flags,
+                                lineHash: Self.lineHash(line.bytes)))
         }
         state.segments = follower.segmentNames
         state.position = follower.position
@@ -265,6 +269,8 @@ public final class QueryIndex {
         return out
     }
 
+    static func lineHash(_ bytes: UnsafeRawBufferPointer) -> UInt64 { Hash.sha256(bytes).w0 }
+
     private func verify(chunk c: Int, _ range: Range<Int>) throws {
         if verifiedChunks.contains(c) { return }
         let bytes = UnsafeRawBufferPointer(rebasing: mapped!.bytes[range.lowerBound * Self.entrySize..<range.upperBound * Self.entrySize])
@@ -272,43 +278,54 @@ public final class QueryIndex {
         verifiedChunks.insert(c)
     }
 
-    /// The bytes of entry `i`'s line, read from its segment.
-    func line(_ i: Int) throws -> [UInt8] {
+    /// The bytes of entry `i`'s line, from its segment (mapped: the
+    /// segments are mapped after the update, so every indexed line is inside).
+    func line(_ i: Int) throws -> (entry: Entry, bytes: UnsafeRawBufferPointer) {
         let e = entry(i)
         let s = Int(e.segment)
-        let file: RawFile
-        if let f = segmentFiles[s] { file = f } else {
-            file = try RawFile.open(storePath + "/" + Format.segmentsDirectory + "/" + state.segments[s], flags: O_RDONLY)
-            segmentFiles[s] = file
+        let map: MappedFile
+        if let m = segmentMaps[s] { map = m } else {
+            map = try RawFile.open(storePath + "/" + Format.segmentsDirectory + "/" + state.segments[s], flags: O_RDONLY).map()
+            segmentMaps[s] = map
         }
-        return try file.read(count: Int(e.length), at: e.position)
+        guard e.position + UInt64(e.length) <= UInt64(map.length) else {
+            throw Stale(description: "an entry points past the end of segment \(state.segments[s])")
+        }
+        return (e, UnsafeRawBufferPointer(rebasing: map.bytes[Int(e.position)..<Int(e.position) + Int(e.length)]))
     }
 
-    /// The decision records matching `filter`, in store order, each decoded
-    /// from the bytes in the segments and checked against the whole filter.
-    /// `body` gets the record and its line as stored.
-    public func search(_ filter: QueryFilter, _ body: (DecisionRecord, [UInt8]) throws -> Void) throws {
+    /// The decision records matching `filter`, in store order. Each line is
+    /// read from the segments; when its hash is the one indexed (the bytes
+    /// checked against their chained payload digest when indexed) and the
+    /// record is not needed (`decode` false), it is delivered as it is;
+    /// otherwise it is decoded and checked against the whole filter.
+    /// `body` gets the record (nil when not decoded) and the line as stored.
+    public func search(_ filter: QueryFilter, decode: Bool = true, _ body: (DecisionRecord?, [UInt8]) throws -> Void) throws {
         let decoder = JSONDecoder()
         for i in try candidates(filter) {
-            let bytes = try line(i)
+            let (e, bytes) = try line(i)
+            if !decode && Self.lineHash(bytes) == e.lineHash {
+                try body(nil, Array(bytes))
+                continue
+            }
             guard let d = try? decoder.decode(DecisionRecord.self, from: Data(bytes)), filter.matches(d) else { continue }
-            try body(d, bytes)
+            try body(d, Array(bytes))
         }
     }
 
     /// Opens the index, and rebuilds it once when a chunk turns out damaged.
-    public static func search(store: String, _ filter: QueryFilter,
-                              _ body: (DecisionRecord, [UInt8]) throws -> Void) throws -> QueryIndex {
+    public static func search(store: String, _ filter: QueryFilter, decode: Bool = true,
+                              _ body: (DecisionRecord?, [UInt8]) throws -> Void) throws -> QueryIndex {
         let index = try open(store: store)
         do {
-            try index.search(filter, body)
+            try index.search(filter, decode: decode, body)
             return index
         } catch let e as Stale {
             // Candidates are all found before the first record is delivered.
             try? FileManager.default.removeItem(atPath: index.directory + "/state")
             let again = try open(store: store)
             again.rebuiltBecause = e.description
-            try again.search(filter, body)
+            try again.search(filter, decode: decode, body)
             return again
         }
     }

@@ -157,6 +157,17 @@ def test_index_is_incremental_and_never_trusted(generated, tmp_path):
     entries.write_bytes(bytes(data))
     note, got = stats(store, "--user", "user09")
     assert "rebuilt" in note and "digest" in note and got[-1]["path"] == "/new/line"
+    # A line changed in its segment after it was indexed (same length): its
+    # hash no longer matches, so it is decoded and filtered again, not trusted.
+    seg = sorted((store / "segments").glob("*.seg"))[0]
+    data = seg.read_bytes()
+    first = json.dumps(got[0], sort_keys=True, separators=(",", ":")).encode()
+    at = data.index(first)
+    changed = first.replace(b'"user":"user09"', b'"user":"user0X"')
+    seg.write_bytes(data[:at] + changed + data[at + len(first):])
+    _, after = stats(store, "--user", "user09")
+    assert after == got[1:]
+    seg.write_bytes(data)
     # An index taken from another store (same layout, other id) is refused.
     other = copy_store(src, tmp_path / "other")
     shutil.rmtree(other / "cache" / "query", ignore_errors=True)
