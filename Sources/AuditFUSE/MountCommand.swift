@@ -59,7 +59,9 @@ public struct MountCommand: ParsableCommand {
         let (libfuseOptions, checkpointSettings) = Self.splitCheckpointOptions(withoutMetrics)
         let metricsAddress = metrics ?? metricsOption
         if let m = metricsAddress, MetricsServer.parse(m) == nil {
-            throw ValidationError("--metrics '\(m)': expected PORT, ADDR:PORT or [ADDR6]:PORT")
+            // One line, like every other startup error (a ValidationError would add the usage text).
+            Background.say("--metrics '\(m)': expected PORT, ADDR:PORT or [ADDR6]:PORT")
+            throw ExitCode(1)
         }
         if !foreground {
             var args = ["mount", store, mountpoint, "-f", "--ready-fd", "3"]

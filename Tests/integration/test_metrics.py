@@ -119,7 +119,8 @@ def test_bad_metrics_address_is_one_line(place):
     auditfs("init", store, check=True)
     (place / "mnt").mkdir()
     r = auditfs("mount", store, place / "mnt", "--metrics", "not-an-address:x", timeout=30)
-    assert r.returncode != 0 and "--metrics" in r.err
+    assert r.returncode == 1 and r.err.strip().splitlines() == [
+        "auditfs: --metrics 'not-an-address:x': expected PORT, ADDR:PORT or [ADDR6]:PORT"], r.err
     port = free_port()
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", port))
