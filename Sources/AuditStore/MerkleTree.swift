@@ -61,12 +61,19 @@ public struct CompactRange: Equatable, Sendable {
     }
 
     /// Appends a leaf (already leaf-hashed).
-    public mutating func append(leaf: Hash) {
+    public mutating func append(leaf: Hash) { append(leaf: leaf) { _, _ in } }
+
+    /// Appends a leaf; `completed` sees each perfect subtree the leaf
+    /// completes, by level (1: two leaves, 2: four, …), smallest first.
+    public mutating func append(leaf: Hash, completed: (_ level: Int, _ root: Hash) -> Void) {
         var h = leaf
         var s = size
+        var level = 0
         while s & 1 == 1 {
             h = MerkleTree.nodeHash(hashes.removeLast(), h)
             s >>= 1
+            level += 1
+            completed(level, h)
         }
         hashes.append(h)
         size += 1

@@ -47,6 +47,9 @@ public final class Namespace: @unchecked Sendable {
     public private(set) var tree = CompactRange()
     /// The leaf hash of the last record applied.
     public private(set) var lastLeaf: Hash = .zero
+    /// Sees every perfect subtree the tree completes as records are applied
+    /// (the store's tree cache keeps them, so no node is hashed twice).
+    var subtrees: ((_ level: Int, _ root: Hash) -> Void)?
     public private(set) var lastTime: Int64 = 0
     let keepBlocks: Bool
 
@@ -169,7 +172,7 @@ public final class Namespace: @unchecked Sendable {
         lastHash = hash
         lastTime = record.time
         lastLeaf = MerkleTree.leafHash(hash)
-        tree.append(leaf: lastLeaf)
+        if let subtrees { tree.append(leaf: lastLeaf, completed: subtrees) } else { tree.append(leaf: lastLeaf) }
         return node
     }
 }

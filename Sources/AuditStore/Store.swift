@@ -266,6 +266,7 @@ public final class Store: @unchecked Sendable {
         store.indexedRecords = loaded?.namespace.nextSeq ?? 0
         store.cacheNote = cacheNote
         store.tree = tree
+        store.attachTree()
         return store
     }
 
@@ -497,7 +498,7 @@ public final class Store: @unchecked Sendable {
             fatalError("record \(record.seq) passed check() but not apply(): \(error)")
         }
         if let t = tree {
-            do { try t.append(leaf: namespace.lastLeaf, segment: segments.count - 1, offset: start) } catch { tree = nil }
+            do { try t.appendLeaf(namespace.lastLeaf, segment: segments.count - 1, offset: start) } catch { dropTree() }
         }
         return node
     }
@@ -575,6 +576,21 @@ public final class Store: @unchecked Sendable {
         } catch {
             throw .wrap(error)
         }
+    }
+
+    /// From now on the tree cache takes the subtrees the namespace's tree
+    /// completes, and the store adds each record's leaf: nothing is hashed twice.
+    private func attachTree() {
+        guard let t = tree else { return }
+        namespace.subtrees = { [weak self] level, root in
+            do { try t.addSubtree(level: level, root: root) } catch { self?.dropTree() }
+        }
+    }
+
+    /// Stops keeping the tree cache after a failure (proofs then say it is unavailable).
+    private func dropTree() {
+        tree = nil
+        namespace.subtrees = nil
     }
 
     private func withTree<T>(_ body: (TreeCache) throws -> T) throws(StoreError) -> T {

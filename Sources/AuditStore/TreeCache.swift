@@ -96,6 +96,24 @@ final class TreeCache {
         if writable && positions.pendingCount >= 4096 { try flush() }
     }
 
+    /// Adds the next record's position and leaf only; its completed subtrees
+    /// come through `addSubtree` from the tree that already hashed them.
+    func appendLeaf(_ leaf: Hash, segment: Int, offset: UInt64) throws {
+        positions.append(UInt64(segment) << 40 | offset)
+        levels[0].append(leaf)
+        if writable && positions.pendingCount >= 4096 { try flush() }
+    }
+
+    /// A perfect subtree of 2^level leaves, completed by the last leaf.
+    func addSubtree(level: Int, root: Hash) throws {
+        if level == levels.count {
+            let lv = try CachedArray<Hash>(path: Self.path(directory, level), writable: false, empty: true)
+            if writable { try lv.makeWritable() }
+            levels.append(lv)
+        }
+        levels[level].append(root)
+    }
+
     /// Writes what is pending to the files (no fsync: the cache is derived).
     func flush() throws {
         guard writable else { return }
