@@ -54,10 +54,19 @@ public struct MountCommand: ParsableCommand {
     static let defaultOptions = ["allow_other", "default_permissions", "fsname=auditfs", "subtype=auditfs"]
 
     public func run() throws {
-        let (withoutPolicy, policyFile) = Self.splitPolicyOption(options, policy: policy)
-        let (withoutMetrics, metricsOption) = Self.splitMetricsOption(withoutPolicy)
-        let (libfuseOptions, checkpointSettings) = Self.splitCheckpointOptions(withoutMetrics)
-        let metricsAddress = metrics ?? metricsOption
+        let parsed: MountOptions
+        do { parsed = try MountOptions(parsing: options) } catch {
+            Background.say(error.message)
+            throw ExitCode(1)
+        }
+        // --policy and -o policy= must agree when both are given.
+        let policyFile: String?? = {
+            let a = policy.map(MountOptions.absolute), b = parsed.policy
+            if let a, let b, a != b { return nil }
+            return .some(a ?? b)
+        }()
+        let libfuseOptions = parsed.libfuse
+        let metricsAddress = metrics ?? parsed.metrics
         if let m = metricsAddress, MetricsServer.parse(m) == nil {
             // One line, like every other startup error (a ValidationError would add the usage text).
             Background.say("--metrics '\(m)': expected PORT, ADDR:PORT or [ADDR6]:PORT")
@@ -66,11 +75,11 @@ public struct MountCommand: ParsableCommand {
         if !foreground {
             var args = ["mount", store, mountpoint, "-f", "--ready-fd", "3"]
             for o in options { args += ["-o", o] }
-            if let policy { args += ["--policy", Self.absolute(policy)] }
+            if let policy { args += ["--policy", MountOptions.absolute(policy)] }
             args += ["--checkpoint-interval", String(checkpointInterval), "--epoch-length", String(checkpoints.epochLength)]
-            if let d = checkpoints.witnessDir { args += ["--witness-dir", Self.absolute(d)] }
+            if let d = checkpoints.witnessDir { args += ["--witness-dir", MountOptions.absolute(d)] }
             if let c = checkpoints.witnessCmd { args += ["--witness-cmd", c] }
-            if let k = checkpoints.keys { args += ["--keys", Self.absolute(k)] }
+            if let k = checkpoints.keys { args += ["--keys", MountOptions.absolute(k)] }
             if let metrics { args += ["--metrics", metrics] }
             Background.start(arguments: args)
         }
@@ -80,7 +89,7 @@ public struct MountCommand: ParsableCommand {
             Background.nameProcess("auditfs")   // started as /proc/self/exe: "exe" otherwise
         }
         do {
-            let code = try serve(readiness, libfuseOptions: libfuseOptions, policyFile: policyFile, checkpointSettings: checkpointSettings,
+            let code = try serve(readiness, libfuseOptions: libfuseOptions, policyFile: policyFile, checkpointSettings: parsed,
                                  metricsAddress: metricsAddress)
             if code < 0 {
                 Background.say("the FUSE loop ended with an error: \(String(cString: strerror(-code)))")
@@ -96,7 +105,7 @@ public struct MountCommand: ParsableCommand {
     /// Checks, opens the store, mounts and serves; returns after unmount with
     /// the store synced and closed.
     private func serve(_ readiness: Readiness, libfuseOptions: [String], policyFile: String??,
-                       checkpointSettings: CheckpointSettings, metricsAddress: String?) throws(MountError) -> Int32 {
+                       checkpointSettings: MountOptions, metricsAddress: String?) throws(MountError) -> Int32 {
         try Preflight.requireRoot()
         try Preflight.requireFuseDevice()
         try Preflight.requireFusermount()
@@ -119,9 +128,9 @@ public struct MountCommand: ParsableCommand {
         let alerts = AlertDispatcher(rules: loaded.policy.alerts, mountpoint: mountpointPath, metrics: metrics)
         let s: Store
         do {
-            s = try Store.open(at: Self.absolute(store), mode: .readWrite)
+            s = try Store.open(at: MountOptions.absolute(store), mode: .readWrite)
         } catch {
-            if case .damaged = error { alerts.verificationFailed(store: Self.absolute(store), error: error.description) }
+            if case .damaged = error { alerts.verificationFailed(store: MountOptions.absolute(store), error: error.description) }
             throw MountError(error.description)
         }
         defer { s.close() }
@@ -157,8 +166,8 @@ public struct MountCommand: ParsableCommand {
             if let d = checkpointSettings.witnessDir { cp.witnessDir = d }
             let checkpointer = try cp.checkpointer(for: s, writer: authorizer.log.daemon)
             maybeSchedule = CheckpointSchedule(checkpointer: checkpointer, view: view,
-                                               interval: Double(checkpointSettings.interval ?? checkpointInterval),
-                                               onFsync: checkpointSettings.onFsync)
+                                               interval: Double(checkpointSettings.checkpointInterval ?? checkpointInterval),
+                                               onFsync: checkpointSettings.checkpointOnFsync)
         } catch {
             let note = "no signed checkpoints: \(error)"
             readiness.note(note)
@@ -202,70 +211,4 @@ public struct MountCommand: ParsableCommand {
         return try Session.serve(fileSystem, mountpoint: mountpointPath, options: all, echoLog: readyFD == nil)
     }
 
-    /// Takes `policy=FILE` out of the -o options (libfuse does not know it).
-    /// The file is `.some(nil)` without a policy, `nil` when --policy and
-    /// -o policy= disagree.
-    static func splitPolicyOption(_ options: [String], policy: String?) -> (options: [String], file: String??) {
-        var rest: [String] = []
-        var fromOptions: String?
-        for group in options {
-            let kept = group.split(separator: ",").filter { o in
-                guard o.hasPrefix("policy=") else { return true }
-                fromOptions = String(o.dropFirst("policy=".count))
-                return false
-            }
-            if !kept.isEmpty { rest.append(kept.joined(separator: ",")) }
-        }
-        let a = policy.map(absolute), b = fromOptions.map(absolute)
-        if let a, let b, a != b { return (rest, nil) }
-        return (rest, .some(a ?? b))
-    }
-
-    /// Takes `metrics=ADDR:PORT` out of the -o options (libfuse does not know it).
-    static func splitMetricsOption(_ options: [String]) -> ([String], String?) {
-        var rest: [String] = []
-        var found: String?
-        for group in options {
-            let kept = group.split(separator: ",").filter { o in
-                guard o.hasPrefix("metrics=") else { return true }
-                found = String(o.dropFirst("metrics=".count))
-                return false
-            }
-            if !kept.isEmpty { rest.append(kept.joined(separator: ",")) }
-        }
-        return (rest, found)
-    }
-
-    /// Checkpoint settings that can come as -o options (for fstab).
-    struct CheckpointSettings {
-        var interval: Int?
-        var onFsync = false
-        var witnessDir: String?
-    }
-
-    /// Takes `checkpoint=fsync`, `checkpoint-interval=N` and `witness-dir=DIR`
-    /// out of the -o options (libfuse does not know them).
-    static func splitCheckpointOptions(_ options: [String]) -> ([String], CheckpointSettings) {
-        var settings = CheckpointSettings()
-        var rest: [String] = []
-        for group in options {
-            let kept = group.split(separator: ",").filter { o in
-                if o == "checkpoint=fsync" { settings.onFsync = true; return false }
-                if o.hasPrefix("checkpoint-interval="), let n = Int(o.dropFirst("checkpoint-interval=".count)) {
-                    settings.interval = n; return false
-                }
-                if o.hasPrefix("witness-dir=") { settings.witnessDir = absolute(String(o.dropFirst("witness-dir=".count))); return false }
-                return true
-            }
-            if !kept.isEmpty { rest.append(kept.joined(separator: ",")) }
-        }
-        return (rest, settings)
-    }
-
-    static func absolute(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
-        guard let cwd = getcwd(nil, 0) else { return path }
-        defer { free(cwd) }
-        return String(cString: cwd) + "/" + path
-    }
 }

@@ -7,7 +7,7 @@ import shutil
 import time
 
 import pytest
-from conftest import AUDITFS_CHECK, auditfs, run
+from conftest import AUDITFS_CHECK, auditfs, run, tree_digest
 from mountlib import Mount, assert_user_files_unchanged, user_state, wait_until
 
 
@@ -135,3 +135,16 @@ def test_rolling_the_store_back_is_caught_by_the_witness(signed, tmp_path):
     witnessed = next(witness.iterdir())
     v = auditfs("verify", store, "--key", key, "--checkpoint", witnessed)
     assert v.returncode == 1 and "checkpoint-rollback" in v.out, v.out
+
+
+@pytest.mark.parametrize("option,message", [
+    ("checkpoint=always", "auditfs: -o checkpoint=always: the only value is fsync"),
+    ("checkpoint-interval=soon", "auditfs: -o checkpoint-interval=soon: expected seconds (0 or more)"),
+])
+def test_bad_checkpoint_options_are_one_line(signed, tmp_path, option, message):
+    store, _ = signed
+    (tmp_path / "mnt").mkdir()
+    before = tree_digest(store)
+    r = auditfs("mount", store, tmp_path / "mnt", "-o", option)
+    assert r.returncode == 1 and r.err.strip().splitlines() == [message], r.err
+    assert tree_digest(store) == before

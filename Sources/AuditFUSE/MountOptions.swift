@@ -1,0 +1,54 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `-o` options auditfs itself understands — so that an fstab line can
+/// say everything the command line can — taken out of the list before the
+/// rest goes to libfuse:
+///
+///   policy=FILE  metrics=[ADDR:]PORT  checkpoint=fsync  checkpoint-interval=N  witness-dir=DIR
+struct MountOptions {
+    var policy: String?
+    var metrics: String?
+    var checkpointInterval: Int?
+    var checkpointOnFsync = false
+    var witnessDir: String?
+    /// Everything else, for libfuse, in the order given.
+    var libfuse: [String] = []
+
+    /// Parses `-o` groups (each comma-separated). A value auditfs cannot use
+    /// is one line of error.
+    init(parsing groups: [String]) throws(MountError) {
+        for group in groups {
+            var kept: [Substring] = []
+            for o in group.split(separator: ",") {
+                let (key, value) = Self.split(o)
+                switch key {
+                case "policy": policy = MountOptions.absolute(value)
+                case "metrics": metrics = value
+                case "witness-dir": witnessDir = MountOptions.absolute(value)
+                case "checkpoint":
+                    guard value == "fsync" else { throw MountError("-o checkpoint=\(value): the only value is fsync") }
+                    checkpointOnFsync = true
+                case "checkpoint-interval":
+                    guard let n = Int(value), n >= 0 else { throw MountError("-o checkpoint-interval=\(value): expected seconds (0 or more)") }
+                    checkpointInterval = n
+                default: kept.append(o)
+                }
+            }
+            if !kept.isEmpty { libfuse.append(kept.joined(separator: ",")) }
+        }
+    }
+
+    private static func split(_ o: Substring) -> (String, String) {
+        guard let eq = o.firstIndex(of: "=") else { return (String(o), "") }
+        return (String(o[..<eq]), String(o[o.index(after: eq)...]))
+    }
+
+    static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        guard let cwd = getcwd(nil, 0) else { return path }
+        defer { free(cwd) }
+        return String(cString: cwd) + "/" + path
+    }
+}
