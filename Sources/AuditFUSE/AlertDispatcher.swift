@@ -209,40 +209,13 @@ final class AlertDispatcher: Sendable {
     /// Runs a command (no shell) with `input` on standard input; kills it
     /// after the timeout.
     static func run(_ argv: [String], input: [UInt8], timeoutNs: Int64) -> AlertRecord.Outcome {
-        _ = ignoreBrokenPipes
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: argv[0])
-        p.arguments = Array(argv.dropFirst())
-        let pipe = Pipe()
-        p.standardInput = pipe
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        do { try p.run() } catch {
-            return .init(action: "command", outcome: "failed", detail: "\(argv[0]): \(error.localizedDescription)")
+        switch ChildCommand.run(argv, input: input, timeoutNs: timeoutNs) {
+        case .succeeded: return .init(action: "command", outcome: "sent", detail: argv[0])
+        case .timedOut: return .init(action: "command", outcome: "timeout", detail: "\(argv[0]) killed after \(timeoutNs / 1_000_000) ms")
+        case let .exited(code): return .init(action: "command", outcome: "failed", detail: "\(argv[0]) exited \(code)")
+        case let .notStarted(why): return .init(action: "command", outcome: "failed", detail: why)
         }
-        let fd = pipe.fileHandleForWriting.fileDescriptor
-        var done = 0
-        while done < input.count {
-            let n = input[done...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            done += n
-        }
-        try? pipe.fileHandleForWriting.close()
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeoutNs)
-        while p.isRunning && DispatchTime.now().uptimeNanoseconds < deadline { usleep(5_000) }
-        if p.isRunning {
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
-            return .init(action: "command", outcome: "timeout", detail: "\(argv[0]) killed after \(timeoutNs / 1_000_000) ms")
-        }
-        if p.terminationStatus != 0 {
-            return .init(action: "command", outcome: "failed", detail: "\(argv[0]) exited \(p.terminationStatus)")
-        }
-        return .init(action: "command", outcome: "sent", detail: argv[0])
     }
-
-    private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 }
 
 /// The local syslog socket (RFC 3164 over a Unix datagram socket, as

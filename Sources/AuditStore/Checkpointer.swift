@@ -83,43 +83,15 @@ public final class Checkpointer: @unchecked Sendable {
             }
         }
         if let command = options.witnessCommand {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", command]
-            let input = Pipe()
-            p.standardInput = input
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            do {
-                // A witness that does not read its input must not kill this process.
-                Self.ignoreBrokenPipes
-                try p.run()
-                let bytes = Array(note.utf8)
-                var done = 0
-                let fd = input.fileHandleForWriting.fileDescriptor
-                while done < bytes.count {
-                    let n = bytes[done...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-                    if n < 0 && errno == EINTR { continue }
-                    if n <= 0 { break }
-                    done += n
-                }
-                try? input.fileHandleForWriting.close()
-                let deadline = Date().addingTimeInterval(options.witnessTimeout)
-                while p.isRunning && Date() < deadline { usleep(10_000) }
-                if p.isRunning {
-                    p.terminate()
-                    onWitnessFailure("witness command timed out after \(Int(options.witnessTimeout)) s: \(command)")
-                } else if p.terminationStatus != 0 {
-                    onWitnessFailure("witness command exited \(p.terminationStatus): \(command)")
-                }
-            } catch {
-                onWitnessFailure("witness command \(command): \(error)")
+            switch ChildCommand.run(["/bin/sh", "-c", command], input: Array(note.utf8),
+                                    timeoutNs: Int64(options.witnessTimeout * 1e9)) {
+            case .succeeded: break
+            case .timedOut: onWitnessFailure("witness command timed out after \(Int(options.witnessTimeout)) s: \(command)")
+            case let .exited(code): onWitnessFailure("witness command exited \(code): \(command)")
+            case let .notStarted(why): onWitnessFailure("witness command could not start (\(why)): \(command)")
             }
         }
     }
-
-    /// SIGPIPE ignored, once per process: writes to a closed pipe fail with EPIPE instead.
-    private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
     /// Splits a file of checkpoints (one or more signed notes, each followed
     /// by a blank line, as the witness directory holds them) into notes.
