@@ -139,7 +139,7 @@ public final class Namespace: @unchecked Sendable {
     /// Checks and applies a record whose hash is `hash`. `block` locates the
     /// payload of an append for reads.
     @discardableResult
-    public func apply(_ record: Record, hash: Hash, block: BlockRef? = nil) throws(Violation) -> Node {
+    public func apply(_ record: Record, hash: Hash, leaf: Hash? = nil, block: BlockRef? = nil) throws(Violation) -> Node {
         try check(record)
         let node: Node
         switch record.body {
@@ -171,7 +171,7 @@ public final class Namespace: @unchecked Sendable {
         nextSeq += 1
         lastHash = hash
         lastTime = record.time
-        lastLeaf = MerkleTree.leafHash(hash)
+        lastLeaf = leaf ?? MerkleTree.leafHash(hash)
         if let subtrees { tree.append(leaf: lastLeaf, completed: subtrees) } else { tree.append(leaf: lastLeaf) }
         return node
     }

@@ -142,7 +142,7 @@ struct Replay {
                         }
                         willApply(record)
                         do {
-                            try namespace.apply(record, hash: hash, block: block)
+                            try namespace.apply(record, hash: hash, leaf: hashes.leaf[i], block: block)
                         } catch {
                             return finding(frame.offset, seq, error.check, error.expected, error.found)
                         }
@@ -163,33 +163,40 @@ struct Replay {
 /// independently; everything that depends on order stays on one thread.
 struct HashBatch {
     private(set) var header: [Hash] = []
+    private(set) var leaf: [Hash] = []
     private(set) var payload: [Hash] = []
 
     mutating func compute(_ steps: [SegmentReader.Step], payloads: Bool) {
         let n = steps.count
         header = [Hash](repeating: .zero, count: n)
+        leaf = [Hash](repeating: .zero, count: n)
         payload = [Hash](repeating: .zero, count: payloads ? n : 0)
         let bytes = steps.reduce(0) { if case let .frame(f) = $1 { $0 + f.prefix.frameLength } else { $0 } }
         let workers = bytes >= 256 << 10 && n > 1 ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1
         header.withUnsafeMutableBufferPointer { h in
+          leaf.withUnsafeMutableBufferPointer { l in
             payload.withUnsafeMutableBufferPointer { p in
-                let out = Outputs(header: h, payload: p)
+                let out = Outputs(header: h, leaf: l, payload: p)
                 let frames = Frames(steps: steps)
                 let work: @Sendable (Int) -> Void = { w in
                     for i in stride(from: w, to: n, by: workers) {
                         guard case let .frame(f) = frames.steps[i] else { continue }
-                        out.header[i] = Hash.sha256(f.header)
+                        let h = Hash.sha256(f.header)
+                        out.header[i] = h
+                        out.leaf[i] = MerkleTree.leafHash(h)   // used only if h proves to be the stored hash
                         if payloads { out.payload[i] = Hash.sha256(f.payload) }
                     }
                 }
                 if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
             }
+          }
         }
     }
 
     /// Disjoint slots written by the workers (each index by one worker).
     private struct Outputs: @unchecked Sendable {
         let header: UnsafeMutableBufferPointer<Hash>
+        let leaf: UnsafeMutableBufferPointer<Hash>
         let payload: UnsafeMutableBufferPointer<Hash>
     }
 
