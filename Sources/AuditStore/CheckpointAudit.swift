@@ -23,28 +23,25 @@ struct CheckpointAudit {
 
     let origin: String
     let verifier: SignedNote.Verifier?
-    let external: [(source: String, note: String)]
     let witness: Cosignature.WitnessKey?
 
     private var fileKinds: [UInt64: String] = [:]     // file id → path, for /.audit notes
     private var certificates: [Int: Note] = [:]
     private var stored: [Note] = []
     private var wanted: [UInt64: Hash?] = [:]          // external sizes → root at that size
-    private var externalParsed: [(source: String, checkpoint: Checkpoint?, text: String?, error: String?)] = []
+    private var externalParsed: [(source: String, note: String, checkpoint: Checkpoint?, error: String?)] = []
 
     init(origin: String, verifier: SignedNote.Verifier?, external: [(String, String)], witness: Cosignature.WitnessKey?) {
         self.origin = origin
         self.verifier = verifier
-        self.external = external
         self.witness = witness
         for (source, note) in external {
             do {
-                let (text, _) = try SignedNote.parse(note)
-                let c = try Checkpoint.parse(text)
+                let c = try Checkpoint.parse(SignedNote.parse(note).text)
                 wanted[c.size] = .some(nil)
-                externalParsed.append((source, c, text, nil))
+                externalParsed.append((source, note, c, nil))
             } catch {
-                externalParsed.append((source, nil, nil, "\(error)"))
+                externalParsed.append((source, note, nil, "\(error)"))
             }
         }
     }
@@ -148,12 +145,12 @@ struct CheckpointAudit {
         }
         // Checkpoints from outside.
         for e in externalParsed {
-            guard let c = e.checkpoint, let text = e.text else {
+            guard let c = e.checkpoint else {
                 result(e.source, nil, "checkpoint-format", e.error ?? "not a checkpoint"); continue
             }
             if c.origin != origin { result(e.source, c.size, "checkpoint-origin", "a checkpoint of \(c.origin), not of this store (\(origin))"); continue }
             if verifier != nil {
-                guard let (epoch, from) = signer(of: external.first { $0.source == e.source }!.note) else {
+                guard let (epoch, from) = signer(of: e.note) else {
                     result(e.source, c.size, "checkpoint-signature", "not signed by any key the verifier key certifies"); continue
                 }
                 if c.size < from {
@@ -161,7 +158,7 @@ struct CheckpointAudit {
                 }
             }
             if let witness {
-                do { _ = try Cosignature.verify(external.first { $0.source == e.source }!.note, witness: witness) } catch {
+                do { _ = try Cosignature.verify(e.note, witness: witness) } catch {
                     result(e.source, c.size, "checkpoint-cosignature", "\(error)"); continue
                 }
             }
@@ -176,7 +173,6 @@ struct CheckpointAudit {
                        "the store's first \(c.size) records have root \(root.hex), the checkpoint \(c.root.hex): a fork (different history at the same size)")
                 continue
             }
-            _ = text
             result(e.source, c.size, nil, "consistent: the checkpoint's tree is a prefix of the store")
         }
         return results

@@ -606,10 +606,10 @@ public final class Store: @unchecked Sendable {
     public func sync() throws(StoreError) {
         lock.lock()
         let target = namespace.nextSeq
-        let file = segments.last?.file
+        let open = !segments.isEmpty
         tree?.flushQuietly()
         lock.unlock()
-        guard let file, mode == .readWrite else { return }
+        guard open, mode == .readWrite else { return }
         syncCondition.lock()
         while true {
             if durableSeq >= target { syncCondition.unlock(); return }
@@ -618,14 +618,15 @@ public final class Store: @unchecked Sendable {
         }
         syncing = true
         syncCondition.unlock()
-        // Everything up to `latest` is written; one fdatasync makes it all durable.
+        // Everything up to `latest` is written; one fdatasync of the current
+        // segment makes it all durable (a segment is synced before the next
+        // one starts).
         lock.lock()
         let latest = namespace.nextSeq
         let current = segments.last!.file
         lock.unlock()
         var failure: (any Error)?
         do { try current.dataSync() } catch { failure = error }
-        if current !== file { _ = file }
         syncCondition.lock()
         syncing = false
         if failure == nil { durableSeq = max(durableSeq, latest) }
