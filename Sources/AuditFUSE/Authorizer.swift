@@ -57,7 +57,7 @@ final class Authorizer: Sendable {
         let groups = policy.namesGroups ? Caller.groups(of: request) : nil
         let d = policy.decide(Principal(uid: who.uid, gid: who.gid, groups: groups ?? []), verb, path)
         if d.granted && (verb == .read || verb == .list) && Store.isAuditPath(path) { return nil }
-        var r = record(who, groups: groups, verb: verb.rawValue, path: path, policy: policy)
+        var r = record(who, thread: Caller.thread(of: request), groups: groups, verb: verb.rawValue, path: path, policy: policy)
         if d.granted {
             r.decision = "grant"
             r.reason = "rule"
@@ -85,7 +85,7 @@ final class Authorizer: Sendable {
     func refuse(_ request: fuse_req_t, _ operation: String, _ path: String, target: String? = nil,
                 rule: MountRules.Rule, errno: Int32) -> Int32 {
         let who = Caller.provenance(of: request, fresh: true)
-        var r = record(who, groups: nil, verb: operation, path: path, policy: loaded.policy)
+        var r = record(who, thread: Caller.thread(of: request), groups: nil, verb: operation, path: path, policy: loaded.policy)
         r.target = target
         r.reason = "mount-rule"
         r.mountRule = rule.rawValue
@@ -99,12 +99,15 @@ final class Authorizer: Sendable {
     }
 
     /// A denial record for `who`; the caller fills in what decided it.
-    private func record(_ who: Provenance, groups: [UInt32]?, verb: String, path: String, policy: AccessPolicy) -> DecisionRecord {
+    private func record(_ who: Provenance, thread: UInt32, groups: [UInt32]?, verb: String, path: String,
+                        policy: AccessPolicy) -> DecisionRecord {
         let now = log.now
-        return DecisionRecord(time: Timestamps.rfc3339(now), timeNs: now, uid: who.uid, user: names.user(who.uid),
+        var r = DecisionRecord(time: Timestamps.rfc3339(now), timeNs: now, uid: who.uid, user: names.user(who.uid),
                               gid: who.gid, group: names.group(who.gid), groups: groups, pid: who.pid,
                               command: who.command, verb: verb, path: path, target: nil, decision: "deny",
                               reason: "default-deny", errno: 0, tamper: false, policy: policy.sha256)
+        r.tid = thread
+        return r
     }
 
     static func errnoName(_ e: Int32) -> String {

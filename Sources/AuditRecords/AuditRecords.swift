@@ -18,7 +18,9 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
     public var group: String?
     /// Supplementary groups, when the policy needed them.
     public var groups: [UInt32]?
+    /// The calling process (its thread group id) and the calling thread.
     public var pid: UInt32
+    public var tid: UInt32?
     public var command: String
     /// A policy verb (create, append, mkdir, read, list, setattr) or, for a
     /// mount-rule refusal, the operation (write, truncate, unlink, rename, …).
