@@ -23,7 +23,11 @@ extension AuditFileSystem {
         var node = store.lookup(parent: parent, name: n)
         var created = false
         if node == nil {
+            // The creator's handle is opened with the caller's flags: its
+            // access mode is decided like an open's, before anything is made
+            // (a create-only user gets no handle that reads).
             if let refused = authorizer.check(request, .create, path) { reply.error(refused); return }
+            if let refused = checkAccessMode(request, path, flags: flags) { reply.error(refused); return }
             let who = Caller.provenance(of: request, fresh: true)
             do {
                 node = try store.create(StorePath.join(dir.path, n), kind: .file, mode: UInt32(mode) & 0o7777,
@@ -43,7 +47,6 @@ extension AuditFileSystem {
         // O_CREAT without O_EXCL on an existing file is an open.
         guard let node else { reply.error(ENOENT); return }
         guard !node.isDirectory else { reply.error(EISDIR); return }
-        // The creator's handle is part of the create; an existing file is an open.
         if !created, let refused = checkOpen(request, node, flags: flags) { reply.error(refused); return }
         OpenFile.prepare(fi, flags: flags)
         authorizer.metrics.openFiles.increment()
@@ -110,8 +113,16 @@ extension AuditFileSystem {
         if flags & O_TRUNC != 0, let refused = MountRules.checkTruncate(node.subject, to: 0) {
             return authorizer.refuse(request, "truncate", node.path, rule: .noTruncate, errno: refused)
         }
-        if access != O_WRONLY, let refused = authorizer.check(request, .read, node.path) { return refused }
-        if access != O_RDONLY, let refused = authorizer.check(request, .append, node.path) { return refused }
+        return checkAccessMode(request, node.path, flags: flags)
+    }
+
+    /// The policy's decision on a handle's access mode, for an open and for
+    /// the creator's handle of a create alike: `read` for reading, `append`
+    /// for writing (both for O_RDWR).
+    func checkAccessMode(_ request: fuse_req_t, _ path: String, flags: Int32) -> Int32? {
+        let access = flags & O_ACCMODE
+        if access != O_WRONLY, let refused = authorizer.check(request, .read, path) { return refused }
+        if access != O_RDONLY, let refused = authorizer.check(request, .append, path) { return refused }
         return nil
     }
 

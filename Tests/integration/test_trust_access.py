@@ -105,6 +105,87 @@ def make_file(path, data=b"", mode=0o644):
         os.close(fd)
 
 
+# ---- item 4: the creator's handle is decided like an open -------------------------------------
+
+DROPBOX_POLICY = """\
+apiVersion: auditfs/v1
+roles:
+  - name: admin
+    rules:
+      - paths: ["/**"]
+        verbs: [create, append, mkdir, read, list, setattr]
+  - name: dropbox
+    rules:
+      - paths: ["/drop/**"]
+        verbs: [create, append]
+bindings:
+  - role: admin
+    subjects: [{user: root}]
+  - role: dropbox
+    subjects: [{user: %s}]
+""" % USER
+
+# Opens PATH with O_CREAT and the access mode in argv[2]; on success says
+# "opened", waits for a line on stdin (root appends meanwhile) and prints what
+# the handle reads. On failure prints the errno name.
+CREATE_AND_READ_LATER = """
+import errno, os, sys
+flags = {"rdwr": os.O_RDWR, "rdonly": os.O_RDONLY}[sys.argv[2]] | os.O_CREAT
+try:
+    fd = os.open(sys.argv[1], flags, 0o644)
+except OSError as e:
+    print("refused", errno.errorcode[e.errno], flush=True)
+    sys.exit(0)
+print("opened", flush=True)
+sys.stdin.readline()
+print("read", os.pread(fd, 4096, 0).decode(errors="replace"), flush=True)
+"""
+
+
+@pytest.mark.parametrize("access", ["rdwr", "rdonly"])
+def test_create_only_user_gets_no_handle_that_reads_what_others_append(store, place, access):
+    policy = place / "policy.yaml"
+    policy.write_text(DROPBOX_POLICY)
+    m = mount(store, place, f"policy={policy}")
+    try:
+        os.mkdir(m / "drop", 0o777)
+        os.chmod(m / "drop", 0o777)
+        target = m / "drop" / "shared.log"
+        p = subprocess.Popen(["setpriv", f"--reuid={USER}", f"--regid={USER}", "--init-groups", "--",
+                              sys.executable, "-c", CREATE_AND_READ_LATER, str(target), access],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            first = p.stdout.readline().split()
+            if first == ["opened"]:
+                make_file(target, b"root's secret line\n")     # another writer appends later
+                p.stdin.write("go\n")
+                p.stdin.flush()
+            out, _ = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        assert first == ["refused", "EACCES"], f"the create-only user got a handle: {first} then {out!r}"
+        assert not target.exists(), "a refused create must make nothing"
+        denied = [d for d in decisions(store) if d["path"] == "/drop/shared.log" and d["decision"] == "deny"]
+        assert [(d["verb"], d["uid"], d["errno"]) for d in denied] == [("read", uid_of(USER), errno.EACCES)]
+
+        # What the grant is for still works: create, append, never read.
+        r = as_user(USER, "sh", "-c", f"printf 'mine\\n' >> '{target}'")
+        assert r.returncode == 0, r.err
+        r = py_as(USER, """
+            import os, sys
+            fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.write(fd, b"more\\n")
+            """, target)
+        assert r.returncode == 0, r.err
+        assert target.read_bytes() == b"mine\nmore\n"
+        assert as_user(USER, "cat", target).returncode != 0
+    finally:
+        m.cleanup()
+    assert auditfs("verify", store).returncode == 0
+
+
 # ---- item 7: the process id, not the thread id ----------------------------------------------
 
 THREADED_WRITER = """
