@@ -14,9 +14,9 @@ struct InitCommand: ParsableCommand {
         do { s = try Store.create(at: store.store) } catch { fail(error.description) }
         let origin = Checkpoint.origin(of: s.identity)
         do {
-            let keys = try SigningKeys.create(directory: Checkpointer.keysDirectory(of: store.store), origin: origin,
-                                              now: FileSystem.nowNanoseconds())
-            let verifier = keys.signer.verifier.description
+            // The root key certifies epoch 1 and is forgotten: its public half is the verifier key.
+            let verifier = try Checkpointer.createKeys(store: s, keysDirectory: Checkpointer.keysDirectory(of: store.store)).description
+            s.close()
             let file = Checkpointer.verifierKeyFile(of: store.store)
             try Data((verifier + "\n").utf8).write(to: URL(fileURLWithPath: file))
             print("created store \(store.store) (id \(s.identity.idHex))")

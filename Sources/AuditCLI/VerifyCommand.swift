@@ -7,7 +7,8 @@ struct VerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Check every byte of a store: payload digests, record hashes, both chains, the Merkle tree.",
         discussion: """
-            Exit status: 0 intact; 1 integrity failure (the first bad record is named); \
+            Exit status: 0 intact; 1 integrity failure (the first bad record is named), or, with --key, \
+            too little of the store covered by a checkpoint signed through the key's chain (--max-unsigned); \
             3 only a torn tail left by a crash (opening the store for writing cuts it); 2 usage or I/O error.
             """)
 
@@ -16,12 +17,25 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "The verifier key (epoch 0) kept off the host, or a file holding it; default STORE/verifier-key.") var key: String?
     @Option(help: "A checkpoint file from outside the store (a witness's copy; may hold several); repeatable.") var checkpoint: [String] = []
     @Option(help: "A witness key (name+id+base64); every --checkpoint must carry its cosignature.") var witnessKey: String?
+    @Option(help: ArgumentHelp("With --key: fail when the records after the last signed checkpoint span more than this (90s, 5m, 1h; default 60s, six checkpoint intervals of a default mount; 0s: at most one unsigned record).", valueName: "duration"))
+    var maxUnsigned: String?
+    @Option(help: ArgumentHelp("With --key: fail when more than N records follow the last signed checkpoint (default: no limit).", valueName: "n"))
+    var maxUnsignedRecords: UInt64?
 
     func run() throws {
         var anchors = Checker.Anchors()
         var notes: [String] = []
         if let key {
             anchors.verifier = readVerifierKey(key)
+            var limit = Checker.UnsignedLimit.standard
+            if let maxUnsigned {
+                guard let ns = Timestamps.duration(maxUnsigned) else { fail("--max-unsigned '\(maxUnsigned)': expected a duration like 90s, 5m, 1h, 2d") }
+                limit.maxSpan = ns
+            }
+            limit.maxRecords = maxUnsignedRecords
+            anchors.unsigned = limit
+        } else if maxUnsigned != nil || maxUnsignedRecords != nil {
+            fail("--max-unsigned and --max-unsigned-records need --key (the verifier key kept off the host)")
         } else if FileManager.default.fileExists(atPath: Checkpointer.verifierKeyFile(of: store.store)) {
             anchors.verifier = readVerifierKey(Checkpointer.verifierKeyFile(of: store.store))
             notes.append("signatures checked against the verifier key stored on this host; pass --key with the copy kept elsewhere")
@@ -53,6 +67,9 @@ struct VerifyCommand: ParsableCommand {
             case .damaged:
                 print("DAMAGED: \(report.failure!)")
                 print("intact before it: \(report.records) records")
+            case .unsigned:
+                print("UNSIGNED: \(report.signing?.message ?? "")")
+                print("the records are consistent but not proven: \(report.records) records, tree size \(report.treeSize) root \(report.treeRoot)")
             }
         }
         if !json {
@@ -61,8 +78,26 @@ struct VerifyCommand: ParsableCommand {
             }
             let stored = report.checkpoints.filter { $0.source.hasPrefix(AuditPaths.checkpoints) && $0.check == nil }.count
             if stored > 0 { print("\(stored) stored checkpoint(s) verified") }
+            if let s = report.signing { print(Self.coverage(s, records: report.records)) }
             for note in report.cache + notes { print("note: \(note)") }
         }
         throw ExitCode(report.exitCode)
+    }
+
+    /// "signed: …; unsigned: …" — which records a signature covers.
+    static func coverage(_ s: Checker.Report.Signing, records: UInt64) -> String {
+        func span(_ a: Int64?, _ b: Int64?) -> String {
+            guard let a, let b else { return "" }
+            return " (\(Timestamps.rfc3339(a)) .. \(Timestamps.rfc3339(b)))"
+        }
+        var line = "signed: \(s.signedRecords) of \(records) records"
+        if let c = s.checkpoint, let t = s.checkpointTime, let e = s.epoch {
+            line += span(s.signedFirstTime, s.signedLastTime) + " by \(c), epoch \(e), at \(Timestamps.rfc3339(t))"
+        } else {
+            line += " (no checkpoint signed through the verifier key's chain)"
+        }
+        line += "; unsigned: \(s.unsignedRecords)" + span(s.unsignedFirstTime, s.unsignedLastTime)
+        if s.unsignedRecords > 1 { line += ", spanning \(Timestamps.durationText(s.unsignedSpanNs))" }
+        return line
     }
 }

@@ -72,6 +72,19 @@ final class AlertDispatcher: Sendable {
         drain(timeout: 30)
     }
 
+    /// A checkpoint the mount could not sign (`event` is already recorded in
+    /// /.audit/events.jsonl when the store took it).
+    func checkpointFailed(_ event: EventRecord) {
+        queue.async {
+            for rule in self.rules.withLock({ $0 }) where rule.event == .checkpointFailure {
+                var a = self.alert(rule, now: event.timeNs,
+                                   message: "could not sign a checkpoint; writes go on unsigned until one succeeds: \(event.error ?? "?")" + self.where_())
+                a.daemonEvent = event
+                self.send(a, rule)
+            }
+        }
+    }
+
     /// Waits (up to `timeout` seconds) for alerts in flight, before unmount.
     func drain(timeout: Double) {
         queue.sync {}

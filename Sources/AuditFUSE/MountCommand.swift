@@ -138,6 +138,15 @@ public struct MountCommand: ParsableCommand {
             readiness.note(recovery.description)
             if readyFD == nil { Background.say(recovery.description) }
         }
+        // A mount that cannot sign checkpoints does not start (README "Checkpoints").
+        let checkpointer: Checkpointer
+        do {
+            var cp = checkpoints
+            if let d = checkpointSettings.witnessDir { cp.witnessDir = d }
+            checkpointer = try cp.checkpointer(for: s, writer: .current())
+        } catch {
+            throw MountError("cannot sign checkpoints, not mounting: \(error)")
+        }
         let announce = readyFD == nil
         let storePath = s.path
         let authorizer: Authorizer
@@ -160,22 +169,21 @@ public struct MountCommand: ParsableCommand {
         }
         // Signed checkpoints: every interval, on fsync if asked, at unmount.
         let view = CheckpointView()
-        var maybeSchedule: CheckpointSchedule?
-        do {
-            var cp = checkpoints
-            if let d = checkpointSettings.witnessDir { cp.witnessDir = d }
-            let checkpointer = try cp.checkpointer(for: s, writer: authorizer.log.daemon)
-            maybeSchedule = CheckpointSchedule(checkpointer: checkpointer, view: view,
-                                               interval: Double(checkpointSettings.checkpointInterval ?? checkpointInterval),
-                                               onFsync: checkpointSettings.checkpointOnFsync)
-        } catch {
-            let note = "no signed checkpoints: \(error)"
-            readiness.note(note)
-            if readyFD == nil { Background.say(note) }
-            Log.error(note)
+        let schedule = CheckpointSchedule(checkpointer: checkpointer, view: view,
+                                          interval: Double(checkpointSettings.checkpointInterval ?? checkpointInterval),
+                                          onFsync: checkpointSettings.checkpointOnFsync)
+        schedule.onIssued = { t, new in new ? metrics.checkpointIssued(at: t) : metrics.checkpointFound(at: t) }
+        schedule.onFailure = { [authorizer] failure in
+            metrics.checkpointFailed()
+            let log = authorizer.log
+            let now = log.now
+            var e = EventRecord(time: Timestamps.rfc3339(now), timeNs: now, event: failure.event, daemon: log.daemon.pid,
+                                mountpoint: mountpointPath, store: storePath)
+            e.error = failure.error
+            e.detail = failure.detail
+            do { try log.event(e) } catch { Log.error("could not record the event \(failure.event): \(error)") }
+            if failure.event == CheckpointSchedule.Failure.failed { alerts.checkpointFailed(e) }
         }
-        let schedule = maybeSchedule
-        schedule?.onIssued = { t, new in new ? metrics.checkpointIssued(at: t) : metrics.checkpointFound(at: t) }
         let metricsServer = try metricsAddress.flatMap(MetricsServer.parse).map { a throws(MountError) in
             try MetricsServer(host: a.host, port: a.port, metrics: metrics)
         }
@@ -185,7 +193,7 @@ public struct MountCommand: ParsableCommand {
         try control.start()
         defer { control.stop() }
         let fileSystem = AuditFileSystem(store: s, authorizer: authorizer, checkpointView: view, onReady: {
-            schedule?.start()
+            schedule.start()
             readiness.ready()
             if announce {
                 Background.say("serving store '\(storePath)' on \(mountpointPath)")
@@ -203,9 +211,9 @@ public struct MountCommand: ParsableCommand {
                 Log.error("could not record the unmount: \(error)")
             }
             alerts.drain(timeout: 10)   // alerts in flight are recorded before the last checkpoint
-            schedule?.stop()   // the last checkpoint covers the unmount event
+            schedule.stop()   // the last checkpoint covers the unmount event
         }, onFsync: {
-            schedule?.fsynced()
+            schedule.fsynced()
         })
         let all = (Self.defaultOptions + libfuseOptions).joined(separator: ",")
         return try Session.serve(fileSystem, mountpoint: mountpointPath, options: all, echoLog: readyFD == nil)

@@ -20,6 +20,7 @@ final class MountMetrics: Sendable {
     let denies: Counter
     let fsyncs: Counter
     let checkpoints: Counter
+    let checkpointFailures: Counter
     let alerts: Counter
     let openFiles: Gauge
     let checkpointAge: Gauge
@@ -36,6 +37,8 @@ final class MountMetrics: Sendable {
         denies = registry.makeCounter(name: "auditfs_denies_total", help: "Policy decisions that denied, and mount-rule refusals")
         fsyncs = registry.makeCounter(name: "auditfs_fsyncs_total", help: "fsync/fdatasync calls answered")
         checkpoints = registry.makeCounter(name: "auditfs_checkpoints_total", help: "Signed checkpoints issued by this daemon")
+        checkpointFailures = registry.makeCounter(name: "auditfs_checkpoint_failures_total",
+                                                  help: "Checkpoints this daemon could not sign (the writes since the last one stay unsigned)")
         alerts = registry.makeCounter(name: "auditfs_alerts_total", help: "Alerts sent (every rule)")
         openFiles = registry.makeGauge(name: "auditfs_open_files", help: "Files open through the mount")
         checkpointAge = registry.makeGauge(name: "auditfs_checkpoint_age_seconds", help: "Age of the newest signed checkpoint (-1: none)")
@@ -77,6 +80,9 @@ final class MountMetrics: Sendable {
         checkpoints.increment()
         latestCheckpoint.store(ns, ordering: .relaxed)
     }
+
+    /// The hook the checkpoint schedule calls when signing one failed.
+    func checkpointFailed() { checkpointFailures.increment() }
 
     /// The newest checkpoint found in the store at mount (not counted as issued).
     func checkpointFound(at ns: Int64) {

@@ -4,7 +4,7 @@
 /// ```yaml
 /// alerts:
 ///   - name: tamper
-///     on: tamper                    # deny, tamper, reload, reload-rejected, verification-failure
+///     on: tamper                    # deny, tamper, reload, reload-rejected, verification-failure, checkpoint-failure
 ///     severity: crit                # optional; syslog severity, default by event
 ///     actions:
 ///       - syslog: {facility: auth}  # or syslog: {}
@@ -24,6 +24,8 @@ public struct AlertRule: Sendable, Equatable {
         case reload
         case reloadRejected = "reload-rejected"
         case verificationFailure = "verification-failure"
+        /// The mount could not sign a checkpoint (its writes go on, unsigned).
+        case checkpointFailure = "checkpoint-failure"
     }
 
     /// Syslog severities (RFC 5424 numbers).
@@ -38,6 +40,7 @@ public struct AlertRule: Sendable, Equatable {
             case .reload: .notice
             case .reloadRejected: .err
             case .verificationFailure: .emerg
+            case .checkpointFailure: .crit
             }
         }
     }

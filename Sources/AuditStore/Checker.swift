@@ -3,7 +3,10 @@
 /// both chains and the Merkle tree (FORMAT.md "Rules").
 public enum Checker {
     public struct Report: Codable, Sendable {
-        public enum Status: String, Codable, Sendable { case intact, tornTail = "torn-tail", damaged }
+        /// `unsigned`: the bytes are consistent, but too few of them are
+        /// covered by a checkpoint signed through the verifier key's chain
+        /// (`Anchors.unsigned`, `signing`).
+        public enum Status: String, Codable, Sendable { case intact, tornTail = "torn-tail", damaged, unsigned }
         public struct TornTail: Codable, Sendable { public var segment: String; public var offset: UInt64; public var reason: String }
 
         public var status: Status
@@ -27,13 +30,37 @@ public enum Checker {
             public var message: String
         }
         public var checkpoints: [CheckpointResult] = []
+        /// With a verifier key: the records the newest valid checkpoint
+        /// (stored, or given from outside) covers, and those after it that
+        /// no signature covers. Times in ns since the epoch. The record
+        /// holding a stored checkpoint is its signature and is in neither.
+        public struct Signing: Codable, Sendable, Equatable {
+            public var checkpoint: String?
+            public var checkpointSize: UInt64?
+            public var checkpointTime: Int64?
+            public var epoch: Int?
+            public var signedRecords: UInt64 = 0
+            public var signedFirstTime: Int64?
+            public var signedLastTime: Int64?
+            public var unsignedRecords: UInt64 = 0
+            public var unsignedFirstTime: Int64?
+            public var unsignedLastTime: Int64?
+            /// unsignedLastTime - unsignedFirstTime (0 with one record or none).
+            public var unsignedSpanNs: Int64 = 0
+            /// The limits checked (nil: not checked) and the one exceeded.
+            public var maxUnsignedNs: Int64?
+            public var maxUnsignedRecords: UInt64?
+            public var check: String?
+            public var message: String?
+        }
+        public var signing: Signing?
         /// What the derived index cache said, when it disagrees with the
         /// segments or could not be used. Never trusted; rebuilt by the next writer.
         public var cache: [String] = []
 
         /// The exit code `auditfs verify` uses: 0 intact, 1 damaged, 3 torn tail only.
         public var exitCode: Int32 {
-            switch status { case .intact: 0; case .damaged: 1; case .tornTail: 3 }
+            switch status { case .intact: 0; case .damaged, .unsigned: 1; case .tornTail: 3 }
         }
     }
 
@@ -48,9 +75,26 @@ public enum Checker {
         public var checkpoints: [(String, String)] = []
         /// A witness whose cosignature every outside checkpoint must carry.
         public var witness: Cosignature.WitnessKey?
-        public init(verifier: SignedNote.Verifier? = nil, checkpoints: [(String, String)] = [], witness: Cosignature.WitnessKey? = nil) {
-            self.verifier = verifier; self.checkpoints = checkpoints; self.witness = witness
+        /// With a verifier: fail (status `unsigned`) when no record is
+        /// covered by a valid checkpoint, or the unsigned records after the
+        /// newest one exceed these limits. nil: report coverage only.
+        public var unsigned: UnsignedLimit?
+        public init(verifier: SignedNote.Verifier? = nil, checkpoints: [(String, String)] = [], witness: Cosignature.WitnessKey? = nil,
+                    unsigned: UnsignedLimit? = nil) {
+            self.verifier = verifier; self.checkpoints = checkpoints; self.witness = witness; self.unsigned = unsigned
         }
+    }
+
+    /// How much may follow the newest valid checkpoint unsigned.
+    public struct UnsignedLimit: Sendable, Equatable {
+        /// The longest time span (ns) from the first to the last unsigned record.
+        public var maxSpan: Int64?
+        /// The most unsigned records.
+        public var maxRecords: UInt64?
+        public init(maxSpan: Int64? = nil, maxRecords: UInt64? = nil) { self.maxSpan = maxSpan; self.maxRecords = maxRecords }
+        /// The default of `verify --key`: 60 s, six times the mount's default
+        /// checkpoint interval (10 s); any number of records.
+        public static let standard = UnsignedLimit(maxSpan: 60_000_000_000)
     }
 
     public static func verify(at path: String, anchors: Anchors = Anchors()) throws(StoreError) -> Report {
@@ -104,7 +148,7 @@ public enum Checker {
             report.status = .tornTail
             report.tornTail = .init(segment: segments[index].name, offset: offset, reason: reason)
         }
-        report.checkpoints = audit.finish(records: namespace.nextSeq, root: namespace.tree.root)
+        (report.checkpoints, report.signing) = audit.finish(records: namespace.nextSeq, root: namespace.tree.root)
         if report.status != .damaged, let bad = report.checkpoints.first(where: { $0.check != nil }) {
             report.status = .damaged
             report.failure = Finding(segment: "-", offset: 0, seq: bad.size, check: bad.check!, expected: "a checkpoint the store matches",
@@ -115,7 +159,29 @@ public enum Checker {
             report.status = .damaged
             report.failure = aheadFinding
         }
+        if let limit = anchors.unsigned, var signing = report.signing {
+            signing.maxUnsignedNs = limit.maxSpan
+            signing.maxUnsignedRecords = limit.maxRecords
+            signing.message = unsignedFailure(signing, limit)
+            signing.check = signing.message == nil ? nil : "unsigned"
+            report.signing = signing
+            if report.status != .damaged, signing.check != nil { report.status = .unsigned }
+        }
         return report
+    }
+
+    /// Why `signing` exceeds `limit`, or nil.
+    static func unsignedFailure(_ signing: Report.Signing, _ limit: UnsignedLimit) -> String? {
+        if signing.signedRecords == 0 {
+            return "no record is covered by a checkpoint signed through the verifier key's chain (\(signing.unsignedRecords) records unsigned)"
+        }
+        if let max = limit.maxRecords, signing.unsignedRecords > max {
+            return "\(signing.unsignedRecords) records after the last signed checkpoint are unsigned; at most \(max) allowed (--max-unsigned-records)"
+        }
+        if let max = limit.maxSpan, signing.unsignedSpanNs > max {
+            return "the \(signing.unsignedRecords) unsigned records after the last signed checkpoint span \(Timestamps.durationText(signing.unsignedSpanNs)); at most \(Timestamps.durationText(max)) allowed (--max-unsigned)"
+        }
+        return nil
     }
 }
 

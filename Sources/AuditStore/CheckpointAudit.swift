@@ -4,8 +4,9 @@
 ///   the previous epoch's key, starting from the verifier key kept off the
 ///   host, and names the tree head the store really had when it was stored;
 /// - every checkpoint stored in /.audit/checkpoints: signed by a key of the
-///   chain, issued no earlier than its key's epoch began, and naming the
-///   tree head the store really had;
+///   chain within that key's epoch (`EpochBinding`: its window of time, its
+///   range of tree sizes, no earlier than the records it covers), and naming
+///   the tree head the store really had;
 /// - every checkpoint given from outside (a witness's copy): signed by a key
 ///   of the chain, of this store, and a prefix of the store — a store shorter
 ///   than it was rolled back or truncated, a different root at its size is a
@@ -14,11 +15,16 @@
 /// The roots are recomputed from the records during the checker's single
 /// pass (the checkpoint's size is a prefix of the same tree, so the RFC 9162
 /// consistency holds exactly when the recomputed root equals the signed one).
+///
+/// With a verifier key it also says which records the newest valid
+/// checkpoint covers and which are unsigned (`Checker.Report.Signing`),
+/// keeping a few times per checkpoint, never one per record.
 struct CheckpointAudit {
     struct Note {
         let text: String
         let seq: UInt64      // the record holding it
         let rootBefore: Hash // tree root over records [0, seq)
+        let newestBefore: Int64? // the latest time of records [0, seq)
     }
 
     let origin: String
@@ -28,6 +34,7 @@ struct CheckpointAudit {
     private var fileKinds: [UInt64: String] = [:]     // file id → path, for /.audit notes
     private var certificates: [Int: Note] = [:]
     private var stored: [Note] = []
+    private var storedLastBefore: [Int64?] = []
     private var wanted: [UInt64: Hash?] = [:]          // external sizes → root at that size
     private var externalParsed: [(source: String, note: String, checkpoint: Checkpoint?, error: String?)] = []
 
@@ -48,12 +55,30 @@ struct CheckpointAudit {
 
     /// Before record `record` is applied: the tree covers [0, record.seq).
     mutating func willApply(_ record: Record, tree: CompactRange) {
-        if wanted[record.seq] != nil { wanted[record.seq] = tree.root }
+        if wanted[record.seq] != nil {
+            wanted[record.seq] = tree.root
+            boundaries[record.seq] = (lastTime, newestTime)
+            watched.insert(record.seq)
+        }
+        if watched.contains(record.seq) { timeAt[record.seq] = record.time }
         if case .append = record.body, fileKinds[record.file] != nil { pendingRoot = tree.root }
     }
     private var pendingRoot: Hash?
+    private var firstTime: Int64?
+    private var lastTime: Int64?
+    private var newestTime: Int64?
+    /// (time of record size-1, latest time of [0, size)) at each outside checkpoint's size.
+    private var boundaries: [UInt64: (last: Int64?, newest: Int64?)] = [:]
+    /// Records whose time the coverage report needs: the first after each checkpoint's.
+    private var watched: Set<UInt64> = []
+    private var timeAt: [UInt64: Int64] = [:]
 
     mutating func didApply(_ record: Record, payload: UnsafeRawBufferPointer) {
+        defer {
+            if firstTime == nil { firstTime = record.time }
+            lastTime = record.time
+            newestTime = max(newestTime ?? record.time, record.time)
+        }
         switch record.body {
         case let .create(path, _, _, _):
             if path == AuditPaths.checkpoints || AuditPaths.epoch(ofCertificate: path) != nil {
@@ -61,8 +86,12 @@ struct CheckpointAudit {
             }
         case .append:
             guard let path = fileKinds[record.file], let root = pendingRoot else { return }
-            let note = Note(text: String(decoding: payload, as: UTF8.self), seq: record.seq, rootBefore: root)
-            if path == AuditPaths.checkpoints { stored.append(note) }
+            let note = Note(text: String(decoding: payload, as: UTF8.self), seq: record.seq, rootBefore: root, newestBefore: newestTime)
+            if path == AuditPaths.checkpoints {
+                stored.append(note)
+                storedLastBefore.append(lastTime)
+                if record.seq < UInt64.max { watched.insert(record.seq + 1) }
+            }
             else if let e = AuditPaths.epoch(ofCertificate: path), certificates[e] == nil { certificates[e] = note }
             pendingRoot = nil
         default:
@@ -70,17 +99,29 @@ struct CheckpointAudit {
         }
     }
 
+    /// A checkpoint that passed every check, for the coverage report.
+    private struct Valid {
+        let source: String
+        let checkpoint: Checkpoint
+        let epoch: Int
+        let stored: Bool          // its own record (at its size) is the signature, not unsigned data
+        let lastCovered: Int64?   // the time of record size-1
+    }
+
     /// At the end of the pass over `records` records with final `root`.
-    mutating func finish(records: UInt64, root: Hash) -> [Checker.Report.CheckpointResult] {
-        if wanted[records] != nil { wanted[records] = root }
+    mutating func finish(records: UInt64, root: Hash) -> (results: [Checker.Report.CheckpointResult], signing: Checker.Report.Signing?) {
+        if wanted[records] != nil {
+            wanted[records] = root
+            boundaries[records] = (lastTime, newestTime)
+        }
         var results: [Checker.Report.CheckpointResult] = []
         func result(_ source: String, _ size: UInt64?, _ check: String?, _ message: String) {
             results.append(.init(source: source, size: size, check: check, message: message))
         }
-        // The key chain from the verifier key.
-        var keys: [(epoch: Int, key: SignedNote.Verifier, size: UInt64)] = []
+        // The key chain from the verifier key (the root key, epoch 0).
+        var keys: [(epoch: Int, key: SignedNote.Verifier, certificate: KeyCertificate?)] = []
         if let verifier {
-            keys.append((0, verifier, 0))
+            keys.append((0, verifier, nil))
             var e = 1
             while let note = certificates[e] {
                 let source = "\(AuditPaths.certificate(epoch: e)) (record \(note.seq))"
@@ -95,8 +136,8 @@ struct CheckpointAudit {
                                "certifies tree size \(cert.size) root \(cert.root.hex), but the store has size \(note.seq) root \(note.rootBefore.hex) there: history before epoch \(e) was rewritten")
                         break
                     }
-                    keys.append((e, cert.key, cert.size))
-                    result(source, cert.size, nil, "epoch \(e) key certified by epoch \(e - 1)")
+                    keys.append((e, cert.key, cert))
+                    result(source, cert.size, nil, "epoch \(e) key certified by epoch \(e - 1), window \(cert.windowText)")
                 } catch {
                     result(source, nil, "key-certificate", "not signed by epoch \(e - 1)'s key: \(error)")
                     break
@@ -109,13 +150,17 @@ struct CheckpointAudit {
                 }
             }
         }
-        func signer(of note: String) -> (epoch: Int, size: UInt64)? {
+        /// The chain's key that signed `note`, and why it may not have, if so.
+        func signer(of note: String, _ c: Checkpoint, newest: Int64?) -> (epoch: Int, violation: EpochBinding.Violation?)? {
             guard let sigs = try? SignedNote.parse(note).signatures else { return nil }
-            for k in keys.reversed() where sigs.contains(where: { $0.keyID == k.key.keyID && $0.name == k.key.name }) {
-                if (try? SignedNote.open(note, by: k.key)) != nil { return (k.epoch, k.size) }
+            for (i, k) in keys.enumerated().reversed() where sigs.contains(where: { $0.keyID == k.key.keyID && $0.name == k.key.name }) {
+                guard (try? SignedNote.open(note, by: k.key)) != nil else { continue }
+                let next = i + 1 < keys.count ? keys[i + 1].certificate?.size : nil
+                return (k.epoch, EpochBinding.violation(of: c, epoch: k.epoch, certificate: k.certificate, nextCertifiedAt: next, newestRecord: newest))
             }
             return nil
         }
+        var valid: [Valid] = []
         // Stored checkpoints.
         var lastSize: UInt64 = 0
         for (i, note) in stored.enumerated() {
@@ -131,14 +176,12 @@ struct CheckpointAudit {
             if c.size < lastSize { result(source, c.size, "checkpoint-order", "size \(c.size) after a checkpoint of size \(lastSize)"); continue }
             lastSize = c.size
             if verifier != nil {
-                guard let (epoch, from) = signer(of: note.text) else {
+                guard let (epoch, violation) = signer(of: note.text, c, newest: note.newestBefore) else {
                     result(source, c.size, "checkpoint-signature", "not signed by any key the verifier key certifies: re-signed or forged"); continue
                 }
-                if c.size < from {
-                    result(source, c.size, "checkpoint-epoch", "signed by epoch \(epoch)'s key, which was certified only at size \(from): re-signed history")
-                    continue
-                }
+                if let violation { result(source, c.size, violation.check, violation.message); continue }
                 result(source, c.size, nil, "signed by epoch \(epoch), matches the store")
+                valid.append(Valid(source: source, checkpoint: c, epoch: epoch, stored: true, lastCovered: storedLastBefore[i]))
             } else {
                 result(source, c.size, nil, "matches the store (signature not checked: no verifier key)")
             }
@@ -149,13 +192,14 @@ struct CheckpointAudit {
                 result(e.source, nil, "checkpoint-format", e.error ?? "not a checkpoint"); continue
             }
             if c.origin != origin { result(e.source, c.size, "checkpoint-origin", "a checkpoint of \(c.origin), not of this store (\(origin))"); continue }
+            var epoch: Int?
             if verifier != nil {
-                guard let (epoch, from) = signer(of: e.note) else {
+                // The time rule waits for the root to match: only then are these its records.
+                guard let (k, violation) = signer(of: e.note, c, newest: nil) else {
                     result(e.source, c.size, "checkpoint-signature", "not signed by any key the verifier key certifies"); continue
                 }
-                if c.size < from {
-                    result(e.source, c.size, "checkpoint-epoch", "signed by epoch \(epoch)'s key, certified only at size \(from)"); continue
-                }
+                if let violation { result(e.source, c.size, violation.check, violation.message); continue }
+                epoch = k
             }
             if let witness {
                 do { _ = try Cosignature.verify(e.note, witness: witness) } catch {
@@ -173,8 +217,47 @@ struct CheckpointAudit {
                        "the store's first \(c.size) records have root \(root.hex), the checkpoint \(c.root.hex): a fork (different history at the same size)")
                 continue
             }
+            if epoch != nil, let v = EpochBinding.timeViolation(of: c, newestRecord: boundaries[c.size]?.newest ?? nil) {
+                result(e.source, c.size, v.check, v.message); continue
+            }
             result(e.source, c.size, nil, "consistent: the checkpoint's tree is a prefix of the store")
+            if let epoch {
+                valid.append(Valid(source: e.source, checkpoint: c, epoch: epoch, stored: false, lastCovered: boundaries[c.size]?.last ?? nil))
+            }
         }
-        return results
+        guard verifier != nil else { return (results, nil) }
+        return (results, coverage(records: records, valid: valid))
+    }
+
+    /// Which records the newest valid checkpoint covers, and which follow it
+    /// unsigned (the record holding a stored checkpoint is its signature, not
+    /// counted as unsigned).
+    private func coverage(records: UInt64, valid: [Valid]) -> Checker.Report.Signing {
+        var s = Checker.Report.Signing()
+        let best = valid.max { a, b in
+            a.checkpoint.size != b.checkpoint.size ? a.checkpoint.size < b.checkpoint.size : (!a.stored && b.stored)
+        }
+        var unsignedFrom: UInt64 = 0
+        if let best, best.checkpoint.size > 0 {
+            let c = best.checkpoint
+            s.checkpoint = best.source
+            s.checkpointSize = c.size
+            s.checkpointTime = c.time
+            s.epoch = best.epoch
+            s.signedRecords = c.size
+            s.signedFirstTime = firstTime
+            s.signedLastTime = best.lastCovered
+            unsignedFrom = c.size + (best.stored ? 1 : 0)
+        }
+        if unsignedFrom < records {
+            s.unsignedRecords = records - unsignedFrom
+            s.unsignedFirstTime = unsignedFrom == 0 ? firstTime : timeAt[unsignedFrom]
+            s.unsignedLastTime = lastTime
+            if let a = s.unsignedFirstTime, let b = s.unsignedLastTime {
+                let (d, overflow) = b.subtractingReportingOverflow(a)
+                s.unsignedSpanNs = overflow ? (b > a ? Int64.max : 0) : max(d, 0)
+            }
+        }
+        return s
     }
 }

@@ -9,7 +9,9 @@ import Glibc
 /// epoch when the current one is older than `epochLength`.
 public final class Checkpointer: @unchecked Sendable {
     public struct Options: Sendable {
-        /// Nanoseconds a key epoch lasts (default 15 minutes).
+        /// Nanoseconds a key epoch lasts (default 15 minutes). The key's
+        /// signed window is this long, and at least `minimumWindow` (0 starts
+        /// a new epoch at every checkpoint).
         public var epochLength: Int64 = 15 * 60 * 1_000_000_000
         /// A directory (another filesystem, an NFS share) where every
         /// checkpoint is also appended, to `<origin with / as _>.checkpoints`.
@@ -40,30 +42,70 @@ public final class Checkpointer: @unchecked Sendable {
         }
     }
 
+    /// The shortest window a key is certified for: time to sign once.
+    public static let minimumWindow: Int64 = 1_000_000_000
+
     /// The default key directory of a store.
     public static func keysDirectory(of store: String) -> String { store + "/keys" }
     /// Where `auditfs init` writes the verifier key for copying off the host.
     public static func verifierKeyFile(of store: String) -> String { store + "/verifier-key" }
 
+    /// Creates the signing keys of a new store (`auditfs init`): the root key
+    /// certifies epoch 1 at the store's current head and is forgotten.
+    /// Returns the verifier key (the root's public key) to keep off the host.
+    public static func createKeys(store: Store, keysDirectory: String, epochLength: Int64 = Options().epochLength,
+                                  writer: Provenance = .current()) throws -> SignedNote.Verifier {
+        let now = max(store.options.clock(), store.treeHeadTime)
+        let (_, verifier) = try SigningKeys.create(directory: keysDirectory, origin: Checkpoint.origin(of: store.identity), now: now,
+                                                   window: max(epochLength, minimumWindow)) { certificate in
+            try store.appendNote(to: AuditPaths.certificate(epoch: 1), by: writer, certificate)
+            try store.sync()
+        }
+        return verifier
+    }
+
+    /// Why a checkpoint could not be signed.
+    public struct Failure: Error, CustomStringConvertible {
+        public let reason: String
+        public var description: String { reason }
+    }
+
     /// Signs the current tree head, stores and witnesses it; returns the note.
+    ///
+    /// The checkpoint's time is the latest of the clock and every record it
+    /// covers, and lies in the current key's window: a key past its
+    /// not-after (or without a window: a root or v1 key) never signs one —
+    /// the next epoch starts first.
     @discardableResult
     public func issue() throws -> String {
         lock.lock(); defer { lock.unlock() }
-        let now = options.clock()
-        if now - keys.notBefore >= options.epochLength {
-            try keys.advance(now: now) { certificate in
-                try store.appendNote(to: AuditPaths.certificate(epoch: keys.epoch + 1), by: writer, certificate)
-                try store.sync()
-            }
-        }
         var note = ""
-        try store.appendNote(to: AuditPaths.checkpoints, by: writer) { size, root in
-            note = try keys.signer.sign(Checkpoint(origin: origin, size: size, root: root, time: now).text)
-            return Array(note.utf8)
+        for _ in 0..<3 {
+            let now = max(options.clock(), store.treeHeadTime)
+            if keys.notAfter.map({ now > $0 }) ?? true || now - keys.notBefore >= options.epochLength {
+                try keys.advance(now: now, window: max(options.epochLength, Self.minimumWindow)) { certificate in
+                    try store.appendNote(to: AuditPaths.certificate(epoch: keys.epoch + 1), by: writer, certificate)
+                    try store.sync()
+                }
+            }
+            var late = false
+            do {
+                try store.appendNote(to: AuditPaths.checkpoints, by: writer) { size, root in
+                    // Under the store's lock: no record can come between this time and the head.
+                    let time = max(options.clock(), store.namespace.lastTime, keys.notBefore)
+                    guard keys.mayCheckpoint(at: time) else { late = true; throw Failure(reason: "the epoch ended while signing") }
+                    note = try keys.signer.sign(Checkpoint(origin: origin, size: size, root: root, time: time).text)
+                    return Array(note.utf8)
+                }
+            } catch {
+                if late { continue }
+                throw error
+            }
+            try store.sync()
+            witness(note)
+            return note
         }
-        try store.sync()
-        witness(note)
-        return note
+        throw Failure(reason: "epoch \(keys.epoch)'s key window ended three times while signing: is the clock jumping?")
     }
 
     /// The most recent stored checkpoint, if any.

@@ -67,7 +67,10 @@ public struct ProofBundle: Codable, Sendable {
         while let bytes = try store.blocks(of: AuditPaths.certificate(epoch: e)).first {
             let note = String(decoding: bytes, as: UTF8.self)
             let text = try SignedNote.parse(note).text
-            let size = UInt64(text.split(separator: "\n").first { $0.hasPrefix("tree ") }!.split(separator: " ")[1])!
+            let tree = text.split(separator: "\n").first { $0.hasPrefix("tree ") }?.split(separator: " ")
+            guard let tree, tree.count == 3, let size = UInt64(tree[1]) else {
+                throw Failure(reason: "\(AuditPaths.certificate(epoch: e)) is not a key certificate")
+            }
             guard size <= c.size else { break }   // certified after this checkpoint
             certs.append(Certificate(note: note, consistency: try store.consistencyProof(old: size, new: c.size).map(b64)))
             e += 1
@@ -98,10 +101,11 @@ public struct ProofBundle: Codable, Sendable {
         // The key chain, and the checkpoint's key.
         let (text, _) = try SignedNote.parse(checkpoint)
         let c = try Checkpoint.parse(text)
-        var keys: [(SignedNote.Verifier, UInt64)] = [(verifier, 0)]
+        guard start <= end else { throw Failure(reason: "the range \(start):\(end) ends before it starts") }
+        var keys: [(key: SignedNote.Verifier, certificate: KeyCertificate?)] = [(verifier, nil)]
         for (i, cert) in certificates.enumerated() {
             let k: KeyCertificate
-            do { k = try KeyCertificate.open(cert.note, signedBy: keys.last!.0) } catch {
+            do { k = try KeyCertificate.open(cert.note, signedBy: keys.last!.key) } catch {
                 throw Failure(reason: "key certificate \(i + 1): \(error)")
             }
             guard k.epoch == i + 1, k.origin == c.origin else { throw Failure(reason: "key certificate \(i + 1) is for epoch \(k.epoch) of \(k.origin)") }
@@ -112,12 +116,12 @@ public struct ProofBundle: Codable, Sendable {
             } catch {
                 throw Failure(reason: "the checkpoint does not extend the tree certified for epoch \(i + 1): \(error)")
             }
-            keys.append((k.key, k.size))
+            keys.append((k.key, k))
         }
-        guard let signing = keys.lastIndex(where: { (try? SignedNote.open(checkpoint, by: $0.0)) != nil }) else {
+        guard let signing = keys.lastIndex(where: { (try? SignedNote.open(checkpoint, by: $0.key)) != nil }) else {
             throw Failure(reason: "the checkpoint is not signed by the verifier key or a key it certifies")
         }
-        guard c.size >= keys[signing].1 else { throw Failure(reason: "the checkpoint predates its key's epoch: re-signed") }
+        let nextCertifiedAt = signing + 1 < keys.count ? keys[signing + 1].certificate?.size : nil
         // The records, each included in the checkpoint's tree.
         guard let first = records.first else { throw Failure(reason: "the bundle holds no records") }
         var decoded: [(Record, [UInt8])] = []
@@ -138,6 +142,11 @@ public struct ProofBundle: Codable, Sendable {
             }
             decoded.append((record, Array(payload)))
         }
+        // The checkpoint lies in its key's epoch, and after every record it proves.
+        if let v = EpochBinding.violation(of: c, epoch: signing, certificate: keys[signing].certificate,
+                                          nextCertifiedAt: nextCertifiedAt, newestRecord: decoded.map(\.0.time).max()) {
+            throw Failure(reason: v.description)
+        }
         // The first record creates the file; the others append to it, contiguously.
         guard case let .create(p, _, _, _) = decoded[0].0.body, decoded[0].0.kind == .file, p == path, first.seq == decoded[0].0.seq else {
             throw Failure(reason: "the first record does not create \(path)")
@@ -149,8 +158,10 @@ public struct ProofBundle: Codable, Sendable {
         for (record, payload) in decoded.dropFirst() {
             guard record.file == file, case let .append(offset) = record.body else { throw Failure(reason: "record \(record.seq) is not an append to \(path)") }
             if let expected, offset != expected { throw Failure(reason: "record \(record.seq) at offset \(offset), expected \(expected): a gap") }
-            expected = offset + record.payloadLength
-            let lo = max(start, offset), hi = min(end, offset + record.payloadLength)
+            let (blockEnd, overflow) = offset.addingReportingOverflow(record.payloadLength)
+            guard !overflow else { throw Failure(reason: "record \(record.seq): offset \(offset) + length passes 2^64") }
+            expected = blockEnd
+            let lo = max(start, offset), hi = min(end, blockEnd)
             if lo < hi { bytes += payload[Int(lo - offset)..<Int(hi - offset)] }
             writers.writers.append((record.seq, record.time, record.writer.uid, record.writer.gid, record.writer.pid, record.writer.command, offset, record.payloadLength))
         }

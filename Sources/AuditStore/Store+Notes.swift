@@ -42,6 +42,14 @@ extension Store {
         return (size, root)
     }
 
+    /// The time of the newest record (0 in an empty store). Record times
+    /// never go back (a writer stamps max(clock, this)), so it is the latest
+    /// time of every record: a checkpoint is dated no earlier.
+    public var treeHeadTime: Int64 {
+        lock.lock(); defer { lock.unlock() }
+        return namespace.lastTime
+    }
+
     /// The blocks of a file, one element per block (for files written one
     /// note per block, like /.audit/checkpoints).
     public func blocks(of path: String) throws(StoreError) -> [[UInt8]] {

@@ -456,7 +456,7 @@ public final class Store: @unchecked Sendable {
         case .create: prevFile = .zero
         default: prevFile = namespace.node(file)?.lastHash ?? .zero
         }
-        let record = Record(kind: kind, seq: namespace.nextSeq, time: max(options.clock(), 0), writer: writer, file: file,
+        let record = Record(kind: kind, seq: namespace.nextSeq, time: max(options.clock(), namespace.lastTime, 0), writer: writer, file: file,
                             prevFileHash: prevFile, prevStoreHash: namespace.lastHash,
                             payloadLength: UInt64(data.count), payloadDigest: digest ?? Hash.sha256(data), body: body)
         do { try namespace.check(record) } catch {

@@ -46,21 +46,33 @@ public enum Timestamps {
 
     /// A duration as the policy writes it (`90s`, `5m`, `1h`, `2d`, `500ms`), in ns.
     public static func duration(_ s: String) -> Int64? {
-        if s.hasSuffix("ms"), let n = Int64(s.dropLast(2)), n >= 0 { return n * 1_000_000 }
+        if s.hasSuffix("ms"), let n = Int64(s.dropLast(2)), n >= 0 { return scaled(n, 1_000_000) }
         guard let unit = s.last, let n = Int64(s.dropLast()), n >= 0 else { return nil }
         return duration(n, unit)
+    }
+
+    /// A length in ns as a person reads it: "850 ms", "12.4 s".
+    public static func durationText(_ ns: Int64) -> String {
+        if ns < 1_000_000_000 { return "\(ns / 1_000_000) ms" }
+        return "\(ns / 1_000_000_000).\(ns % 1_000_000_000 / 100_000_000) s"
     }
 
     private static func duration(_ n: Int64, _ unit: Character) -> Int64? {
         let second: Int64 = 1_000_000_000
         switch unit {
-        case "s": return n * second
-        case "m": return n * 60 * second
-        case "h": return n * 3600 * second
-        case "d": return n * 86_400 * second
-        case "w": return n * 7 * 86_400 * second
+        case "s": return scaled(n, second)
+        case "m": return scaled(n, 60 * second)
+        case "h": return scaled(n, 3600 * second)
+        case "d": return scaled(n, 86_400 * second)
+        case "w": return scaled(n, 7 * 86_400 * second)
         default: return nil
         }
+    }
+
+    /// n × unit, or nil past Int64 (a duration from outside never traps).
+    private static func scaled(_ n: Int64, _ unit: Int64) -> Int64? {
+        let (v, overflow) = n.multipliedReportingOverflow(by: unit)
+        return overflow ? nil : v
     }
 
     /// RFC 3339 (section 5.6 date-time, or a full-date alone), in ns.
@@ -112,11 +124,12 @@ public enum Timestamps {
     }
 
     private static func broken(_ ns: Int64) -> (tm, Int64) {
-        let seconds = ns >= 0 ? ns / 1_000_000_000 : (ns - 999_999_999) / 1_000_000_000
+        let seconds = ns / 1_000_000_000 - (ns % 1_000_000_000 < 0 ? 1 : 0)   // floor, without overflow at Int64.min
         var t = time_t(seconds)
         var out = tm()
         gmtime_r(&t, &out)
-        return (out, ns - seconds * 1_000_000_000)
+        let frac = ns % 1_000_000_000
+        return (out, frac < 0 ? frac + 1_000_000_000 : frac)
     }
 
     private static func pad(_ v: Int, _ width: Int) -> String {

@@ -8,9 +8,7 @@ import Testing
     /// A store as `auditfs init` makes it, with its verifier key.
     static func signedStore(_ path: String) throws -> (Store, SignedNote.Verifier) {
         let s = try Store.create(at: path)
-        let keys = try SigningKeys.create(directory: Checkpointer.keysDirectory(of: path), origin: Checkpoint.origin(of: s.identity),
-                                          now: FileSystem.nowNanoseconds())
-        return (s, keys.signer.verifier)
+        return (s, try Checkpointer.createKeys(store: s, keysDirectory: Checkpointer.keysDirectory(of: path)))
     }
 
     static func checkpointer(_ s: Store, epochLength: Int64 = 3_600_000_000_000) throws -> Checkpointer {
@@ -35,14 +33,14 @@ import Testing
             try Self.write(s, "/app.log", ["line \(i)"])
             try c.issue()
         }
-        #expect(c.keys.epoch == 4)
+        #expect(c.keys.epoch == 5)   // epoch 1 began at init
         // Only the current epoch's private key is left on disk.
-        #expect(try FileSystem.list(Checkpointer.keysDirectory(of: s.path)) == ["epoch-4.key"])
+        #expect(try FileSystem.list(Checkpointer.keysDirectory(of: s.path)) == ["epoch-5.key"])
         s.close()
         let r = try Checker.verify(at: s.path, anchors: .init(verifier: verifier))
         #expect(r.status == .intact, "\(String(describing: r.failure))")
         #expect(Self.failures(r).isEmpty)
-        #expect(r.checkpoints.filter { $0.source.hasPrefix("/.audit/keys/") }.count == 4)
+        #expect(r.checkpoints.filter { $0.source.hasPrefix("/.audit/keys/") }.count == 5)
         #expect(r.checkpoints.filter { $0.source.hasPrefix("/.audit/checkpoints") }.count == 4)
         // Another store's key certifies nothing here.
         let other = try Self.signedStore(tmp.path + "/other").1
@@ -125,7 +123,7 @@ import Testing
         }
         s.close()
         let stolen = try SigningKeys.open(directory: Checkpointer.keysDirectory(of: s.path), origin: c.origin) { _ in true }
-        #expect(stolen.epoch == 3)
+        #expect(stolen.epoch == 4)
         // Rewrite the first log line, recompute every chain and re-sign every checkpoint.
         let seg = segmentPaths(s.path)[0]
         var items = try FixtureGenerator.decodeItems(segment: seg)
@@ -208,7 +206,7 @@ import Testing
         let bundle = try ProofBundle.make(store: s, path: "/app/a.log", start: 3, end: 15)
         let proven = try bundle.verify(with: verifier)
         #expect(String(decoding: proven.bytes, as: UTF8.self) == "ha\nbeta\ngamm")
-        #expect(proven.writers.count == 3 && proven.epoch == 2)
+        #expect(proven.writers.count == 3 && proven.epoch == 3)
         s.close()
         func refused(_ name: String, _ mutate: (inout ProofBundle) -> Void) {
             var b = bundle

@@ -28,17 +28,22 @@ def test_init_append_cat_ls_log_verify(store):
     ls = auditfs("ls", store, "/").out
     assert "app/" in ls and "top.log" in ls
     entries = [json.loads(l) for l in auditfs("log", store, "--json").out.splitlines()]
+    # init wrote records 0-4: mkdir /, then epoch 1's key certificate (/.audit/keys/epoch-1.cert).
+    assert [(e["op"], e["path"]) for e in entries[:5]] == [("mkdir", "/"), ("mkdir", "/.audit"), ("mkdir", "/.audit/keys"),
+                                                          ("create", "/.audit/keys/epoch-1.cert"), ("append", "/.audit/keys/epoch-1.cert")]
+    entries = entries[:1] + entries[5:]
     assert [e["op"] for e in entries] == ["mkdir", "mkdir", "create", "append", "append", "create", "append"]
-    assert [e["seq"] for e in entries] == list(range(7))
+    assert [e["seq"] for e in entries] == [0] + list(range(5, 11))
     appends = [e for e in entries if e["path"] == "/app/x.log" and e["op"] == "append"]
     assert [(e["offset"], e["length"]) for e in appends] == [(0, 4), (4, 4)]
     assert all(e["uid"] == 0 and e["command"] == "auditfs" and e["pid"] > 0 for e in entries[1:])
     only = [json.loads(l)["path"] for l in auditfs("log", store, "/app", "--json").out.splitlines()]
     assert set(only) == {"/app", "/app/x.log"}
     v = auditfs("verify", store)
-    assert v.returncode == 0 and v.out.startswith("intact: 7 records"), v.out
+    assert v.returncode == 0 and v.out.startswith("intact: 11 records"), v.out
     report = json.loads(auditfs("verify", store, "--json").out)
-    assert report["status"] == "intact" and report["treeSize"] == 7 and report["payloadBytes"] == 16
+    cert = len(auditfs("cat", store, "/.audit/keys/epoch-1.cert").stdout)
+    assert report["status"] == "intact" and report["treeSize"] == 11 and report["payloadBytes"] == 16 + cert
 
 
 def test_checker_binary_needs_no_libfuse(store):
@@ -121,8 +126,8 @@ def test_verify_names_the_damaged_record(store):
     for i in range(5):
         auditfs("append", store, "/log", input=f"line {i}\n", check=True)
     seg = sorted((store / "segments").iterdir())[0]
-    entries = [json.loads(l) for l in auditfs("log", store, "--json").out.splitlines()]
-    target = entries[4]  # the 2nd append
+    entries = [json.loads(l) for l in auditfs("log", store, "/log", "--json").out.splitlines()]
+    target = [e for e in entries if e["op"] == "append"][1]  # the 2nd append
     flip_bit(seg, target["position"] + 200)
     v = auditfs("verify", store)
     assert v.returncode == 1, v.out
