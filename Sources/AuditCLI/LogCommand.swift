@@ -51,7 +51,7 @@ struct LogCommand: ParsableCommand {
         }
         do {
             try History.read(at: store.store) { e in
-                if let filter, filter != "/", e.path != filter, !e.path.hasPrefix(filter + "/") { return }
+                if let filter, !filter.sameBytes(as: "/"), !e.path.sameBytes(as: filter), !e.path.hasBytePrefix(filter + "/") { return }
                 if let since, e.time < since { return }
                 if let until, e.time >= until { return }
                 if let wantUID, e.uid != wantUID { return }

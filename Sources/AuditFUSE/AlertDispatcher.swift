@@ -208,7 +208,7 @@ final class AlertDispatcher: Sendable {
 
     /// Appends one line to a file outside the mount (O_APPEND, created 0600).
     static func appendLine(_ line: [UInt8], to path: String, mountpoint: String?) -> AlertRecord.Outcome {
-        if let m = mountpoint, path == m || path.hasPrefix(m + "/") {
+        if let m = mountpoint, path.sameBytes(as: m) || path.hasBytePrefix(m + "/") {
             return .init(action: "file", outcome: "failed", detail: "\(path) is inside the mount")
         }
         let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)

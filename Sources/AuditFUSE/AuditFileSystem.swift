@@ -42,7 +42,7 @@ final class AuditFileSystem: @unchecked Sendable {
 
     /// Whether (parent, name) is the /.audit/checkpoint view.
     func isCheckpointView(parent: UInt64, name: String) -> Bool {
-        name == CheckpointView.name && !checkpointView.isEmpty && store.lookup(AuditPaths.root)?.id == parent
+        name.sameBytes(as: CheckpointView.name) && !checkpointView.isEmpty && store.lookup(AuditPaths.root)?.id == parent
     }
 
     // MARK: Session
@@ -126,7 +126,7 @@ final class AuditFileSystem: @unchecked Sendable {
         for child in store.children(of: id) {
             entries.append(DirectoryListing.Entry(name: child.name, id: child.id, isDirectory: child.isDirectory))
         }
-        if dir.path == AuditPaths.root && !checkpointView.isEmpty {
+        if dir.path.sameBytes(as: AuditPaths.root) && !checkpointView.isEmpty {
             entries.append(DirectoryListing.Entry(name: CheckpointView.name, id: CheckpointView.inode, isDirectory: false))
         }
         fi.pointee.fh = DirectoryListing(entries: entries).fh

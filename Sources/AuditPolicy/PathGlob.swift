@@ -1,12 +1,18 @@
+import AuditStore
+
 /// A path pattern of a policy rule, compiled once when the policy loads.
 ///
-/// Patterns are absolute ("/nginx/*.log"). `*` matches any run of characters
-/// within one component, `?` one character, and a component that is exactly
+/// Patterns are absolute ("/nginx/*.log"). `*` matches any run of bytes
+/// within one component, `?` one byte, and a component that is exactly
 /// `**` matches zero or more whole components — so "/nginx/**" covers the
 /// directory /nginx itself and everything below it.
+///
+/// Patterns and paths are byte strings (FORMAT.md "Paths"): components are
+/// split at the byte "/" only, literals compare bytewise (NFC "é" is not NFD
+/// "e\u{301}"), so no wildcard ever spans a "/", whatever follows it.
 public struct PathGlob: Sendable, Equatable, CustomStringConvertible {
     enum Part: Sendable, Equatable {
-        case literal(String)
+        case literal([UInt8])
         case pattern([UInt8])
         case anyDepth
     }
@@ -21,21 +27,24 @@ public struct PathGlob: Sendable, Equatable, CustomStringConvertible {
 
     public init(_ text: String) throws(Invalid) {
         self.text = text
-        guard text.hasPrefix("/") else { throw Invalid(reason: "path glob '\(text)' must start with '/'") }
-        if text == "/" { parts = []; return }
+        let bytes = Array(text.utf8)
+        guard bytes.first == Self.slash else { throw Invalid(reason: "path glob '\(text)' must start with '/'") }
+        if bytes.count == 1 { parts = []; return }
+        let star = UInt8(ascii: "*"), question = UInt8(ascii: "?"), dot = UInt8(ascii: ".")
+        let refused: Set<UInt8> = Set("[]{}\\".utf8)
         var parts: [Part] = []
-        for component in text.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
-            let c = String(component)
+        for component in bytes.dropFirst().split(separator: Self.slash, omittingEmptySubsequences: false) {
+            let c = Array(component)
             if c.isEmpty { throw Invalid(reason: "path glob '\(text)' has an empty component") }
-            if c == "." || c == ".." { throw Invalid(reason: "path glob '\(text)' has a '\(c)' component") }
-            if c == "**" {
+            if c == [dot] || c == [dot, dot] { throw Invalid(reason: "path glob '\(text)' has a '\(String(decoding: c, as: UTF8.self))' component") }
+            if c == [star, star] {
                 if parts.last != .anyDepth { parts.append(.anyDepth) }
-            } else if c.contains("**") {
+            } else if zip(c, c.dropFirst()).contains(where: { $0 == star && $1 == star }) {
                 throw Invalid(reason: "path glob '\(text)': '**' must be a whole component")
-            } else if c.contains("[") || c.contains("]") || c.contains("{") || c.contains("}") || c.contains("\\") {
+            } else if c.contains(where: refused.contains) {
                 throw Invalid(reason: "path glob '\(text)': only '*', '?' and '**' are special; '[', ']', '{', '}' and '\\' are not allowed")
-            } else if c.contains("*") || c.contains("?") {
-                parts.append(.pattern(Array(c.utf8)))
+            } else if c.contains(star) || c.contains(question) {
+                parts.append(.pattern(c))
             } else {
                 parts.append(.literal(c))
             }
@@ -50,10 +59,12 @@ public struct PathGlob: Sendable, Equatable, CustomStringConvertible {
         matches(components: Self.components(of: path))
     }
 
-    /// The components of an absolute, normalised path, split once so that a
-    /// decision tries many globs without splitting again.
+    /// The components of an absolute, normalised path, split at each "/"
+    /// byte once, so that a decision tries many globs without splitting again.
     public static func components(of path: String) -> [Substring] {
-        path == "/" ? [] : path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        let u = path.utf8
+        if u.count == 1 && u.first == slash { return [] }
+        return u.dropFirst().split(separator: slash, omittingEmptySubsequences: false).map { Substring($0) }
     }
 
     /// Whether the path split by `components(of:)` matches.
@@ -73,17 +84,23 @@ public struct PathGlob: Sendable, Equatable, CustomStringConvertible {
                 if i == c.endIndex { return false }
                 i += 1
             }
-        case let .literal(s):
-            guard let head = c.first, head == s else { return false }
+        case let .literal(bytes):
+            guard let head = c.first, head.utf8.elementsEqual(bytes) else { return false }
             return match(p.dropFirst(), c.dropFirst())
-        case let .pattern(pat):
-            guard let head = c.first, PathGlob.wildcard(pat[...], Array(head.utf8)[...]) else { return false }
+        case let .pattern(pattern):
+            guard let head = c.first, PathGlob.wildcard(pattern, head) else { return false }
             return match(p.dropFirst(), c.dropFirst())
         }
     }
 
-    /// `*` and `?` within one component (bytes; `?` is one byte).
-    static func wildcard(_ p: ArraySlice<UInt8>, _ s: ArraySlice<UInt8>) -> Bool {
+    static func wildcard(_ pattern: [UInt8], _ component: Substring) -> Bool {
+        if let r = component.utf8.withContiguousStorageIfAvailable({ wildcard(pattern[...], $0[...]) }) { return r }
+        return wildcard(pattern[...], Array(component.utf8)[...])
+    }
+
+    /// `*` and `?` within one component (bytes; `?` is one byte). Greedy with
+    /// one backtrack point (the last `*`): O(pattern × component) at worst.
+    static func wildcard<S: Collection<UInt8>>(_ p: ArraySlice<UInt8>, _ s: S) -> Bool where S.Index == Int {
         var pi = p.startIndex, si = s.startIndex
         var star: Int? = nil, mark = s.startIndex
         while si < s.endIndex {
@@ -100,4 +117,6 @@ public struct PathGlob: Sendable, Equatable, CustomStringConvertible {
         while pi < p.endIndex && p[pi] == UInt8(ascii: "*") { pi += 1 }
         return pi == p.endIndex
     }
+
+    private static let slash = UInt8(ascii: "/")
 }

@@ -73,7 +73,9 @@ public final class QueryIndex {
     private var mappedCount = 0
     private var recent: [Entry] = []
     private var verifiedChunks = Set<Int>()
-    private var stringIDs: [String: UInt32] = [:]
+    /// Interned strings (paths among them) by their bytes: two paths that
+    /// differ in a byte are two strings.
+    private var stringIDs: [ByteString: UInt32] = [:]
     private var segmentMaps: [Int: MappedFile] = [:]
     /// Why the index was rebuilt, when it was.
     public private(set) var rebuiltBecause: String?
@@ -142,7 +144,7 @@ public final class QueryIndex {
         state = s
         mapped = s.entryCount > 0 ? try file.map() : nil
         mappedCount = s.entryCount
-        for (i, str) in s.strings.enumerated() { stringIDs[str] = UInt32(i) }
+        for (i, str) in s.strings.enumerated() { stringIDs[ByteString(str)] = UInt32(i) }
     }
 
     /// Reads the decision lines appended since the index's position.
@@ -174,10 +176,10 @@ public final class QueryIndex {
     public var segments: [String] { state.segments }
 
     private func intern(_ s: String) -> UInt32 {
-        if let id = stringIDs[s] { return id }
+        if let id = stringIDs[ByteString(s)] { return id }
         let id = UInt32(state.strings.count)
         state.strings.append(s)
-        stringIDs[s] = id
+        stringIDs[ByteString(s)] = id
         return id
     }
 
@@ -238,9 +240,9 @@ public final class QueryIndex {
     /// Chunks outside the time range are skipped; a chunk's digest is
     /// checked before its entries are used.
     func candidates(_ filter: QueryFilter) throws -> [Int] {
-        let userIDs: Set<UInt32>? = filter.user.map { u in stringIDs[u].map { [$0] } ?? [] }
+        let userIDs: Set<UInt32>? = filter.user.map { u in stringIDs[ByteString(u)].map { [$0] } ?? [] }
         let byUID = filter.userUID
-        let verbID: UInt32?? = filter.verb.map { stringIDs[$0] }
+        let verbID: UInt32?? = filter.verb.map { stringIDs[ByteString($0)] }
         if case .some(.none) = verbID { return [] }
         var pathMatch: [Bool]?
         if let glob = filter.path { pathMatch = state.strings.map { glob.matches($0) } }

@@ -1,4 +1,5 @@
 import AuditPolicy
+import AuditStore
 
 /// The JSON lines the daemon writes under `/.audit` (docs/POLICY.md "The
 /// audit namespace", docs/QUERY.md "Alerts"). Encoded by the daemon's
@@ -181,6 +182,6 @@ public enum AuditFiles {
 
     /// Whether `path` is a decisions file (/.audit/decisions/YYYY-MM-DD.jsonl).
     public static func isDecisions(_ path: String) -> Bool {
-        path.hasPrefix(decisionsDirectory + "/") && path.hasSuffix(".jsonl")
+        path.hasBytePrefix(decisionsDirectory + "/") && path.hasByteSuffix(".jsonl")
     }
 }

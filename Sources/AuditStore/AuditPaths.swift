@@ -12,10 +12,15 @@ public enum AuditPaths {
 
     /// The epoch a certificate path names, or nil.
     public static func epoch(ofCertificate path: String) -> Int? {
-        guard path.hasPrefix(keys + "/epoch-"), path.hasSuffix(".cert") else { return nil }
-        return Int(path.dropFirst((keys + "/epoch-").count).dropLast(".cert".count))
+        let prefix = keys + "/epoch-", suffix = ".cert"
+        guard path.hasBytePrefix(prefix), path.hasByteSuffix(suffix), path.utf8.count > prefix.utf8.count + suffix.utf8.count else { return nil }
+        let digits = path.utf8.dropFirst(prefix.utf8.count).dropLast(suffix.utf8.count)
+        guard digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        return Int(String(Substring(digits)))
     }
 
-    /// Whether `path` is inside /.audit (or is /.audit).
-    public static func contains(_ path: String) -> Bool { path == root || path.hasPrefix(root + "/") }
+    /// Whether `path` is inside /.audit (or is /.audit), bytewise.
+    public static func contains(_ path: String) -> Bool {
+        path.sameBytes(as: root) || path.hasBytePrefix(root + "/")
+    }
 }

@@ -215,7 +215,7 @@ struct IndexComparison {
             if replayed.fileCount != snapshot.fileCount { note("\(snapshot.fileCount) files, segments have \(replayed.fileCount)") }
             for (id, n) in replayed.nodes {
                 guard let m = snapshot.node(id) else { note("file \(id) missing"); continue }
-                if n.path != m.path || n.kind != m.kind || n.size != m.size || n.mode != m.mode || n.uid != m.uid || n.gid != m.gid
+                if !n.path.sameBytes(as: m.path) || n.kind != m.kind || n.size != m.size || n.mode != m.mode || n.uid != m.uid || n.gid != m.gid
                     || n.lastHash != m.lastHash || n.mtime != m.mtime || n.atime != m.atime || n.ctime != m.ctime
                     || n.parent != m.parent || m.blocks.count != (blocksSeen[id] ?? 0) {
                     note("attributes of \(n.path)")

@@ -81,13 +81,13 @@ struct CheckpointAudit {
         }
         switch record.body {
         case let .create(path, _, _, _):
-            if path == AuditPaths.checkpoints || AuditPaths.epoch(ofCertificate: path) != nil {
+            if path.sameBytes(as: AuditPaths.checkpoints) || AuditPaths.epoch(ofCertificate: path) != nil {
                 fileKinds[Record.fileID(createdBy: record.seq)] = path
             }
         case .append:
             guard let path = fileKinds[record.file], let root = pendingRoot else { return }
             let note = Note(text: String(decoding: payload, as: UTF8.self), seq: record.seq, rootBefore: root, newestBefore: newestTime)
-            if path == AuditPaths.checkpoints {
+            if path.sameBytes(as: AuditPaths.checkpoints) {
                 stored.append(note)
                 storedLastBefore.append(lastTime)
                 if record.seq < UInt64.max { watched.insert(record.seq + 1) }

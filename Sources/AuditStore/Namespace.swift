@@ -17,7 +17,9 @@ public final class Namespace: @unchecked Sendable {
         public var atime: Int64
         /// Hash of this node's latest record (the head of its file chain).
         public var lastHash: Hash
-        public var children: [String: UInt64] = [:]
+        /// The directory's entries by name, bytewise (`ByteString`: names
+        /// equal only by canonical equivalence are two entries).
+        public private(set) var children: [ByteString: UInt64] = [:]
         /// Blocks of a file, in offset order (kept only when the namespace is built to serve reads).
         public var blocks = BlockList()
 
@@ -29,6 +31,14 @@ public final class Namespace: @unchecked Sendable {
 
         public var isDirectory: Bool { kind == .directory }
         public var name: String { StorePath.name(of: path) }
+
+        /// The id of the entry `name`, compared bytewise.
+        public func child(named name: String) -> UInt64? { children[ByteString(name)] }
+
+        /// Adds an entry; false (and nothing changes) when the name exists.
+        func addChild(_ name: String, id: UInt64) -> Bool {
+            children.updateValue(id, forKey: ByteString(name)) == nil
+        }
     }
 
     /// Why a record cannot be applied: the check's name (FORMAT.md "Rules")
@@ -68,7 +78,7 @@ public final class Namespace: @unchecked Sendable {
         guard nodes[Namespace.rootID]?.isDirectory == true else { throw InconsistentRestore() }
         for node in nodes.values where node.id != Namespace.rootID {
             guard let parent = nodes[node.parent], parent.isDirectory, node.id <= nextSeq,
-                  parent.children.updateValue(node.id, forKey: node.name) == nil else { throw InconsistentRestore() }
+                  parent.addChild(node.name, id: node.id) else { throw InconsistentRestore() }
         }
     }
 
@@ -79,7 +89,7 @@ public final class Namespace: @unchecked Sendable {
     public func lookup(_ path: String) -> Node? {
         guard let parts = try? StorePath.components(of: path), var node = nodes[Namespace.rootID] else { return nil }
         for part in parts {
-            guard let child = node.children[part], let next = nodes[child] else { return nil }
+            guard let child = node.child(named: part), let next = nodes[child] else { return nil }
             node = next
         }
         return node
@@ -99,14 +109,14 @@ public final class Namespace: @unchecked Sendable {
             guard record.prevFileHash == .zero else { throw Violation(check: "file-chain", expected: Hash.zero.hex, found: record.prevFileHash.hex) }
             guard mode <= 0o7777 else { throw Violation(check: "mode", expected: "<= 07777", found: String(mode, radix: 8)) }
             if record.seq == 0 {
-                guard record.kind == .directory, path == "/" else { throw Violation(check: "root", expected: "mkdir /", found: "\(record.kind.name) \(path)") }
+                guard record.kind == .directory, path.sameBytes(as: "/") else { throw Violation(check: "root", expected: "mkdir /", found: "\(record.kind.name) \(path)") }
                 return
             }
-            guard path != "/" else { throw Violation(check: "path-duplicate", expected: "a new path", found: path) }
+            guard !path.sameBytes(as: "/") else { throw Violation(check: "path-duplicate", expected: "a new path", found: path) }
             guard let parent = lookup(StorePath.parent(of: path)), parent.isDirectory else {
                 throw Violation(check: "path-parent", expected: "directory \(StorePath.parent(of: path))", found: "none")
             }
-            guard parent.children[StorePath.name(of: path)] == nil else {
+            guard parent.child(named: StorePath.name(of: path)) == nil else {
                 throw Violation(check: "path-duplicate", expected: "a new path", found: path)
             }
         case let .append(offset):
@@ -150,7 +160,7 @@ public final class Namespace: @unchecked Sendable {
             nodes[id] = node
             if record.seq != 0 {
                 let parent = nodes[parentID]!
-                parent.children[StorePath.name(of: path)] = id
+                _ = parent.addChild(StorePath.name(of: path), id: id)
                 parent.mtime = record.time
             }
         case .append:

@@ -11,10 +11,12 @@ extension Store {
     /// their writers with `ensureDirectory`.
     public static let auditDirectories = ["/.audit", "/.audit/decisions", "/.audit/policy"]
 
-    /// Whether `path` (absolute, normalised) is `/.audit` or below it.
-    public static func isAuditPath(_ path: String) -> Bool {
-        path == auditRoot || path.hasPrefix(auditRoot + "/")
-    }
+    /// Whether `path` (absolute, normalised) is `/.audit` or below it,
+    /// compared bytewise: "/.audit/\u{200D}x" is inside (its first byte after
+    /// "/.audit/" is the joiner's), "/.audit\u{301}" is not /.audit. Every
+    /// writer that keeps users out of /.audit (the mount, `auditfs append`)
+    /// asks this.
+    public static func isAuditPath(_ path: String) -> Bool { AuditPaths.contains(path) }
 
     /// Creates the directory at `path` and its missing parents (owner root,
     /// group root, `mode`); returns the directory. Idempotent and safe
@@ -27,7 +29,7 @@ extension Store {
             guard node.isDirectory else { throw .notADirectory(p) }
             return node
         }
-        if p != "/" { try ensureDirectory(StorePath.parent(of: p), mode: mode, by: writer) }
+        if !p.sameBytes(as: "/") { try ensureDirectory(StorePath.parent(of: p), mode: mode, by: writer) }
         do {
             return try create(p, kind: .directory, mode: mode, owner: 0, group: 0, by: writer)
         } catch .exists {

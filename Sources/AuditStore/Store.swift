@@ -16,7 +16,7 @@ public struct NodeInfo: Equatable, Sendable {
     public var childCount: Int
 
     public var isDirectory: Bool { kind == .directory }
-    public var name: String { path == "/" ? "/" : StorePath.name(of: path) }
+    public var name: String { path.sameBytes(as: "/") ? "/" : StorePath.name(of: path) }
 
     init(_ n: Namespace.Node) {
         id = n.id; kind = n.kind; path = n.path; parent = n.parent; mode = n.mode; uid = n.uid; gid = n.gid
@@ -326,11 +326,11 @@ public final class Store: @unchecked Sendable {
 
     public func lookup(parent: UInt64, name: String) -> NodeInfo? {
         lock.lock(); defer { lock.unlock() }
-        guard let p = namespace.node(parent), let id = p.children[name] else { return nil }
+        guard let p = namespace.node(parent), let id = p.child(named: name) else { return nil }
         return namespace.node(id).map(NodeInfo.init)
     }
 
-    /// The entries of a directory, sorted by name.
+    /// The entries of a directory, sorted by name bytewise.
     public func children(of id: UInt64) -> [NodeInfo] {
         lock.lock(); defer { lock.unlock() }
         guard let dir = namespace.node(id) else { return [] }
@@ -397,7 +397,7 @@ public final class Store: @unchecked Sendable {
         let p: String
         do { p = try StorePath.parse(path) } catch { throw .invalidPath(error.description) }
         lock.lock(); defer { lock.unlock() }
-        guard p != "/", namespace.lookup(p) == nil else { throw .exists(p) }
+        guard !p.sameBytes(as: "/"), namespace.lookup(p) == nil else { throw .exists(p) }
         guard let parent = namespace.lookup(StorePath.parent(of: p)) else { throw .noSuchFile(StorePath.parent(of: p)) }
         guard parent.isDirectory else { throw .notADirectory(parent.path) }
         let node = try appendLocked(kind: kind, file: Record.fileID(createdBy: namespace.nextSeq),

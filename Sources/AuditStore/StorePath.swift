@@ -1,6 +1,10 @@
 /// Paths inside a store: absolute, "/"-separated, normalised (FORMAT.md "Paths").
 /// No empty, "." or ".." component, no NUL, components of at most 255 bytes,
 /// at most 4096 bytes in all. "/" is the root directory.
+///
+/// A path is a byte string: every operation here splits, joins and compares
+/// UTF-8 code units (the byte 0x2F is the only separator), never grapheme
+/// clusters or canonical equivalents (`ByteString`).
 public enum StorePath {
     public struct Invalid: Error, CustomStringConvertible {
         public let path: String
@@ -29,9 +33,10 @@ public enum StorePath {
     /// Accepts a user-supplied path: adds a leading "/" if missing; rejects
     /// "..", ".", empty components (other than a trailing "/"), NUL.
     public static func parse(_ input: String) throws(Invalid) -> String {
-        var p = input
-        if !p.hasPrefix("/") { p = "/" + p }
-        if p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        var bytes = Array(input.utf8)
+        if bytes.first != slash { bytes.insert(slash, at: 0) }
+        if bytes.count > 1 && bytes.last == slash { bytes.removeLast() }
+        let p = String(decoding: bytes, as: UTF8.self)
         _ = try components(of: p)
         return p
     }
@@ -40,7 +45,7 @@ public enum StorePath {
         let b = Array(name.utf8)
         let where_ = path ?? name
         if b.isEmpty { throw Invalid(path: where_, reason: "empty component") }
-        if name == "." || name == ".." { throw Invalid(path: where_, reason: "'\(name)' component") }
+        if b == [UInt8(ascii: ".")] || b == [UInt8(ascii: "."), UInt8(ascii: ".")] { throw Invalid(path: where_, reason: "'\(name)' component") }
         if b.count > Format.maxNameSize { throw Invalid(path: where_, reason: "component longer than \(Format.maxNameSize) bytes") }
         if b.contains(0) { throw Invalid(path: where_, reason: "contains NUL") }
         if b.contains(UInt8(ascii: "/")) { throw Invalid(path: where_, reason: "'/' in a name") }
@@ -49,15 +54,21 @@ public enum StorePath {
 
     public static func normalize(_ components: [String]) -> String { "/" + components.joined(separator: "/") }
 
-    public static func join(_ dir: String, _ name: String) -> String { dir == "/" ? "/" + name : dir + "/" + name }
+    public static func join(_ dir: String, _ name: String) -> String { dir.sameBytes(as: "/") ? "/" + name : dir + "/" + name }
 
+    /// Everything before the last "/" byte ("/" for a top-level name).
     public static func parent(of path: String) -> String {
-        guard let i = path.lastIndex(of: "/"), i != path.startIndex else { return "/" }
-        return String(path[..<i])
+        let u = path.utf8
+        guard let i = u.lastIndex(of: slash), i != u.startIndex else { return "/" }
+        return String(Substring(u[..<i]))
     }
 
+    /// Everything after the last "/" byte.
     public static func name(of path: String) -> String {
-        guard let i = path.lastIndex(of: "/") else { return path }
-        return String(path[path.index(after: i)...])
+        let u = path.utf8
+        guard let i = u.lastIndex(of: slash) else { return path }
+        return String(Substring(u[u.index(after: i)...]))
     }
+
+    private static let slash = UInt8(ascii: "/")
 }
