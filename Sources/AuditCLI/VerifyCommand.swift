@@ -17,7 +17,7 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "The verifier key (epoch 0) kept off the host, or a file holding it; default STORE/verifier-key.") var key: String?
     @Option(help: "A checkpoint file from outside the store (a witness's copy; may hold several); repeatable.") var checkpoint: [String] = []
     @Option(help: "A witness key (name+id+base64); every --checkpoint must carry its cosignature.") var witnessKey: String?
-    @Option(help: ArgumentHelp("With --key: fail when the records after the last signed checkpoint span more than this (90s, 5m, 1h; default 60s, six checkpoint intervals of a default mount; 0s: at most one unsigned record).", valueName: "duration"))
+    @Option(help: ArgumentHelp("With --key: fail when the records after the last signed checkpoint span more than this (90s, 5m, 1h; default 60s: six checkpoint intervals of a default mount).", valueName: "duration"))
     var maxUnsigned: String?
     @Option(help: ArgumentHelp("With --key: fail when more than N records follow the last signed checkpoint (default: no limit).", valueName: "n"))
     var maxUnsignedRecords: UInt64?

@@ -223,6 +223,7 @@ import Testing
         refused("record-dropped") { $0.records.remove(at: 2) }
         refused("create-dropped") { $0.records.removeFirst() }
         refused("range-beyond-the-records") { $0.end = 1000 }
+        refused("range-reversed") { $0.start = 15; $0.end = 3 }   // hostile numbers: refused, never a trap
         refused("path-changed") { $0.path = "/app/b.log" }
         refused("checkpoint-size") { $0.checkpoint = $0.checkpoint.replacingOccurrences(of: "\n\(try! Checkpoint.parse(SignedNote.parse(bundle.checkpoint).text).size)\n", with: "\n3\n") }
         refused("checkpoint-signature") { $0.checkpoint = $0.checkpoint.replacingOccurrences(of: "time ", with: "time 1") }

@@ -14,6 +14,20 @@ import Testing
 
     static let second: Int64 = 1_000_000_000
 
+    /// A new signed store whose records and checkpoints take their time from
+    /// `clock`; epoch 1 is certified for `keyWindow`.
+    static func clockedStore(_ path: String, _ clock: ManualClock, keyWindow: Int64 = Checkpointer.Options().epochLength,
+                             epochLength: Int64 = Checkpointer.Options().epochLength) throws -> (Store, Checkpointer, SignedNote.Verifier) {
+        var so = Store.Options()
+        so.clock = clock.read
+        let s = try Store.create(at: path, options: so)
+        let verifier = try Checkpointer.createKeys(store: s, keysDirectory: Checkpointer.keysDirectory(of: path), epochLength: keyWindow)
+        var o = Checkpointer.Options()
+        o.epochLength = epochLength
+        o.clock = clock.read
+        return (s, try Checkpointer(store: s, keysDirectory: Checkpointer.keysDirectory(of: path), options: o), verifier)
+    }
+
     static func certificate(notBefore: Int64, notAfter: Int64?, size: UInt64) throws -> KeyCertificate {
         let (signer, _) = try SignedNote.Signer.generate(name: "auditfs/test")
         return KeyCertificate(origin: "auditfs/test", epoch: 2, notBefore: notBefore, notAfter: notAfter, size: size, root: .zero, key: signer.verifier)
@@ -81,14 +95,7 @@ import Testing
     @Test func aKeyCopiedInEpochTwoCannotSignARecordOfEpochSix() throws {
         let tmp = TempDir()
         let clock = ManualClock()
-        var so = Store.Options()
-        so.clock = clock.read
-        let s = try Store.create(at: tmp.path + "/s", options: so)
-        let verifier = try Checkpointer.createKeys(store: s, keysDirectory: Checkpointer.keysDirectory(of: s.path), epochLength: 60 * Self.second)
-        var o = Checkpointer.Options()
-        o.epochLength = 60 * Self.second
-        o.clock = clock.read
-        let c = try Checkpointer(store: s, keysDirectory: Checkpointer.keysDirectory(of: s.path), options: o)
+        let (s, c, verifier) = try Self.clockedStore(tmp.path + "/s", clock, keyWindow: 60 * Self.second, epochLength: 60 * Self.second)
         let stolenDir = tmp.path + "/stolen"
         var genuine: [ProofBundle] = []
         for epoch in 1...6 {
@@ -138,14 +145,8 @@ import Testing
     @Test func theCheckpointerNeverSignsPastNotAfter() throws {
         let tmp = TempDir()
         let clock = ManualClock()
-        var so = Store.Options()
-        so.clock = clock.read
-        let s = try Store.create(at: tmp.path + "/s", options: so)
-        let verifier = try Checkpointer.createKeys(store: s, keysDirectory: Checkpointer.keysDirectory(of: s.path), epochLength: 10 * Self.second)
-        var o = Checkpointer.Options()
-        o.epochLength = 3_600 * Self.second   // longer than the key's certified window
-        o.clock = clock.read
-        let c = try Checkpointer(store: s, keysDirectory: Checkpointer.keysDirectory(of: s.path), options: o)
+        // Epoch 1's window is 10 s; the checkpointer's epochs would last an hour.
+        let (s, c, verifier) = try Self.clockedStore(tmp.path + "/s", clock, keyWindow: 10 * Self.second, epochLength: 3_600 * Self.second)
         try CheckpointTests.write(s, "/a", ["a"])
         clock.advance(seconds: 10)   // exactly not-after: still epoch 1
         try c.issue()

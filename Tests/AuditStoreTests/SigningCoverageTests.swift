@@ -9,13 +9,7 @@ import Testing
 
     /// A signed store on a hand-moved clock, checkpointed once after three lines.
     static func checkpointedStore(_ path: String, clock: EpochBindingTests.ManualClock) throws -> (Store, Checkpointer, SignedNote.Verifier) {
-        var so = Store.Options()
-        so.clock = clock.read
-        let s = try Store.create(at: path, options: so)
-        let verifier = try Checkpointer.createKeys(store: s, keysDirectory: Checkpointer.keysDirectory(of: path))
-        var o = Checkpointer.Options()
-        o.clock = clock.read
-        let c = try Checkpointer(store: s, keysDirectory: Checkpointer.keysDirectory(of: path), options: o)
+        let (s, c, verifier) = try EpochBindingTests.clockedStore(path, clock)
         try CheckpointTests.write(s, "/app.log", ["one", "two", "three"])
         try c.issue()
         return (s, c, verifier)

@@ -11,22 +11,15 @@ import shutil
 import struct
 import time
 
-import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from conftest import AUDITFS_CHECK, auditfs, run
 from mountlib import Mount, wait_until
+from test_mount_checkpoints import signed  # noqa: F401  (the fixture: a new store and its verifier key kept off the host)
 
 AUDIT_SIGNED = ("/.audit/checkpoints", "/.audit/keys")
 
 
-@pytest.fixture
-def signed(tmp_path):
-    s = tmp_path / "store"
-    auditfs("init", s, check=True)
-    key = tmp_path / "verifier-key"   # the copy kept off the host
-    shutil.copy(s / "verifier-key", key)
-    return s, key
 
 
 # --- A store rewriter, as root offline does it (FORMAT.md "Segment file", "Header") ---
