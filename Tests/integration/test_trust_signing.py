@@ -189,13 +189,11 @@ alerts:
     assert r.returncode == 0, r.err
     try:
         # The signing key goes away (and with it every key the next epoch needs).
-        shutil.rmtree(store / "keys")
+        shutil.move(store / "keys", tmp_path / "keys-away")
         with open(m / "app.log", "a") as f:
             f.write("written while signing fails\n")
         events = m / ".audit" / "events.jsonl"
         wait_until(lambda: "checkpoint-failed" in events.read_text(), timeout=60, what="the checkpoint-failed event")
-        failed = [json.loads(l) for l in events.read_text().splitlines() if '"checkpoint-failed"' in l]
-        assert len(failed) == 1 and failed[0]["error"], failed   # once per run of failures
         wait_until(sink.exists, timeout=30, what="the checkpoint-failure alert")
         alert = json.loads(sink.read_text().splitlines()[0])
         assert alert["event"] == "checkpoint-failure" and "unsigned" in alert["message"]
@@ -203,11 +201,21 @@ alerts:
         with open(m / "app.log", "a") as f:
             f.write("and still accepted\n")
         assert (m / "app.log").read_text().endswith("and still accepted\n")
+        # What was written since the last signature is unsigned; a tight limit says so.
+        v = auditfs("verify", store, "--key", key, "--max-unsigned-records", "0")
+        assert v.returncode == 1 and v.out.startswith("UNSIGNED: "), v.out
+        # The keys come back: the next epoch starts, signing resumes and covers all of it.
+        shutil.move(tmp_path / "keys-away", store / "keys")
+        wait_until(lambda: "checkpoint-resumed" in events.read_text(), timeout=60, what="the checkpoint-resumed event")
+        lines = [json.loads(l) for l in events.read_text().splitlines()]
+        failed = [e for e in lines if e["event"] == "checkpoint-failed"]
+        assert len(failed) == 1 and failed[0]["error"], failed   # once per run of failures
+        assert "failed attempt" in next(e for e in lines if e["event"] == "checkpoint-resumed")["detail"]
     finally:
         m.cleanup()
-    # What was written since the last signature stays unsigned; a tight limit says so.
     v = auditfs("verify", store, "--key", key, "--max-unsigned-records", "0")
-    assert v.returncode == 1 and v.out.startswith("UNSIGNED: "), v.out
+    assert v.returncode == 0, v.out
+    assert len(sink.read_text().splitlines()) == 1
 
 
 # --- Item 10: keys bound to their epochs ---
