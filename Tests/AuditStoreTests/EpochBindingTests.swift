@@ -159,4 +159,30 @@ import Testing
         let r = try Checker.verify(at: s.path, anchors: .init(verifier: verifier, unsigned: .standard))
         #expect(r.status == .intact, "\(String(describing: r.failure)) \(r.checkpoints.map(\.message))")
     }
+
+    /// A store made before keys had windows: an epoch 0 key file (v1) on
+    /// disk, a checkpoint it signed. The first checkpoint now certifies
+    /// epoch 1 (v2) first; the old checkpoint fails checkpoint-window.
+    @Test func aStoreFromBeforeKeyWindowsMovesToWindowedKeys() throws {
+        let tmp = TempDir()
+        let s = try Store.create(at: tmp.path + "/s")
+        let dir = Checkpointer.keysDirectory(of: s.path)
+        let (root, seed) = try SignedNote.Signer.generate(name: Checkpoint.origin(of: s.identity))
+        try FileSystem.makeDirectory(dir, mode: 0o700)
+        writeFile(dir + "/epoch-0.key", Array("auditfs signing key v1\nepoch 0\nnot-before 1\nseed \(Data(seed).base64EncodedString())\n".utf8))
+        try CheckpointTests.write(s, "/a", ["old"])
+        try s.appendNote(to: AuditPaths.checkpoints, by: .current()) { size, head in   // as the old daemon signed
+            Array(try! root.sign(Checkpoint(origin: root.name, size: size, root: head, time: FileSystem.nowNanoseconds()).text).utf8)
+        }
+        let c = try CheckpointTests.checkpointer(s)
+        #expect(c.keys.epoch == 0 && c.keys.notAfter == nil)
+        try CheckpointTests.write(s, "/a", ["new"])
+        try c.issue()
+        #expect(c.keys.epoch == 1 && c.keys.notAfter != nil)
+        #expect(try FileSystem.list(dir) == ["epoch-1.key"])   // the root key is erased
+        s.close()
+        let r = try Checker.verify(at: s.path, anchors: .init(verifier: root.verifier))
+        #expect(CheckpointTests.failures(r) == ["checkpoint-window"], "\(r.checkpoints.map(\.message))")
+        #expect(r.checkpoints.last?.check == nil && r.signing?.epoch == 1)
+    }
 }
