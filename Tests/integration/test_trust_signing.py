@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from conftest import AUDITFS_CHECK, auditfs, run
 from mountlib import Mount, wait_until
+from test_metrics import free_port, scrape, value
 from test_mount_checkpoints import signed  # noqa: F401  (the fixture: a new store and its verifier key kept off the host)
 
 AUDIT_SIGNED = ("/.audit/checkpoints", "/.audit/keys")
@@ -185,7 +186,9 @@ alerts:
     m = Mount.__new__(Mount)   # a Mount with --epoch-length, which has no -o form
     m.store, m.path, m.proc = store, tmp_path / "mnt", None
     m.path.mkdir()
-    r = auditfs("mount", store, m.path, "--epoch-length", "1", "-o", f"policy={policy}", "-o", "checkpoint-interval=1", timeout=60)
+    port = free_port()
+    r = auditfs("mount", store, m.path, "--epoch-length", "1", "-o", f"policy={policy}", "-o", "checkpoint-interval=1",
+                "-o", f"metrics={port}", timeout=60)
     assert r.returncode == 0, r.err
     try:
         # The signing key goes away (and with it every key the next epoch needs).
@@ -197,6 +200,7 @@ alerts:
         wait_until(sink.exists, timeout=30, what="the checkpoint-failure alert")
         alert = json.loads(sink.read_text().splitlines()[0])
         assert alert["event"] == "checkpoint-failure" and "unsigned" in alert["message"]
+        assert value(scrape(port), "auditfs_checkpoint_failures_total") >= 1
         # Writes go on.
         with open(m / "app.log", "a") as f:
             f.write("and still accepted\n")
