@@ -25,19 +25,29 @@ final class PolicyLoader: Sendable {
     var log: AuditLog { authorizer.log }
 
     /// Reads and parses a policy file; the error is one line, FILE:LINE:COLUMN: message.
+    /// The file, and the executable of every alert command, must be ones
+    /// only root could have written (`TrustedPath`), or the policy is refused.
     static func parse(file: String) -> Result<AccessPolicy, MountError> {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            return .failure(MountError("cannot read policy file '\(file)'"))
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
+        let data: [UInt8]
+        do { data = try TrustedPath.read(file, what: "policy") } catch { return .failure(error) }
+        guard let text = String(validating: data, as: UTF8.self) else {
             return .failure(MountError("policy file '\(file)' is not UTF-8"))
         }
+        let policy: AccessPolicy
         do {
-            return .success(try PolicyParser.parse(text).policy)
+            policy = try PolicyParser.parse(text).policy
         } catch {
             let e = error.errors[0]
             return .failure(MountError("\(file):\(e.line):\(e.column): \(e.message)"))
         }
+        for rule in policy.alerts {
+            for case let .command(argv, _) in rule.actions {
+                do { try TrustedPath.checkExecutable(argv[0], what: "alert '\(rule.name)' command") } catch {
+                    return .failure(MountError("policy \(file): \(error.message)"))
+                }
+            }
+        }
+        return .success(policy)
     }
 
     /// Records the policy in force at mount, as a change from the last one
