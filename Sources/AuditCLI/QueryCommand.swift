@@ -67,6 +67,11 @@ enum DecisionTable {
         let why = d.role.map { "role " + $0 } ?? d.mountRule ?? d.reason
         var path = d.path
         if let t = d.target { path += " -> " + t }
+        // A count line (docs/POLICY.md "Floods"): how many, of what kind, over which span.
+        if let c = d.count {
+            if path.isEmpty { path = (d.paths ?? []).joined(separator: " ") }
+            path += " [\(c)× \(d.folded ?? "folded")\(d.first.map { ", " + $0 } ?? "")\(d.last.map { " .. " + $0 } ?? "")]"
+        }
         return Array((pad(d.time, 30) + " " + pad(d.user ?? "-", 12) + " " + lpad(String(d.uid), 6) + " " + pad(d.command, 15) + " "
             + pad(d.verb, 10) + " " + pad(decision, 8) + " " + pad(why, 22) + " " + path + "\n").utf8)
     }

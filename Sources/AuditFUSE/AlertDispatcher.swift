@@ -25,7 +25,21 @@ final class AlertDispatcher: Sendable {
     private let log: Mutex<AuditLog?> = Mutex(nil)
     /// Per (rule, uid): the times of the recent denies, and whether the
     /// rule has fired since the count last was at most N. Touched on `queue` only.
-    private let windows = Mutex<[String: [UInt32: (times: [Int64], fired: Bool)]]>([:])
+    private let windows = Mutex<[String: [UInt32: Window]]>([:])
+
+    /// The times of one subject's recent denies, oldest first from `head`
+    /// (dropping expired ones is amortised O(1), whatever the flood).
+    private struct Window {
+        var times: [Int64] = []
+        var head = 0
+        var fired = false
+        var count: Int { times.count - head }
+        mutating func add(_ t: Int64, keepingAfter cutoff: Int64) {
+            while head < times.count && times[head] <= cutoff { head += 1 }
+            if head > 1024 && head * 2 > times.count { times.removeFirst(head); head = 0 }
+            times.append(t)
+        }
+    }
     let mountpoint: String?
     let metrics: MountMetrics?
 
@@ -45,9 +59,12 @@ final class AlertDispatcher: Sendable {
 
     // MARK: Events from the daemon
 
-    /// A recorded denial (a policy deny or a mount-rule refusal).
-    func denied(_ d: DecisionRecord) {
-        queue.async { self.handle(decision: d) }
+    /// A denial (a policy deny or a mount-rule refusal). Every one counts
+    /// for the deny-rate rules; the other rules fire only on a `recorded`
+    /// one — a decision written as its own line, not one folded into a
+    /// count (docs/POLICY.md "Floods"), so a flood cannot flood the alerts.
+    func denied(_ d: DecisionRecord, recorded: Bool = true) {
+        queue.async { self.handle(decision: d, recorded: recorded) }
     }
 
     func policyChanged(_ c: PolicyChangeRecord) {
@@ -93,11 +110,11 @@ final class AlertDispatcher: Sendable {
 
     // MARK: Matching (on `queue`)
 
-    private func handle(decision d: DecisionRecord) {
+    private func handle(decision d: DecisionRecord, recorded: Bool) {
         for rule in rules.withLock({ $0 }) {
             switch rule.event {
             case .tamper:
-                guard d.tamper, rule.covers(d.path, target: d.target) else { continue }
+                guard recorded, d.tamper, rule.covers(d.path, target: d.target) else { continue }
                 var a = alert(rule, now: d.timeNs, message: "tamper attempt: \(Self.who(d)) \(d.verb) \(d.path)"
                     + (d.target.map { " -> \($0)" } ?? "") + " refused (\(d.mountRule ?? d.reason))" + where_())
                 a.decision = d; a.uid = d.uid; a.user = d.user
@@ -110,7 +127,7 @@ final class AlertDispatcher: Sendable {
                         + " (more than \(rate.moreThan)), last: \(d.verb) \(d.path)" + where_())
                     a.decision = d; a.uid = d.uid; a.user = d.user; a.count = count; a.windowNs = rate.withinNs
                     send(a, rule)
-                } else {
+                } else if recorded {
                     var a = alert(rule, now: d.timeNs, message: "denied: \(Self.who(d)) \(d.verb) \(d.path) (\(d.error ?? d.reason))" + where_())
                     a.decision = d; a.uid = d.uid; a.user = d.user
                     send(a, rule)
@@ -125,12 +142,12 @@ final class AlertDispatcher: Sendable {
     /// rule fires (the first time it passes N since it was last at most N).
     private func countDeny(_ rule: AlertRule, _ rate: AlertRule.Rate, _ d: DecisionRecord) -> Int? {
         windows.withLock { w in
-            var entry = w[rule.name]?[d.uid] ?? (times: [], fired: false)
-            entry.times.removeAll { $0 <= d.timeNs - rate.withinNs }
-            entry.times.append(d.timeNs)
+            var entry = w[rule.name]?[d.uid] ?? Window()
+            w[rule.name]?[d.uid] = nil   // uniquely referenced while it changes
+            entry.add(d.timeNs, keepingAfter: d.timeNs &- rate.withinNs)
             var fire: Int?
-            if entry.times.count > rate.moreThan {
-                if !entry.fired { fire = entry.times.count; entry.fired = true }
+            if entry.count > rate.moreThan {
+                if !entry.fired { fire = entry.count; entry.fired = true }
             } else {
                 entry.fired = false
             }

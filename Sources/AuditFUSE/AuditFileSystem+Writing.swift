@@ -166,8 +166,8 @@ extension AuditFileSystem {
         do {
             try store.sync()
         } catch {
-            Log.error("sync: \(error)")
-            reply.error(EIO)
+            if error.isFailure { Log.error("sync: \(error)") }
+            reply.error(error.errno)
             return
         }
         authorizer.metrics.synced(since: started)

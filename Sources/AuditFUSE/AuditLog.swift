@@ -8,8 +8,13 @@ import Synchronization
 /// change under /.audit). Each JSON line is one append record, so a line is
 /// never torn or interleaved, and every byte is in the store's chains.
 ///
+/// Decisions go through a `DecisionFolder` first: repeats and a subject's
+/// decisions beyond its budget become count lines, written by a flusher
+/// thread (`startFlushing`) and at unmount (`stopFlushing`) — so what a
+/// flood of decisions costs is bounded (docs/POLICY.md "Floods").
+///
 /// Layout (docs/POLICY.md):
-///   /.audit/decisions/YYYY-MM-DD.jsonl   one line per decision (UTC day)
+///   /.audit/decisions/YYYY-MM-DD.jsonl   one line per decision, or per count of decisions (UTC day)
 ///   /.audit/policy/SHA256.yaml           every policy text enforced
 ///   /.audit/policy/changes.jsonl         one line per load or reload
 ///   /.audit/events.jsonl                 mount, unmount, torn-tail recovery, reloads
@@ -29,11 +34,16 @@ final class AuditLog: Sendable {
     /// The policy's alerts: handed every recorded denial and reload; records
     /// what it sent in /.audit/alerts.jsonl.
     let alerts: AlertDispatcher
+    /// What is counted rather than written, and when the counts are due.
+    private let folder: Mutex<DecisionFolder>
+    private let flusher = Mutex<(stop: DispatchSemaphore, done: DispatchSemaphore)?>(nil)
 
-    init(store: Store, alerts: AlertDispatcher = AlertDispatcher(rules: [], mountpoint: nil)) throws(StoreError) {
+    init(store: Store, alerts: AlertDispatcher = AlertDispatcher(rules: [], mountpoint: nil),
+         folding: DecisionFolder.Settings = DecisionFolder.Settings()) throws(StoreError) {
         self.store = store
         self.daemon = Provenance.current()
         self.alerts = alerts
+        self.folder = Mutex(DecisionFolder(folding))
         try store.ensureAuditDirectories(by: daemon)
         alerts.attach(self)
     }
@@ -42,10 +52,59 @@ final class AuditLog: Sendable {
 
     // MARK: Decisions
 
+    /// Records one decision: written now if it is the first of its kind
+    /// within the window and its subject is within budget, else counted
+    /// (returns at once). Throws when it had to be written and could not
+    /// (`noSpace` on a full disk); it is then counted as unrecorded, to be
+    /// written when space returns. Every denial reaches the alerts (rate
+    /// rules count them all; other rules fire on the lines written).
     func record(_ d: DecisionRecord) throws(StoreError) {
+        let admission = folder.withLock { $0.admit(d) }
+        if d.decision == "deny" { alerts.denied(d, recorded: admission == .write) }
+        guard admission == .write else { return }
+        do {
+            try write(decision: d)
+        } catch {
+            folder.withLock { $0.unrecorded(d) }
+            throw error
+        }
+    }
+
+    /// Writes the count lines that are due (`all`: every count, at unmount).
+    /// A line that cannot be written stays counted, as unrecorded.
+    func flushDecisions(all: Bool = false) {
+        let lines = folder.withLock { $0.due(now: now, all: all) }
+        var failed = 0
+        for line in lines {
+            do { try write(decision: line) } catch {
+                if all { failed += line.decisions } else { folder.withLock { $0.unrecorded(line) } }
+            }
+        }
+        if failed > 0 { Log.error("\(failed) decisions could not be recorded at unmount (the store is full or failing)") }
+    }
+
+    /// Starts the thread that writes the due count lines, four times a second.
+    func startFlushing() {
+        let signals = (stop: DispatchSemaphore(value: 0), done: DispatchSemaphore(value: 0))
+        flusher.withLock { $0 = signals }
+        Thread.detachNewThread { [self] in
+            while signals.stop.wait(timeout: .now() + .milliseconds(250)) == .timedOut { flushDecisions() }
+            signals.done.signal()
+        }
+    }
+
+    /// Stops the flusher and writes every count still held (unmount).
+    func stopFlushing() {
+        if let signals = flusher.withLock({ f in defer { f = nil }; return f }) {
+            signals.stop.signal()
+            signals.done.wait()
+        }
+        flushDecisions(all: true)
+    }
+
+    private func write(decision d: DecisionRecord) throws(StoreError) {
         let id = try decisionsFile(day: Timestamps.day(d.timeNs))
         _ = try store.append(id, Self.line(d), by: daemon)
-        if d.decision == "deny" { alerts.denied(d) }
     }
 
     private func decisionsFile(day: String) throws(StoreError) -> UInt64 {

@@ -16,7 +16,13 @@ import Glibc
 /// /.audit, so that reading the audit files never feeds more records into
 /// them (a denial there is recorded).
 ///
-/// A decision that cannot be recorded is refused with EIO (fail closed).
+/// Repeats and floods are folded into count lines by `AuditLog`
+/// (docs/POLICY.md "Floods"); the first decision of a kind is still written
+/// before the caller gets the answer. A decision that cannot be recorded
+/// because the disk is full is counted and written when space returns: a
+/// read or list is answered as decided (readers keep reading), a denial is
+/// denied, and a grant to write (create, append, mkdir, setattr) is refused
+/// with ENOSPC. Any other failure to record refuses with EIO (fail closed).
 /// Reload swaps the policy atomically: a decision uses the policy it read
 /// at its start, whole.
 final class Authorizer: Sendable {
@@ -70,13 +76,16 @@ final class Authorizer: Sendable {
             r.errno = EACCES
             r.error = Self.errnoName(EACCES)
         }
+        (d.granted ? metrics.grants : metrics.denies).increment()
         do {
             try log.record(r)
+        } catch .noSpace {
+            // Counted as unrecorded by the log; nothing can be written anyway.
+            if d.granted && verb != .read && verb != .list { return ENOSPC }
         } catch {
             Log.error("could not record a decision (\(verb.rawValue) \(path)), refused with EIO: \(error)")
             return EIO
         }
-        (d.granted ? metrics.grants : metrics.denies).increment()
         return d.granted ? nil : EACCES
     }
 
@@ -92,7 +101,9 @@ final class Authorizer: Sendable {
         r.errno = errno
         r.error = Self.errnoName(errno)
         r.tamper = true
-        do { try log.record(r) } catch { Log.error("could not record a refused \(operation) of \(path): \(error)") }
+        do { try log.record(r) } catch .noSpace {
+            // Counted as unrecorded, written when space returns.
+        } catch { Log.error("could not record a refused \(operation) of \(path): \(error)") }
         metrics.denies.increment()
         metrics.tamper(rule.rawValue).increment()
         return errno
@@ -117,6 +128,7 @@ final class Authorizer: Sendable {
         case EOPNOTSUPP: "EOPNOTSUPP"
         case EISDIR: "EISDIR"
         case EIO: "EIO"
+        case ENOSPC: "ENOSPC"
         default: "errno \(e)"
         }
     }

@@ -18,6 +18,8 @@ extension StoreError {
         case .readOnly: EROFS
         case .notEmpty: ENOTEMPTY
         case .notWritable, .permissionDenied: EACCES
+        /// A full disk, or the space held back for the audit records.
+        case .noSpace: ENOSPC
         /// Failures of the store itself: the caller sees an I/O error, the
         /// daemon's log says which.
         case .missing, .notAStore, .unsupportedVersion, .busy, .damaged, .io: EIO

@@ -45,6 +45,12 @@ public struct MountCommand: ParsableCommand {
     @Option(help: "Serve Prometheus metrics at http://ADDR:PORT/metrics (PORT alone: 127.0.0.1). Also -o metrics=ADDR:PORT.")
     var metrics: String?
 
+    @Option(help: "Free space on the store's file system held back for the /.audit records: BYTES (K, M, G, T) or N% (default 1%, at least 64M, at most an eighth of the file system). Other writes get ENOSPC past it. Also -o reserve=SIZE.")
+    var reserve: String?
+
+    @Option(help: "Decision lines one user may cause per interval; beyond it their decisions are only counted: N or N/SECONDS (default 1000/10). Also -o decision-budget=N[/SECONDS].")
+    var decisionBudget: String?
+
     @Option(name: .customLong("ready-fd"), help: .hidden)
     var readyFD: Int32?
 
@@ -81,6 +87,8 @@ public struct MountCommand: ParsableCommand {
             if let c = checkpoints.witnessCmd { args += ["--witness-cmd", c] }
             if let k = checkpoints.keys { args += ["--keys", MountOptions.absolute(k)] }
             if let metrics { args += ["--metrics", metrics] }
+            if let reserve { args += ["--reserve", reserve] }
+            if let decisionBudget { args += ["--decision-budget", decisionBudget] }
             Background.start(arguments: args)
         }
         let readiness = Readiness(fd: readyFD)
@@ -126,9 +134,21 @@ public struct MountCommand: ParsableCommand {
         // that a store failing its checks at start is alerted on.
         let metrics = MountMetrics()
         let alerts = AlertDispatcher(rules: loaded.policy.alerts, mountpoint: mountpointPath, metrics: metrics)
+        // What a flood may cost (docs/POLICY.md "Floods").
+        let storePathGiven = MountOptions.absolute(store)
+        let folding = try FloodLimits.budget(decisionBudget ?? checkpointSettings.decisionBudget)
+        var storeOptions = Store.Options()
+        let space = FloodLimits.space(of: storePathGiven)
+        storeOptions.reserve = try FloodLimits.reserve(reserve ?? checkpointSettings.reserve, total: space?.total ?? 0)
+        if let free = space?.free, free < storeOptions.reserve {
+            let note = "only \(free) bytes free on the store's file system, less than the \(storeOptions.reserve) held back "
+                + "for the audit records: writes outside /.audit get ENOSPC until space is freed"
+            readiness.note(note)
+            if readyFD == nil { Background.say(note) }
+        }
         let s: Store
         do {
-            s = try Store.open(at: MountOptions.absolute(store), mode: .readWrite)
+            s = try Store.open(at: storePathGiven, mode: .readWrite, options: storeOptions)
         } catch {
             if case .damaged = error { alerts.verificationFailed(store: MountOptions.absolute(store), error: error.description) }
             throw MountError(error.description)
@@ -152,7 +172,7 @@ public struct MountCommand: ParsableCommand {
         let authorizer: Authorizer
         let started = ReloadControl.actor(pid: UInt32(getpid()), uid: getuid(), via: "mount")
         do {
-            let log = try AuditLog(store: s, alerts: alerts)
+            let log = try AuditLog(store: s, alerts: alerts, folding: folding)
             authorizer = Authorizer(log: log, policy: loaded, metrics: metrics)
             try PolicyLoader(authorizer: authorizer, mountpoint: mountpointPath).recordInitialLoad(by: started)
             let now = log.now
@@ -184,6 +204,8 @@ public struct MountCommand: ParsableCommand {
             do { try log.event(e) } catch { Log.error("could not record the event \(failure.event): \(error)") }
             if failure.event == CheckpointSchedule.Failure.failed { alerts.checkpointFailed(e) }
         }
+        authorizer.log.startFlushing()
+        defer { authorizer.log.stopFlushing() }
         let metricsServer = try metricsAddress.flatMap(MetricsServer.parse).map { a throws(MountError) in
             try MetricsServer(host: a.host, port: a.port, metrics: metrics)
         }
@@ -203,6 +225,7 @@ public struct MountCommand: ParsableCommand {
         }, onUnmount: {
             if announce { SystemdNotify.send("STOPPING=1") }
             let log = authorizer.log
+            log.stopFlushing()   // every count held is written before the unmount event
             let now = log.now
             do {
                 try log.event(EventRecord(time: Timestamps.rfc3339(now), timeNs: now, event: "unmount", daemon: log.daemon.pid,

@@ -7,12 +7,15 @@ import Glibc
 /// rest goes to libfuse:
 ///
 ///   policy=FILE  metrics=[ADDR:]PORT  checkpoint=fsync  checkpoint-interval=N  witness-dir=DIR
+///   reserve=SIZE  decision-budget=N[/SECONDS]
 struct MountOptions {
     var policy: String?
     var metrics: String?
     var checkpointInterval: Int?
     var checkpointOnFsync = false
     var witnessDir: String?
+    var reserve: String?
+    var decisionBudget: String?
     /// Everything else, for libfuse, in the order given.
     var libfuse: [String] = []
 
@@ -27,6 +30,8 @@ struct MountOptions {
                 case "policy": policy = MountOptions.absolute(value)
                 case "metrics": metrics = value
                 case "witness-dir": witnessDir = MountOptions.absolute(value)
+                case "reserve": reserve = value
+                case "decision-budget": decisionBudget = value
                 case "checkpoint":
                     guard value == "fsync" else { throw MountError("-o checkpoint=\(value): the only value is fsync") }
                     checkpointOnFsync = true

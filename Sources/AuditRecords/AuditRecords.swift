@@ -8,8 +8,14 @@ import AuditStore
 /// is absent. No libfuse: the checker (`auditfs-check`) reads them too.
 
 /// One line of `/.audit/decisions/YYYY-MM-DD.jsonl`: a decision of the
-/// policy, or a refusal by a mount rule.
-public struct DecisionRecord: Codable, Sendable, Equatable {
+/// policy, or a refusal by a mount rule — or, with `count`, a count of
+/// decisions the daemon folded into one line (docs/POLICY.md "Floods"):
+/// repeats of the decision just before (`folded: "repeats"`, every other
+/// field the same), a subject's decisions beyond its budget
+/// (`"over-budget"`) or decisions that could not be written when the disk
+/// was full (`"unrecorded"`). The sum of `decisions` over every line is the
+/// number of decisions made.
+public struct DecisionRecord: Codable, Sendable, Hashable {
     /// RFC 3339, UTC, nanoseconds; and the same instant in ns since the epoch.
     public var time: String
     public var timeNs: Int64
@@ -50,6 +56,21 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
     public var tamper: Bool
     /// SHA-256 of the policy in force.
     public var policy: String
+    /// How many decisions this line stands for (absent: one, this one).
+    public var count: Int?
+    /// What kind of count it is: "repeats", "over-budget" or "unrecorded".
+    public var folded: String?
+    /// The first and last of the counted decisions (RFC 3339; ns since the epoch).
+    public var first: String?
+    public var firstNs: Int64?
+    public var last: String?
+    public var lastNs: Int64?
+    /// A few of the counted decisions' paths (each cut to 256 bytes) when
+    /// they differ (over-budget, unrecorded); `path` is then "".
+    public var paths: [String]?
+
+    /// The number of decisions this line records.
+    public var decisions: Int { count ?? 1 }
 
     public init(time: String, timeNs: Int64, uid: UInt32, user: String?, gid: UInt32, group: String?, groups: [UInt32]?,
                 pid: UInt32, command: String, verb: String, path: String, target: String? = nil, decision: String,

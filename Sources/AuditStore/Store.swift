@@ -36,6 +36,11 @@ public final class Store: @unchecked Sendable {
         public var segmentSize: UInt64 = Format.defaultSegmentSize
         /// The wall clock, in ns since the epoch (replaceable for golden fixtures).
         public var clock: @Sendable () -> Int64 = { FileSystem.nowNanoseconds() }
+        /// Bytes of free space on the store's file system held back for the
+        /// audit namespace (/.audit): a record of any other file that would
+        /// leave less free is refused with `noSpace` (ENOSPC through the
+        /// mount). 0: none (the mount sets it, `SpaceReserve`).
+        public var reserve: UInt64 = 0
         public init() {}
     }
 
@@ -79,6 +84,13 @@ public final class Store: @unchecked Sendable {
     private var tree: TreeCache?
     /// Why the index cache was not used, when that is worth reporting.
     public private(set) var cacheNote: String?
+
+    /// Free bytes on the store's file system (as an unprivileged writer may
+    /// use them) when last measured, less what was appended since; when and
+    /// how much was appended since. Only kept when `options.reserve` > 0.
+    private var freeEstimate: UInt64 = 0
+    private var freeMeasuredAt: Int64 = 0
+    private var appendedSinceMeasure: UInt64 = 0
 
     private let syncCondition = NSCondition()
     private var durableSeq: UInt64 = 0
@@ -466,6 +478,7 @@ public final class Store: @unchecked Sendable {
         let hash = Hash.sha256(header)
         let prefix = Frame.encodePrefix(headerLength: UInt32(header.count), payloadLength: UInt32(data.count))
         let frameLength = UInt64(prefix.count + header.count + data.count + 32)
+        if options.reserve > 0 { try checkSpaceLocked(frameLength, file: file, body: body, now: record.time) }
         var segment = segments[segments.count - 1]
         if segment.end + frameLength > options.segmentSize && segment.end > UInt64(Format.segmentHeaderSize) {
             segment = try startSegment()
@@ -486,6 +499,8 @@ public final class Store: @unchecked Sendable {
             throw .wrap(error)
         }
         segment.end = start + frameLength
+        if freeEstimate != .max { freeEstimate -= min(freeEstimate, frameLength) }
+        appendedSinceMeasure += frameLength
         var block: BlockRef?
         if case let .append(offset) = body {
             block = BlockRef(fileOffset: offset, payloadPosition: start + UInt64(prefix.count + header.count), seq: record.seq,
@@ -503,6 +518,27 @@ public final class Store: @unchecked Sendable {
         return node
     }
 
+    /// Refuses a record outside the audit namespace that would leave less
+    /// free space than the reserve. Free space is measured (fstatvfs) at
+    /// most every second or MiB appended — and on every record when it is
+    /// near the reserve, so that space freed elsewhere is seen at once.
+    /// Caller holds `lock`.
+    private func checkSpaceLocked(_ length: UInt64, file: UInt64, body: Record.Body, now: Int64) throws(StoreError) {
+        let margin = options.reserve + length
+        if freeEstimate < margin + (16 << 20) || appendedSinceMeasure >= 1 << 20 || now &- freeMeasuredAt >= 1_000_000_000
+            || now < freeMeasuredAt {
+            // Unmeasurable (fstatvfs failing): no refusal; a full disk still fails the write itself.
+            freeEstimate = (try? segments[segments.count - 1].file.freeSpace()) ?? .max
+            freeMeasuredAt = now
+            appendedSinceMeasure = 0
+        }
+        guard freeEstimate < margin else { return }
+        let path: String?
+        if case let .create(p, _, _, _) = body { path = p } else { path = namespace.node(file)?.path }
+        if let path, Store.isAuditPath(path) { return }
+        throw .noSpace("no space left for \(path ?? "#\(file)"): \(freeEstimate) bytes free, \(options.reserve) held back for the audit records")
+    }
+
     /// Starts a new segment after syncing the current one, so that only the
     /// last segment can ever hold a torn tail. Caller holds `lock`.
     private func startSegment() throws(StoreError) -> Segment {
@@ -511,9 +547,16 @@ public final class Store: @unchecked Sendable {
             let first = namespace.nextSeq
             let name = SegmentHeader.fileName(firstSeq: first)
             let file = try RawFile.open(segmentsPath + "/" + name, flags: O_RDWR | O_CREAT | O_EXCL, mode: 0o600)
-            try file.write(SegmentHeader(storeID: identity.id, firstSeq: first, prevStoreHash: namespace.lastHash).encode(), at: 0)
-            try file.sync()
-            try FileSystem.syncDirectory(segmentsPath)
+            do {
+                try file.write(SegmentHeader(storeID: identity.id, firstSeq: first, prevStoreHash: namespace.lastHash).encode(), at: 0)
+                try file.sync()
+                try FileSystem.syncDirectory(segmentsPath)
+            } catch {
+                // A header that could not be written whole (a full disk): the
+                // file goes, so that the next record can start it again.
+                unlink(file.path)
+                throw error
+            }
             let segment = Segment(name: name, firstSeq: first, file: file, end: UInt64(Format.segmentHeaderSize))
             segments.append(segment)
             return segment

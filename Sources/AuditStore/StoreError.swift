@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Errors of opening and using a store. Each prints as one line that names
 /// the problem and where it is.
 public enum StoreError: Error, CustomStringConvertible, Equatable {
@@ -17,6 +21,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case isADirectory(String)
     case notAtEnd(path: String, size: UInt64, offset: UInt64)
     case tooLarge(Int)
+    /// The file system is full (ENOSPC, EDQUOT), or a write outside the
+    /// audit namespace would take the space held back for it (`Options.reserve`).
+    case noSpace(String)
     case io(String)
 
     public var description: String {
@@ -37,6 +44,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case let .isADirectory(p): "'\(p)' is a directory"
         case let .notAtEnd(p, size, offset): "'\(p)': write at offset \(offset) refused, the file ends at \(size) (append-only)"
         case let .tooLarge(n): "a block of \(n) bytes is larger than the \(Format.maxPayloadSize)-byte limit"
+        case let .noSpace(m): m
         case let .io(m): m
         }
     }
@@ -44,7 +52,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     /// Maps any error from below the store to a `StoreError`.
     static func wrap(_ e: any Error) -> StoreError {
         if let s = e as? StoreError { return s }
-        if let s = e as? SystemError { return .io(s.description) }
+        if let s = e as? SystemError { return s.errno == ENOSPC || s.errno == EDQUOT ? .noSpace(s.description) : .io(s.description) }
         return .io("\(e)")
     }
 }

@@ -81,6 +81,16 @@ public final class RawFile: @unchecked Sendable {
         guard ftruncate(fd, off_t(size)) == 0 else { throw fail("ftruncate") }
     }
 
+    /// Free bytes on the file's file system that an unprivileged writer may
+    /// use (f_bavail), and its total size.
+    public func freeSpace() throws -> UInt64 { try fileSystemSpace().free }
+
+    public func fileSystemSpace() throws -> (free: UInt64, total: UInt64) {
+        var s = statvfs()
+        guard fstatvfs(fd, &s) == 0 else { throw fail("fstatvfs") }
+        return (UInt64(s.f_bavail) * UInt64(s.f_frsize), UInt64(s.f_blocks) * UInt64(s.f_frsize))
+    }
+
     public func sync() throws {
         guard fsync(fd) == 0 else { throw fail("fsync") }
     }

@@ -93,7 +93,9 @@ final class TreeCache {
             h = MerkleTree.nodeHash(try lv.element(lv.count - 2), h)
             level += 1
         }
-        if writable && positions.pendingCount >= 4096 { try flush() }
+        // A flush that fails (a full disk) is tried again at the next one:
+        // the values stay pending, and the cache is derived.
+        if writable && positions.pendingCount >= 4096 { flushQuietly() }
     }
 
     /// Adds the next record's position and leaf only; its completed subtrees
@@ -101,7 +103,9 @@ final class TreeCache {
     func appendLeaf(_ leaf: Hash, segment: Int, offset: UInt64) throws {
         positions.append(UInt64(segment) << 40 | offset)
         levels[0].append(leaf)
-        if writable && positions.pendingCount >= 4096 { try flush() }
+        // A flush that fails (a full disk) is tried again at the next one:
+        // the values stay pending, and the cache is derived.
+        if writable && positions.pendingCount >= 4096 { flushQuietly() }
     }
 
     /// A perfect subtree of 2^level leaves, completed by the last leaf.
