@@ -471,13 +471,16 @@ def test_kill_9_mid_write_loses_no_acknowledged_line(store, tmp_path):
             procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(m / f"r{w % 2}.log"), str(round_ * 10 + w),
                                        "1000000", "report"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
                      for w in range(4)]
-            time.sleep(0.4 + 0.1 * round_)
+            # Each writer is under way (its first write acknowledged) before the kill, however
+            # slowly the machine starts processes.
+            started = [p.stdout.readline() for p in procs]
+            time.sleep(0.1 + 0.1 * round_)
             os.kill(m.proc.pid, signal.SIGKILL)
             assert m.proc.wait(timeout=30) == -signal.SIGKILL
             for w, p in enumerate(procs):
                 out, _ = p.communicate(timeout=60)
                 assert p.returncode != 0   # its next write failed: the daemon is gone
-                done = [int(x) for x in out.split()]
+                done = [int(x) for x in (started[w] + out).split()]
                 assert done, "the writer made no progress before the kill"
                 acked.update({(round_ * 10 + w, i): f"r{w % 2}.log" for i in done})
             # A dead mount: a new mount on it says so, and fusermount3 -u cleans it.

@@ -284,17 +284,19 @@ def test_audit_namespace_refuses_root_and_records_tamper(store, place):
                 attempt()
             assert e.value.errno == errno.EPERM, (op, path, e.value)
             assert_user_files_unchanged(store, before, f"{op} {path}")
-            d = decisions(store)[-1]
+            # The last line written as its own: a repeat (the second truncate) is folded into a count
+            # line written later (docs/POLICY.md "Floods"), after the first of its kind.
+            d = [d for d in decisions(store) if "folded" not in d][-1]
             rel = "/" + os.path.relpath(path, m.path)
             assert (d["verb"], d["path"], d["decision"], d["errno"], d["error"], d["tamper"], d["uid"]) == \
                 (op, rel, "deny", errno.EPERM, "EPERM", True, 0), d
             assert d["mountRule"] == "audit-namespace" and d["reason"] == "mount-rule"
         assert open(m / "f.log").read() == "user data\n"
         # Reading the audit files is allowed (built-in policy) and records nothing.
-        count = len(decisions(store))
         for _ in range(3):
             assert len(open(day).read()) > 0 and "decisions" in os.listdir(m / ".audit")
-        assert len(decisions(store)) == count
+        m.unmount()
+        assert not [d for d in decisions(store) if d["verb"] in ("read", "list") and d["path"].startswith("/.audit")]
     finally:
         m.cleanup()
 
