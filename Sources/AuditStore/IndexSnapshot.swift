@@ -120,6 +120,7 @@ enum IndexSnapshot {
             guard try r.u32() == version, try r.u32() == 0 else { throw Invalid(reason: "unknown version") }
             guard Array(try r.bytes(16)) == identity.id else { throw Invalid(reason: "another store's index") }
             let nextSeq = try r.u64(), lastHash = try r.hash(), lastTime = try r.i64()
+            guard nextSeq > 0 else { throw Invalid(reason: "it covers no record") }
             let segCount = Int(try r.u32()), covered = Int(try r.u32())
             let lastEnd = try r.u64()
             var firsts: [UInt64] = []
@@ -132,7 +133,9 @@ enum IndexSnapshot {
             var hashes: [Hash] = []
             for _ in 0..<rangeCount { hashes.append(try r.hash()) }
             guard let tree = CompactRange(size: nextSeq, hashes: hashes) else { throw Invalid(reason: "bad tree state") }
-            let nodeCount = Int(try r.u64()), blockCount = Int(try r.u64())
+            // Counts and block ranges are bounded by the file's length before any arithmetic.
+            guard let nodeCount = Int(exactly: try r.u64()), let blockCount = Int(exactly: try r.u64()),
+                  blockCount <= mapping.length / MemoryLayout<BlockRef>.stride else { throw Invalid(reason: "bad node or block count") }
             var nodes: [UInt64: Namespace.Node] = [:]
             var ranges: [(Namespace.Node, Int, Int)] = []
             for _ in 0..<nodeCount {
@@ -143,7 +146,7 @@ enum IndexSnapshot {
                 let mode = try r.u32(), uid = try r.u32(), gid = try r.u32()
                 let size = try r.u64(), ctime = try r.i64(), mtime = try r.i64(), atime = try r.i64()
                 let h = try r.hash()
-                let first = Int(try r.u64()), count = Int(try r.u64())
+                guard let first = Int(exactly: try r.u64()), let count = Int(exactly: try r.u64()) else { throw Invalid(reason: "bad block range") }
                 let path = String(decoding: try r.bytes(pathLength), as: UTF8.self)
                 let node = Namespace.Node(id: id, kind: kind, path: path, parent: parent, mode: mode, uid: uid, gid: gid, time: ctime, hash: h)
                 node.size = size; node.mtime = mtime; node.atime = atime
@@ -157,7 +160,7 @@ enum IndexSnapshot {
             }
             let base = mapping.base!.advanced(by: blocksAt).assumingMemoryBound(to: BlockRef.self)
             for (node, first, count) in ranges {
-                guard first + count <= blockCount else { throw Invalid(reason: "block range out of bounds") }
+                guard first <= blockCount, count <= blockCount - first else { throw Invalid(reason: "block range out of bounds") }
                 node.blocks = BlockList(mapped: UnsafeBufferPointer(start: base + first, count: count))
             }
             let ns = try Namespace(restoring: nodes, nextSeq: nextSeq, lastHash: lastHash, lastTime: lastTime, tree: tree)

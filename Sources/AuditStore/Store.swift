@@ -382,8 +382,13 @@ public final class Store: @unchecked Sendable {
         guard var i = blocks.index(containing: offset) else { throw .io("no block holds offset \(offset) of #\(id)") }
         var done = 0
         while done < want {
-            let b = blocks[i]
-            let inBlock = offset + UInt64(done) - b.fileOffset
+            // Block lists may come from the index cache: check each block before any arithmetic on it.
+            let at = offset + UInt64(done)
+            guard i < blocks.count, case let b = blocks[i], b.fileOffset <= at, at - b.fileOffset < UInt64(b.length),
+                  Int(b.segment) < files.count, b.payloadPosition <= UInt64(Int64.max) else {
+                throw .io("no block holds offset \(at) of #\(id)")
+            }
+            let inBlock = at - b.fileOffset
             let n = min(Int(UInt64(b.length) - inBlock), want - done)
             let got: Int
             do {

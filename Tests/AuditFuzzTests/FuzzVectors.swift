@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+@testable import AuditStore
+
+/// How the saved regression inputs in fixtures/fuzz/ were made: each is the
+/// minimal form of a crash a campaign found, rebuilt from the seeds so its
+/// bytes can be reviewed. `AUDITFS_FUZZ_WRITE_VECTORS=1 swift test --filter
+/// FuzzVectors` rewrites them; FuzzRegressionTests runs them.
+@Suite struct FuzzVectors {
+    static var vectors: [(target: String, name: String, bytes: () -> [UInt8])] {
+        [
+            // Timestamps.rfc3339 overflowed on a time near Int64.min: a re-chained
+            // last record with that time made `log`, `ls` and every reader trap.
+            ("segment", "record-time-int64-min", { rechained(FuzzSeeds.goldenSegment, record: 8) { r in r.time = .min } }),
+            // The same through a record's own time, as `log` prints it.
+            ("frame", "record-time-int64-min", {
+                let (_, frames) = SegmentSurgery.split(FuzzSeeds.goldenSegment)!
+                var r = try! frames[1].header.withUnsafeBytes { try Record.decodeHeader($0) }
+                r.time = .min
+                let h = r.encodeHeader()
+                return SegmentSurgery.Frame.prefix(h.count, 0) + h
+            }),
+            // cache/index (digest recomputed) with a node count above Int.max: Int(UInt64) trapped.
+            ("index", "node-count-above-int-max", { indexField(at: nodeCountOffset, .max) }),
+            // cache/index whose first block names segment 7 of a one-segment store: Store.read indexed past the list.
+            ("index", "block-in-a-segment-that-does-not-exist", { indexField(at: blocksOffset + 24, 7, width: 4) }),
+            // cache/index whose second block of /app/a.log starts far past the first one's end:
+            // reading across them underflowed the offset arithmetic.
+            ("index", "block-offsets-with-a-gap", { indexField(at: blocksOffset + 32, 1 << 40) }),
+            // A proof bundle whose range ends before it starts: end - start underflowed.
+            ("bundle", "range-ends-before-start", {
+                var b = try! JSONDecoder().decode(ProofBundle.self, from: Data(FuzzSeeds.signed.bundle))
+                b.start = 14; b.end = 2
+                return Array(try! JSONEncoder().encode(b))
+            }),
+        ]
+    }
+
+    @Test func savedInputsAreCurrent() throws {
+        let dir = FuzzSeeds.repository + "/fixtures/fuzz/"
+        for v in Self.vectors {
+            let path = dir + v.target + "/" + v.name + ".bin"
+            if FuzzCampaign.environment["AUDITFS_FUZZ_WRITE_VECTORS"] != nil {
+                try FileManager.default.createDirectory(atPath: dir + v.target, withIntermediateDirectories: true)
+                FileManager.default.createFile(atPath: path, contents: Data(v.bytes()))
+            }
+            #expect(FileManager.default.fileExists(atPath: path), "\(path) is missing: run with AUDITFS_FUZZ_WRITE_VECTORS=1")
+        }
+    }
+
+    /// The golden segment with record `i` changed by `edit`, then re-chained.
+    static func rechained(_ segment: [UInt8], record i: Int, _ edit: (inout Record) -> Void) -> [UInt8] {
+        var (head, frames) = SegmentSurgery.split(segment)!
+        var r = try! frames[i].header.withUnsafeBytes { try Record.decodeHeader($0) }
+        edit(&r)
+        frames[i].header = r.encodeHeader()
+        return SegmentSurgery.join(head, frames)
+    }
+
+    static let goldenIndex = FuzzSeeds.fixture("golden/store/cache/index")
+    /// Where the node count sits in the golden cache/index (FORMAT.md "Index").
+    static var nodeCountOffset: Int {
+        func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(goldenIndex[at + $1]) << (8 * $1) } }
+        let rangeCountAt = 96 + 8 * u32(80)   // after the segment count (80), covered, last end and first seqs
+        return rangeCountAt + 8 + 32 * u32(rangeCountAt)
+    }
+    /// Where the block list starts: after the nodes, 8-aligned; it ends 32 bytes before the digest.
+    static var blocksOffset: Int {
+        let count = (0..<8).reduce(0) { $0 | Int(goldenIndex[nodeCountOffset + 8 + $1]) << (8 * $1) }
+        return goldenIndex.count - 32 - 32 * count
+    }
+
+    static func indexField(at offset: Int, _ value: UInt64, width: Int = 8) -> [UInt8] {
+        var b = goldenIndex
+        for k in 0..<width { b[offset + k] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(k))) }
+        return FuzzTarget.withDigest(b)
+    }
+}
