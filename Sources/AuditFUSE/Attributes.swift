@@ -47,6 +47,15 @@ extension NodeInfo {
         return e
     }
 
+    /// The entry with no entry timeout: the kernel asks again (LOOKUP) at
+    /// every walk through the name, so the walker's own search permission is
+    /// checked (for names below a directory not everyone may search).
+    var uncachedEntry: fuse_entry_param {
+        var e = entry
+        e.entry_timeout = 0
+        return e
+    }
+
     static func timespec(_ ns: Int64) -> timespec {
         var q = ns / 1_000_000_000, r = ns % 1_000_000_000
         if r < 0 { q -= 1; r += 1_000_000_000 }

@@ -10,7 +10,7 @@ import Glibc
 /// call that changes nothing needs no decision and records nothing.
 extension AuditFileSystem {
     func setattr(_ reply: consuming Reply<Answer.Attributes>, request: fuse_req_t, id: UInt64,
-                 attr: UnsafeMutablePointer<stat>, toSet: Int32) {
+                 attr: UnsafeMutablePointer<stat>, toSet: Int32, throughHandle: Bool = false) {
         if id == CheckpointView.inode {
             reply.error(authorizer.refuse(request, Self.operationName(toSet), CheckpointView.path, rule: .auditNamespace,
                                           errno: MountRules.auditNamespaceChange))
@@ -19,6 +19,21 @@ extension AuditFileSystem {
         guard let node = store.info(id) else { reply.error(ENOENT); return }
         let a = attr.pointee
         let operation = Self.operationName(toSet)
+        // The mode bits and ownership first, as the kernel's (ModeBits); a
+        // call through an open handle (ftruncate) walks no path.
+        let who = credentials(request)
+        if !throughHandle, let refused = checkSearch(above: node, request, who, operation: operation) {
+            reply.error(refused); return
+        }
+        var mode: UInt32?
+        switch ModeBits.checkChange(node.modeBitsNode, Self.permissionChange(a, toSet, throughHandle: throughHandle), who) {
+        case let .failure(refusal):
+            reply.error(authorizer.denyByModeBits(request, operation, node.path, node: node.modeBitsNode, nodePath: node.path,
+                                                  needed: refusal.needed, groups: who.groupsRead, errno: refusal.errno))
+            return
+        case let .success(m):
+            mode = m
+        }
         if Store.isAuditPath(node.path) {
             reply.error(authorizer.refuse(request, operation, node.path, rule: .auditNamespace,
                                           errno: MountRules.auditNamespaceChange))
@@ -29,7 +44,7 @@ extension AuditFileSystem {
             reply.error(authorizer.refuse(request, "truncate", node.path, rule: .noTruncate, errno: refused)); return
         }
         var wanted = MountRules.AttributeRequest()
-        if toSet & FUSE_SET_ATTR_MODE != 0 { wanted.mode = UInt32(a.st_mode) & 0o7777 }
+        wanted.mode = mode
         if toSet & FUSE_SET_ATTR_UID != 0 { wanted.uid = a.st_uid }
         if toSet & FUSE_SET_ATTR_GID != 0 { wanted.gid = a.st_gid }
         let now = store.options.clock()
@@ -54,6 +69,19 @@ extension AuditFileSystem {
             guard let updated = store.info(id) else { reply.error(ENOENT); return }
             reply.attributes(updated.stat, timeout: CacheTimeout.attributes)
         }
+    }
+
+    /// What a setattr asks of the permission checks.
+    static func permissionChange(_ a: stat, _ toSet: Int32, throughHandle: Bool) -> ModeBits.Change {
+        var c = ModeBits.Change()
+        if toSet & FUSE_SET_ATTR_MODE != 0 { c.mode = UInt32(a.st_mode) & 0o7777 }
+        if toSet & FUSE_SET_ATTR_UID != 0 { c.uid = a.st_uid }
+        if toSet & FUSE_SET_ATTR_GID != 0 { c.gid = a.st_gid }
+        c.setsTimes = (toSet & FUSE_SET_ATTR_ATIME != 0 && toSet & FUSE_SET_ATTR_ATIME_NOW == 0)
+            || (toSet & FUSE_SET_ATTR_MTIME != 0 && toSet & FUSE_SET_ATTR_MTIME_NOW == 0)
+        c.touches = !c.setsTimes && toSet & (FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW) != 0
+        c.truncates = toSet & FUSE_SET_ATTR_SIZE != 0 && !throughHandle
+        return c
     }
 
     /// The name a setattr is recorded under: truncate, chmod, chown or utimens.

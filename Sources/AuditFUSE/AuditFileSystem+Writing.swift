@@ -16,22 +16,32 @@ extension AuditFileSystem {
         guard let dir = store.info(parent) else { reply.error(ENOENT); return }
         guard dir.isDirectory else { reply.error(ENOTDIR); return }
         let path = StorePath.join(dir.path, n)
+        // The mode bits first, as the kernel's: search above and in the
+        // directory; a new name needs write on the directory too.
+        let who = credentials(request)
+        let chain = ancestry(dir)
+        if let refused = checkSearch(request, who, chain, operation: "create", path: path) { reply.error(refused); return }
+        var node = store.lookup(parent: parent, name: n)
+        if node == nil, let refused = checkBits(request, who, dir.modeBitsNode, nodePath: dir.path, .write,
+                                                operation: "create", path: path) {
+            reply.error(refused); return
+        }
         if Store.isAuditPath(path) {
             reply.error(authorizer.refuse(request, "create", path, rule: .auditNamespace, errno: MountRules.auditNamespaceChange))
             return
         }
-        var node = store.lookup(parent: parent, name: n)
         var created = false
         if node == nil {
             // The creator's handle is opened with the caller's flags: its
             // access mode is decided like an open's, before anything is made
-            // (a create-only user gets no handle that reads).
+            // (a create-only user gets no handle that reads). Its mode bits
+            // are not checked: the creator's handle is part of the create.
             if let refused = authorizer.check(request, .create, path) { reply.error(refused); return }
             if let refused = checkAccessMode(request, path, flags: flags) { reply.error(refused); return }
-            let who = Caller.provenance(of: request, fresh: true)
+            let writer = Caller.provenance(of: request, fresh: true)
             do {
                 node = try store.create(StorePath.join(dir.path, n), kind: .file, mode: UInt32(mode) & 0o7777,
-                                        owner: who.uid, group: Self.group(for: who, in: dir), by: who)
+                                        owner: writer.uid, group: Self.group(for: writer, in: dir), by: writer)
                 created = true
             } catch .exists {
                 // Another process created it between our lookup and create.
@@ -47,10 +57,10 @@ extension AuditFileSystem {
         // O_CREAT without O_EXCL on an existing file is an open.
         guard let node else { reply.error(ENOENT); return }
         guard !node.isDirectory else { reply.error(EISDIR); return }
-        if !created, let refused = checkOpen(request, node, flags: flags) { reply.error(refused); return }
+        if !created, let refused = checkOpen(request, node, flags: flags, who: who) { reply.error(refused); return }
         OpenFile.prepare(fi, flags: flags)
         authorizer.metrics.openFiles.increment()
-        reply.created(node.entry, fi)
+        reply.created(Self.cachesNames(chain) ? node.entry : node.uncachedEntry, fi)
     }
 
     func mkdir(_ reply: consuming Reply<Answer.Entry>, request: fuse_req_t, parent: UInt64,
@@ -59,12 +69,19 @@ extension AuditFileSystem {
         guard let dir = store.info(parent) else { reply.error(ENOENT); return }
         guard dir.isDirectory else { reply.error(ENOTDIR); return }
         let path = StorePath.join(dir.path, n)
+        // The kernel's order: search, an existing name, write on the directory.
+        let caller = credentials(request)
+        let chain = ancestry(dir)
+        if let refused = checkSearch(request, caller, chain, operation: "mkdir", path: path) { reply.error(refused); return }
+        // An existing name answers EEXIST before any decision (rsyslog's mkdir of a parent).
+        if store.lookup(parent: parent, name: n) != nil { reply.error(EEXIST); return }
+        if let refused = checkBits(request, caller, dir.modeBitsNode, nodePath: dir.path, .write, operation: "mkdir", path: path) {
+            reply.error(refused); return
+        }
         if Store.isAuditPath(path) {
             reply.error(authorizer.refuse(request, "mkdir", path, rule: .auditNamespace, errno: MountRules.auditNamespaceChange))
             return
         }
-        // An existing name answers EEXIST before any decision (rsyslog's mkdir of a parent).
-        if store.lookup(parent: parent, name: n) != nil { reply.error(EEXIST); return }
         if let refused = authorizer.check(request, .mkdir, path) { reply.error(refused); return }
         let who = Caller.provenance(of: request, fresh: true)
         var bits = UInt32(mode) & 0o7777
@@ -72,7 +89,7 @@ extension AuditFileSystem {
         do {
             let node = try store.create(StorePath.join(dir.path, n), kind: .directory, mode: bits,
                                         owner: who.uid, group: Self.group(for: who, in: dir), by: who)
-            reply.entry(node.entry)
+            reply.entry(Self.cachesNames(chain) ? node.entry : node.uncachedEntry)
         } catch {
             if error.isFailure { Log.error("mkdir \(dir.path)/\(n): \(error)") }
             reply.error(Self.nameErrno(error, n))
@@ -82,6 +99,13 @@ extension AuditFileSystem {
     func open(_ reply: consuming Reply<Answer.Opened>, request: fuse_req_t, id: UInt64, fi: UnsafeMutablePointer<fuse_file_info>) {
         if id == CheckpointView.inode {
             let flags = fi.pointee.flags
+            let who = credentials(request)
+            guard let audit = store.lookup(AuditPaths.root) else { reply.error(ENOENT); return }
+            if let refused = checkSearch(request, who, ancestry(audit), operation: "open", path: CheckpointView.path)
+                ?? checkBits(request, who, checkpointView.modeBitsNode, nodePath: CheckpointView.path,
+                             Self.access(forOpen: flags), operation: "open", path: CheckpointView.path) {
+                reply.error(refused); return
+            }
             if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 {
                 reply.error(authorizer.refuse(request, flags & O_TRUNC != 0 ? "truncate" : "open-write", CheckpointView.path,
                                               rule: .auditNamespace, errno: MountRules.auditNamespaceChange))
@@ -95,16 +119,25 @@ extension AuditFileSystem {
         }
         guard let node = store.info(id) else { reply.error(ENOENT); return }
         let flags = fi.pointee.flags
-        if let refused = checkOpen(request, node, flags: flags) { reply.error(refused); return }
+        let who = credentials(request)
+        if let refused = checkSearch(above: node, request, who, operation: "open")
+            ?? checkOpen(request, node, flags: flags, who: who) {
+            reply.error(refused); return
+        }
         OpenFile.prepare(fi, flags: flags)
         authorizer.metrics.openFiles.increment()
         reply.opened(fi)
     }
 
-    /// The checks of opening an existing file: nothing under /.audit opens
-    /// for writing; O_TRUNC only where it changes nothing; then the policy:
-    /// `read` for reading, `append` for writing (both for O_RDWR).
-    func checkOpen(_ request: fuse_req_t, _ node: NodeInfo, flags: Int32) -> Int32? {
+    /// The checks of opening an existing file: its mode bits (r to read, w
+    /// to write or truncate); nothing under /.audit opens for writing;
+    /// O_TRUNC only where it changes nothing; then the policy: `read` for
+    /// reading, `append` for writing (both for O_RDWR).
+    func checkOpen(_ request: fuse_req_t, _ node: NodeInfo, flags: Int32, who: ModeBits.Credentials) -> Int32? {
+        if let refused = checkBits(request, who, node.modeBitsNode, nodePath: node.path, Self.access(forOpen: flags),
+                                   operation: "open", path: node.path) {
+            return refused
+        }
         let access = flags & O_ACCMODE
         if Store.isAuditPath(node.path) && (access != O_RDONLY || flags & O_TRUNC != 0) {
             return authorizer.refuse(request, flags & O_TRUNC != 0 ? "truncate" : "open-write", node.path,

@@ -66,12 +66,27 @@ final class AuditFileSystem: @unchecked Sendable {
 
     // MARK: Names and attributes
 
-    func lookup(_ reply: consuming Reply<Answer.Entry>, parent: UInt64, name: UnsafePointer<CChar>) {
-        if let n = Self.name(name), isCheckpointView(parent: parent, name: n) { reply.entry(checkpointView.entry); return }
+    /// Search permission on the directory and every one above it first
+    /// (a refusal is recorded; a name found is not). The entry may be cached
+    /// by the kernel only where everyone may search (AuditFileSystem+Permissions.swift).
+    func lookup(_ reply: consuming Reply<Answer.Entry>, request: fuse_req_t, parent: UInt64, name: UnsafePointer<CChar>) {
+        guard let dir = store.info(parent) else { reply.error(ENOENT); return }
+        guard dir.isDirectory else { reply.error(ENOTDIR); return }
+        let chain = ancestry(dir)
+        if let refused = checkSearch(request, credentials(request), chain, operation: "lookup",
+                                     path: StorePath.join(dir.path, Self.name(name) ?? "?")) {
+            reply.error(refused); return
+        }
+        let cached = Self.cachesNames(chain)
+        if let n = Self.name(name), isCheckpointView(parent: parent, name: n) {
+            var e = checkpointView.entry
+            if !cached { e.entry_timeout = 0 }
+            reply.entry(e); return
+        }
         guard let n = Self.name(name), let node = store.lookup(parent: parent, name: n) else {
             reply.error(ENOENT); return
         }
-        reply.entry(node.entry)
+        reply.entry(cached ? node.entry : node.uncachedEntry)
     }
 
     func forget(_ reply: consuming Reply<Answer.Nothing>) {
@@ -83,13 +98,6 @@ final class AuditFileSystem: @unchecked Sendable {
         if id == CheckpointView.inode { reply.attributes(checkpointView.stat, timeout: 0); return }
         guard let node = store.info(id) else { reply.error(ENOENT); return }
         reply.attributes(node.stat, timeout: CacheTimeout.attributes)
-    }
-
-    func access(_ reply: consuming Reply<Answer.Status>, id: UInt64) {
-        // With default_permissions the kernel checks the mode bits itself;
-        // this answers only for mounts without it.
-        guard store.info(id) != nil else { reply.error(ENOENT); return }
-        reply.ok()
     }
 
     func statfs(_ reply: consuming Reply<Answer.FileSystemStats>) {
@@ -120,6 +128,11 @@ final class AuditFileSystem: @unchecked Sendable {
                  fi: UnsafeMutablePointer<fuse_file_info>) {
         guard let dir = store.info(id) else { reply.error(ENOENT); return }
         guard dir.isDirectory else { reply.error(ENOTDIR); return }
+        let who = credentials(request)
+        if let refused = checkSearch(above: dir, request, who, operation: "opendir")
+            ?? checkBits(request, who, dir.modeBitsNode, nodePath: dir.path, .read, operation: "opendir", path: dir.path) {
+            reply.error(refused); return
+        }
         if let refused = authorizer.check(request, .list, dir.path) { reply.error(refused); return }
         var entries = [DirectoryListing.Entry(name: ".", id: dir.id, isDirectory: true),
                        DirectoryListing.Entry(name: "..", id: dir.parent, isDirectory: true)]

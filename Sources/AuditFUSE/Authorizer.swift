@@ -110,8 +110,8 @@ final class Authorizer: Sendable {
     }
 
     /// A denial record for `who`; the caller fills in what decided it.
-    private func record(_ who: Provenance, thread: UInt32, groups: [UInt32]?, verb: String, path: String,
-                        policy: AccessPolicy) -> DecisionRecord {
+    func record(_ who: Provenance, thread: UInt32, groups: [UInt32]?, verb: String, path: String,
+                policy: AccessPolicy) -> DecisionRecord {
         let now = log.now
         var r = DecisionRecord(time: Timestamps.rfc3339(now), timeNs: now, uid: who.uid, user: names.user(who.uid),
                               gid: who.gid, group: names.group(who.gid), groups: groups, pid: who.pid,

@@ -15,8 +15,9 @@ public struct MountCommand: ParsableCommand {
             Returns once the mount serves, leaving the daemon in the background; -f keeps it in \
             the foreground (for systemd). Unmount with `umount MOUNTPOINT`, `fusermount3 -u MOUNTPOINT` \
             or SIGTERM/SIGINT to the daemon: every acknowledged write is in the store and synced. \
-            Runs as root and mounts with allow_other,default_permissions so that each user's \
-            writes carry their own uid. Every access is decided by the permission policy (--policy, \
+            Runs as root and mounts with allow_other so that each user's writes carry their own \
+            uid; the daemon checks the mode bits itself (default_permissions is not used, and \
+            dropped if given) and records every denial. Every access is decided by the permission policy (--policy, \
             or -o policy=FILE; without it a built-in policy grants everyone what the mount allows) and \
             recorded under MOUNTPOINT/.audit. SIGHUP or `auditfs policy reload MOUNTPOINT` re-reads the \
             policy file without unmounting.
@@ -31,7 +32,7 @@ public struct MountCommand: ParsableCommand {
     @Flag(name: [.customShort("f"), .long], help: "Stay in the foreground until unmounted or signalled.")
     var foreground = false
 
-    @Option(name: .customShort("o"), help: "Mount options, comma-separated, added to allow_other,default_permissions.")
+    @Option(name: .customShort("o"), help: "Mount options, comma-separated, added to allow_other.")
     var options: [String] = []
 
     @Option(help: "The permission policy (YAML, see `auditfs policy check`). Also -o policy=FILE.")
@@ -57,7 +58,8 @@ public struct MountCommand: ParsableCommand {
     public init() {}
 
     /// The options every mount gets, before the caller's.
-    static let defaultOptions = ["allow_other", "default_permissions", "fsname=auditfs", "subtype=auditfs"]
+    /// No default_permissions: the daemon checks the mode bits (ModeBits) and records each denial.
+    static let defaultOptions = ["allow_other", "fsname=auditfs", "subtype=auditfs"]
 
     public func run() throws {
         let parsed: MountOptions

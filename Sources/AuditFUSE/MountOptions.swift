@@ -8,6 +8,10 @@ import Glibc
 ///
 ///   policy=FILE  metrics=[ADDR:]PORT  checkpoint=fsync  checkpoint-interval=N  witness-dir=DIR
 ///   reserve=SIZE  decision-budget=N[/SECONDS]
+///
+/// `default_permissions` is accepted and dropped: the daemon makes the
+/// permission checks itself so that it can record each denial (docs/MOUNT.md
+/// "Permission checks"); with it the kernel would refuse unrecorded.
 struct MountOptions {
     var policy: String?
     var metrics: String?
@@ -38,6 +42,7 @@ struct MountOptions {
                 case "checkpoint-interval":
                     guard let n = Int(value), n >= 0 else { throw MountError("-o checkpoint-interval=\(value): expected seconds (0 or more)") }
                     checkpointInterval = n
+                case "default_permissions": continue
                 default: kept.append(o)
                 }
             }

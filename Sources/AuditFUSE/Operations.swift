@@ -25,7 +25,7 @@ enum Operations {
             fileSystem(userdata).destroy()
         }
         ops.lookup = { req, parent, name in
-            fs(req).lookup(Reply(req!, "lookup"), parent: parent, name: name!)
+            fs(req).lookup(Reply(req!, "lookup"), request: req!, parent: parent, name: name!)
         }
         ops.forget = { req, _, _ in
             fs(req).forget(Reply(req!, "forget"))
@@ -36,11 +36,11 @@ enum Operations {
         ops.getattr = { req, ino, _ in
             fs(req).getattr(Reply(req!, "getattr"), id: ino)
         }
-        ops.setattr = { req, ino, attr, toSet, _ in
-            fs(req).setattr(Reply(req!, "setattr"), request: req!, id: ino, attr: attr!, toSet: toSet)
+        ops.setattr = { req, ino, attr, toSet, fi in
+            fs(req).setattr(Reply(req!, "setattr"), request: req!, id: ino, attr: attr!, toSet: toSet, throughHandle: fi != nil)
         }
-        ops.access = { req, ino, _ in
-            fs(req).access(Reply(req!, "access"), id: ino)
+        ops.access = { req, ino, mask in
+            fs(req).access(Reply(req!, "access"), request: req!, id: ino, mask: mask)
         }
         ops.statfs = { req, _ in
             fs(req).statfs(Reply(req!, "statfs"))

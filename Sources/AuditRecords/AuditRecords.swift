@@ -38,7 +38,9 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
     /// "grant" or "deny".
     public var decision: String
     /// "rule" (a policy rule granted), "default-deny" (no rule granted),
-    /// "mount-rule" (the mount refused, whatever the policy says).
+    /// "mount-rule" (the mount refused, whatever the policy says),
+    /// "mode-bits" (the POSIX permission bits or ownership refused, before
+    /// the policy was asked).
     public var reason: String
     public var role: String?
     /// The binding that granted: 1-based position in the policy, and its line.
@@ -49,6 +51,15 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
     public var glob: String?
     /// The mount rule that refused (MountRules.Rule).
     public var mountRule: String?
+    /// A refusal by the mode bits ("mode-bits"): the node whose bits or
+    /// owner refused (the path itself or a directory above it), its mode
+    /// (octal, "0700"), owner and group, and what was needed ("r", "w", "x",
+    /// "wx", "owner", "root", "owner or w", "member of group N").
+    public var modePath: String?
+    public var mode: String?
+    public var ownerUid: UInt32?
+    public var ownerGid: UInt32?
+    public var needed: String?
     /// The errno returned (0 for a grant) and its name.
     public var errno: Int32
     public var error: String?

@@ -1,0 +1,35 @@
+import AuditStore
+import CFuse3
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Authorizer {
+    /// Records a refusal by the mode bits (`ModeBits`, docs/MOUNT.md
+    /// "Permission checks") — reason "mode-bits", with the mode and owner of
+    /// the node that refused — and returns its errno. The refusal stands
+    /// even if it cannot be recorded.
+    func denyByModeBits(_ request: fuse_req_t, _ operation: String, _ path: String, node: ModeBits.Node,
+                        nodePath: String, needed: String, groups: [UInt32]?, errno: Int32) -> Int32 {
+        let who = Caller.provenance(of: request, fresh: true)
+        var r = record(who, thread: Caller.thread(of: request), groups: groups, verb: operation, path: path,
+                       policy: loaded.policy)
+        r.reason = "mode-bits"
+        r.modePath = nodePath
+        r.mode = Self.octal(node.mode)
+        r.ownerUid = node.uid
+        r.ownerGid = node.gid
+        r.needed = needed
+        r.errno = errno
+        r.error = Self.errnoName(errno)
+        do { try log.record(r) } catch { Log.error("could not record a denial by mode bits (\(operation) \(path)): \(error)") }
+        metrics.denies.increment()
+        return errno
+    }
+
+    /// A mode as four octal digits: "0644", "2775".
+    static func octal(_ mode: UInt32) -> String {
+        let s = String(mode & 0o7777, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - s.count)) + s
+    }
+}
