@@ -65,7 +65,7 @@ def test_metrics_match_the_actions(place):
         assert value(before, "auditfs_tamper_attempts_total", kind="append-only") == 0
         (m.path / "ok").mkdir()                       # grant 1 (mkdir)
         sizes = [10, 200, 4096, 1]
-        fd = os.open(m.path / "ok" / "a.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)   # grant 2 (create)
+        fd = os.open(m.path / "ok" / "a.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)   # grants 2, 3 (create, append: the creator's handle writes)
         open_now = value(scrape(port), "auditfs_open_files")
         for n in sizes:
             os.write(fd, b"x" * n)
@@ -84,7 +84,7 @@ def test_metrics_match_the_actions(place):
         assert value(s, "auditfs_write_duration_seconds_count") == len(sizes)
         assert value(s, "auditfs_write_duration_seconds_bucket", le="+Inf") == len(sizes)
         assert value(s, "auditfs_fsyncs_total") == 1 and value(s, "auditfs_fsync_duration_seconds_count") == 1
-        assert value(s, "auditfs_grants_total") == 2
+        assert value(s, "auditfs_grants_total") == 3
         assert value(s, "auditfs_denies_total") == 3   # the denial and the two refusals
         assert value(s, "auditfs_tamper_attempts_total", kind="permanent-names") == 1
         assert value(s, "auditfs_tamper_attempts_total", kind="no-truncate") == 1
