@@ -22,7 +22,9 @@ extension Authorizer {
         r.needed = needed
         r.errno = errno
         r.error = Self.errnoName(errno)
-        do { try log.record(r) } catch { Log.error("could not record a denial by mode bits (\(operation) \(path)): \(error)") }
+        do { try log.record(r) } catch .noSpace {
+            // Counted as unrecorded, written when space returns.
+        } catch { Log.error("could not record a denial by mode bits (\(operation) \(path)): \(error)") }
         metrics.denies.increment()
         return errno
     }
