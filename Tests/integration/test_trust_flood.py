@@ -18,7 +18,8 @@ import tempfile
 import pytest
 
 from conftest import auditfs, run
-from mountlib import TEST_USER, Mount, ensure_test_user
+from mountlib import TEST_USER, Mount, ensure_test_user, wait_until
+from test_metrics import free_port, scrape, value
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/fuse"),
                                 reason="mount tests need root and /dev/fuse")
@@ -114,6 +115,42 @@ def test_denied_opendir_flood_is_bounded_and_every_attempt_counted(store, place)
     assert during < 256 * 1024, during
     print(f"\nopendir flood: {attempts} denials in 20 s ({attempts / 20:.0f}/s), store +{during} bytes, "
           f"{len(mine)} lines; one line each would have been ~{attempts * line / MiB:.1f} MiB")
+
+
+def test_folded_denials_still_count_for_rate_alerts_and_metrics(store, place):
+    """One process repeats one denial 500 times: nearly all of them are
+    folded into count lines, yet the deny-rate rule (more than 100 within
+    60 s) fires once, at the 101st, and the metrics count all 500."""
+    uid, _ = ensure_test_user()
+    out = place / "burst.jsonl"
+    (place / "policy.yaml").write_text(POLICY + f"""alerts:
+  - name: burst
+    on: deny
+    moreThan: 100
+    within: 60s
+    actions: [{{file: {out}}}]
+  - name: each
+    on: deny
+    actions: [{{file: {place / "each.jsonl"}}}]
+""")
+    port = free_port()
+    m = Mount(store, place / "mnt", options=[f"policy={place / 'policy.yaml'}", f"metrics={port}"])
+    try:
+        script = FLOOD_OPENDIR.replace("while time.monotonic() < end:", "for _ in range(5):")
+        attempts, other = map(int, as_test_user(script, str(m.path), "0").split())
+        assert (attempts, other) == (500, 0)
+        assert value(scrape(port), "auditfs_denies_total") == 500
+        wait_until(lambda: out.exists() and out.read_text().strip(), what="the rate alert")
+        m.unmount()
+    finally:
+        m.cleanup()
+    [alert] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert (alert["event"], alert["count"], alert["uid"]) == ("deny-rate", 101, uid)
+    # A plain deny rule fires on the lines written as their own (the first of a kind), not on every repeat.
+    each = [json.loads(line) for line in (place / "each.jsonl").read_text().splitlines()]
+    mine = [d for d in decision_lines(store) if d["uid"] == uid]
+    assert sum(d.get("count", 1) for d in mine) == 500
+    assert len(each) == len([d for d in mine if "count" not in d]) < 10
 
 
 FLOOD_RENAME = """
