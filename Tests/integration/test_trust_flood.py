@@ -295,3 +295,16 @@ def test_disk_full_gives_enospc_readers_read_store_verifies_writes_resume(place)
         if m is not None:
             m.cleanup()
         subprocess.run(["umount", "-l", str(fs)], capture_output=True)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--reserve", "99%"], "--reserve '99%': expected bytes"),
+    (["-o", "reserve=1.5G"], "--reserve '1.5G': expected bytes"),
+    (["--decision-budget", "0"], "--decision-budget '0': expected N or N/SECONDS"),
+    (["-o", "decision-budget=10/99999999999"], "--decision-budget '10/99999999999': expected N or N/SECONDS"),
+])
+def test_bad_flood_limits_are_one_line_errors(store, place, args, message):
+    (place / "mnt").mkdir()
+    r = auditfs("mount", store, place / "mnt", *args, timeout=60)
+    assert r.returncode == 1 and message in r.err and len(r.err.strip().splitlines()) == 1, r.err
+    assert not os.path.ismount(place / "mnt")
