@@ -134,45 +134,58 @@ final class AuditFileSystem: @unchecked Sendable {
             reply.error(refused); return
         }
         if let refused = authorizer.check(request, .list, dir.path) { reply.error(refused); return }
-        var entries = [DirectoryListing.Entry(name: ".", id: dir.id, isDirectory: true),
-                       DirectoryListing.Entry(name: "..", id: dir.parent, isDirectory: true)]
-        for child in store.children(of: id) {
-            entries.append(DirectoryListing.Entry(name: child.name, id: child.id, isDirectory: child.isDirectory))
-        }
-        if dir.path.sameBytes(as: AuditPaths.root) && !checkpointView.isEmpty {
-            entries.append(DirectoryListing.Entry(name: CheckpointView.name, id: CheckpointView.inode, isDirectory: false))
-        }
-        fi.pointee.fh = DirectoryListing(entries: entries).fh
+        // Nothing is kept per open directory: readdir offsets are positions
+        // in the directory's creation order (`DirectoryOffset`).
+        fi.pointee.fh = 0
         reply.opened(fi)
     }
 
-    func readdir(_ reply: consuming Reply<Answer.Bytes>, request: fuse_req_t, size: Int, offset: Int64,
-                 fi: UnsafeMutablePointer<fuse_file_info>) {
-        let listing = DirectoryListing.borrow(fi.pointee.fh)
+    /// The entries from position `offset` that fit in `size` bytes. Only
+    /// those are copied out of the store, never the whole directory.
+    func readdir(_ reply: consuming Reply<Answer.Bytes>, request: fuse_req_t, id: UInt64, size: Int, offset: Int64) {
+        guard let dir = store.info(id), dir.isDirectory else { reply.error(ENOTDIR); return }
+        let showsCheckpoint = dir.path.sameBytes(as: AuditPaths.root) && !checkpointView.isEmpty
         var buffer = [UInt8](repeating: 0, count: size)
         var used = 0
+        var position = Int(clamping: max(offset, 0))
         buffer.withUnsafeMutableBytes { out in
-            var i = Int(max(offset, 0))
-            while i < listing.entries.count {
-                let e = listing.entries[i]
+            /// Adds the entry at `position` (the next one's position is its offset); false when it does not fit.
+            func add(_ name: String, _ ino: UInt64, directory: Bool) -> Bool {
                 var st = Glibc.stat()
-                st.st_ino = ino_t(e.id)
-                st.st_mode = e.isDirectory ? S_IFDIR : S_IFREG
+                st.st_ino = ino_t(ino)
+                st.st_mode = directory ? S_IFDIR : S_IFREG
                 let room = size - used
-                let need = e.name.withCString { name in
-                    fuse_add_direntry(request, out.baseAddress!.assumingMemoryBound(to: CChar.self) + used, room, name, &st, off_t(i + 1))
+                let need = name.withCString { name in
+                    fuse_add_direntry(request, out.baseAddress!.assumingMemoryBound(to: CChar.self) + used, room, name, &st,
+                                      off_t(position + 1))
                 }
-                if need > room { break }
+                if need > room { return false }
                 used += need
-                i += 1
+                position += 1
+                return true
+            }
+            while position < DirectoryOffset.firstEntry {
+                switch position {
+                case DirectoryOffset.dot: guard add(".", dir.id, directory: true) else { return }
+                case DirectoryOffset.dotDot: guard add("..", dir.parent, directory: true) else { return }
+                case DirectoryOffset.checkpoint where showsCheckpoint:
+                    guard add(CheckpointView.name, CheckpointView.inode, directory: false) else { return }
+                default:
+                    position += 1   // the checkpoint's position, outside /.audit
+                }
+            }
+            while used < size {
+                let page = store.children(of: id, from: position - DirectoryOffset.firstEntry,
+                                          limit: DirectoryOffset.fitting(size - used))
+                if page.isEmpty { return }
+                for child in page { guard add(child.name, child.id, directory: child.isDirectory) else { return } }
             }
         }
         buffer.removeLast(size - used)
         reply.bytes(buffer)
     }
 
-    func releasedir(_ reply: consuming Reply<Answer.Status>, fi: UnsafeMutablePointer<fuse_file_info>) {
-        DirectoryListing.release(fi.pointee.fh)
+    func releasedir(_ reply: consuming Reply<Answer.Status>) {
         reply.ok()
     }
 

@@ -30,28 +30,3 @@ struct OpenFile {
         if flags & O_ACCMODE != O_RDONLY { fi.pointee.direct_io = 1 }
     }
 }
-
-/// An open directory: the entries it had when opened, so that a listing read
-/// in several readdir calls neither skips nor repeats a name when files are
-/// created meanwhile. Lives in `fi->fh` (retained) from opendir to releasedir.
-final class DirectoryListing {
-    struct Entry {
-        let name: String
-        let id: UInt64
-        let isDirectory: Bool
-    }
-
-    let entries: [Entry]
-
-    init(entries: [Entry]) { self.entries = entries }
-
-    var fh: UInt64 { UInt64(UInt(bitPattern: Unmanaged.passRetained(self).toOpaque())) }
-
-    static func borrow(_ fh: UInt64) -> DirectoryListing {
-        Unmanaged<DirectoryListing>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fh))!).takeUnretainedValue()
-    }
-
-    static func release(_ fh: UInt64) {
-        Unmanaged<DirectoryListing>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fh))!).release()
-    }
-}

@@ -73,11 +73,11 @@ enum Operations {
         ops.opendir = { req, ino, fi in
             fs(req).opendir(Reply(req!, "opendir"), request: req!, id: ino, fi: fi!)
         }
-        ops.readdir = { req, _, size, off, fi in
-            fs(req).readdir(Reply(req!, "readdir"), request: req!, size: size, offset: Int64(off), fi: fi!)
+        ops.readdir = { req, ino, size, off, _ in
+            fs(req).readdir(Reply(req!, "readdir"), request: req!, id: ino, size: size, offset: Int64(off))
         }
-        ops.releasedir = { req, _, fi in
-            fs(req).releasedir(Reply(req!, "releasedir"), fi: fi!)
+        ops.releasedir = { req, _, _ in
+            fs(req).releasedir(Reply(req!, "releasedir"))
         }
         ops.fsyncdir = { req, _, _, _ in
             fs(req).fsync(Reply(req!, "fsyncdir"))

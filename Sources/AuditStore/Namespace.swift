@@ -20,6 +20,10 @@ public final class Namespace: @unchecked Sendable {
         /// The directory's entries by name, bytewise (`ByteString`: names
         /// equal only by canonical equivalence are two entries).
         public private(set) var children: [ByteString: UInt64] = [:]
+        /// The same entries' ids in creation order. Names are never removed
+        /// or renamed, so this list only grows and a position in it names
+        /// the same entry for ever (readdir offsets are positions).
+        public private(set) var childOrder: [UInt64] = []
         /// Blocks of a file, in offset order (kept only when the namespace is built to serve reads).
         public var blocks = BlockList()
 
@@ -37,7 +41,9 @@ public final class Namespace: @unchecked Sendable {
 
         /// Adds an entry; false (and nothing changes) when the name exists.
         func addChild(_ name: String, id: UInt64) -> Bool {
-            children.updateValue(id, forKey: ByteString(name)) == nil
+            guard children.updateValue(id, forKey: ByteString(name)) == nil else { return false }
+            childOrder.append(id)
+            return true
         }
     }
 
@@ -67,7 +73,8 @@ public final class Namespace: @unchecked Sendable {
 
     struct InconsistentRestore: Error {}
 
-    /// A namespace as an index snapshot saved it; the children maps are rebuilt.
+    /// A namespace as an index snapshot saved it; the children maps and
+    /// lists are rebuilt in id order, which is creation order.
     init(restoring nodes: [UInt64: Node], nextSeq: UInt64, lastHash: Hash, lastTime: Int64, tree: CompactRange) throws {
         keepBlocks = true
         self.nodes = nodes
@@ -76,8 +83,9 @@ public final class Namespace: @unchecked Sendable {
         self.lastTime = lastTime
         self.tree = tree
         guard nodes[Namespace.rootID]?.isDirectory == true else { throw InconsistentRestore() }
-        for node in nodes.values where node.id != Namespace.rootID {
-            guard let parent = nodes[node.parent], parent.isDirectory, node.id <= nextSeq,
+        for id in nodes.keys.sorted() where id != Namespace.rootID {
+            let node = nodes[id]!
+            guard let parent = nodes[node.parent], parent.isDirectory, node.id <= nextSeq, parent.id < node.id,
                   parent.addChild(node.name, id: node.id) else { throw InconsistentRestore() }
         }
     }

@@ -346,7 +346,19 @@ public final class Store: @unchecked Sendable {
     public func children(of id: UInt64) -> [NodeInfo] {
         lock.lock(); defer { lock.unlock() }
         guard let dir = namespace.node(id) else { return [] }
-        return dir.children.keys.sorted().compactMap { namespace.node(dir.children[$0]!).map(NodeInfo.init) }
+        return dir.childOrder.compactMap { namespace.node($0).map(NodeInfo.init) }.sorted { $0.name.bytesPrecede($1.name) }
+    }
+
+    /// At most `limit` entries of a directory in creation order, from
+    /// position `start` (0 is the first entry ever created in it). A
+    /// directory only gains entries, so a position always names the same
+    /// entry: listing from where the previous page ended neither skips nor
+    /// repeats a name, however many are created meanwhile. Copies only the
+    /// page, never the directory.
+    public func children(of id: UInt64, from start: Int, limit: Int) -> [NodeInfo] {
+        lock.lock(); defer { lock.unlock() }
+        guard let dir = namespace.node(id), start >= 0, limit > 0, start < dir.childOrder.count else { return [] }
+        return dir.childOrder[start..<min(dir.childOrder.count, start + limit)].compactMap { namespace.node($0).map(NodeInfo.init) }
     }
 
     /// The tree head over every record appended so far.

@@ -1,7 +1,9 @@
-"""Names are bytes, on a real mount with a real user: a name that starts
-with a combining mark or a joiner never fuses with the "/" before it, names
-equal only by canonical equivalence are two files, a glob's `*` never
-crosses a "/", and nothing enters /.audit through a disguised name."""
+"""Names are bytes, listing is bounded (issue 10, items 1 and 2), on a real
+mount with a real user: a name that starts with a combining mark or a
+joiner never fuses with the "/" before it, names equal only by canonical
+equivalence are two files, a glob's `*` never crosses a "/", nothing enters
+/.audit through a disguised name, and open directory handles cost the
+daemon no copy of the directory."""
 import errno
 import json
 import os
@@ -257,3 +259,104 @@ def test_root_cannot_create_in_audit_through_a_disguised_name(store, place):
     assert not paths & set(AUDIT_DISGUISES)
     assert "/.audit\u0301/events.jsonl" in paths
     assert auditfs("verify", store).returncode == 0
+
+
+def rss_kib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+# Opens N handles on a directory with one getdents each (os.scandir reads its
+# first batch on the first next()), prints "open", waits for a line on stdin.
+HOLD = r"""
+import os, sys
+path, n = sys.argv[1], int(sys.argv[2])
+handles = []
+for _ in range(n):
+    it = os.scandir(path)
+    next(it)
+    handles.append(it)
+print("open", flush=True)
+sys.stdin.readline()
+for it in handles:
+    it.close()
+"""
+
+ENTRIES = 100_000
+
+
+def test_directory_handles_cost_no_copy_of_the_directory(tmp_path, place):
+    """500 handles on a 100k-entry directory: before the fix each opendir
+    copied the listing (2.24 GB for 500), now a handle holds nothing and the
+    daemon's RSS barely moves; a full listing still gives every name once."""
+    store = tmp_path / "big"
+    auditfs("init", store, check=True)   # the mount signs checkpoints: the store needs its key
+    r = run(BIN_DIR / "store-bench", "generate", store, 0, ENTRIES, 1, timeout=600)
+    assert r.returncode == 0, r.err
+    m = mount(store, place)
+    try:
+        names = os.listdir(m.path)
+        want = {f"f{i}.log" for i in range(ENTRIES)}
+        assert len(names) == len(set(names)) and set(names) - {".audit"} == want
+        pid = m.pid
+        idle = rss_kib(pid)
+        holder = subprocess.Popen(["python3", "-c", HOLD, str(m.path), "500"], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "open"
+            held = rss_kib(pid)
+            print(f"daemon RSS: {idle} KiB idle, {held} KiB with 500 handles on {ENTRIES} entries "
+                  f"(+{(held - idle) / 1024:.1f} MiB)")
+            assert held - idle < 100 * 1024, (idle, held)
+            # Listing while the handles are open is still complete and exact.
+            again = os.listdir(m.path)
+            assert len(again) == len(names) and set(again) == set(names)
+        finally:
+            holder.stdin.write("\n")
+            holder.stdin.close()
+            holder.wait(timeout=120)
+    finally:
+        m.cleanup()
+
+
+def test_names_created_during_a_listing_skip_and_repeat_nothing(store, place):
+    """A listing read in many readdir calls while names are created: every
+    name that existed at opendir appears exactly once, new ones at most once."""
+    m = mount(store, place)
+    try:
+        os.mkdir(m / "d")
+        for i in range(1500):
+            open(m / "d" / f"old-{i:04d}-{'x' * 40}", "w").close()
+        old = {f"old-{i:04d}-{'x' * 40}" for i in range(1500)}
+        seen, new = [], set()
+        with os.scandir(m / "d") as it:
+            for i, e in enumerate(it):
+                seen.append(e.name)
+                if i % 100 == 0:
+                    new.add(f"new-{i:04d}")
+                    open(m / "d" / f"new-{i:04d}", "w").close()
+        assert len(seen) == len(set(seen))
+        assert {n for n in seen if n.startswith("old-")} == old
+        assert set(seen) - old <= new
+        assert sorted(os.listdir(m / "d")) == sorted(old | new)
+    finally:
+        m.cleanup()
+
+
+def test_audit_checkpoint_view_is_listed_once(store, place):
+    """/.audit/checkpoint has no record of its own: it has its own readdir
+    offset in /.audit, and is listed exactly once, with the view's inode."""
+    m = mount(store, place, options=["checkpoint-interval=1"])
+    try:
+        with open(m / "app.log", "a") as f:
+            f.write("x\n")
+        wait_until((m / ".audit" / "checkpoint").exists, timeout=10, what="the first checkpoint")
+        entries = listing(m / ".audit")
+        names = [n for n, _ in entries]
+        assert len(names) == len(set(names)) and b"checkpoint" in names and b"checkpoints" in names
+        assert dict(entries)[b"checkpoint"] == os.stat(m / ".audit" / "checkpoint").st_ino
+        assert b"checkpoint" not in [n for n, _ in listing(m.path)]
+    finally:
+        m.cleanup()

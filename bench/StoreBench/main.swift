@@ -16,14 +16,15 @@ func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
 let args = CommandLine.arguments
 guard args.count >= 3 else {
-    print("usage: store-bench generate STORE BLOCKS FILES PAYLOAD | open STORE")
+    print("usage: store-bench generate STORE BLOCKS FILES PAYLOAD | open STORE  (generate adds to STORE when it is a store already)")
     exit(2)
 }
 switch args[1] {
 case "generate":
     let path = args[2]
     let blocks = Int(args[3])!, files = Int(args[4])!, payload = Int(args[5])!
-    let s = try Store.create(at: path)
+    let s = FileManager.default.fileExists(atPath: path + "/" + Format.identityFile)
+        ? try Store.open(at: path, mode: .readWrite) : try Store.create(at: path)
     let me = Provenance.current()
     let ids = try (0..<files).map { try s.create("/f\($0).log", kind: .file, mode: 0o644, owner: 0, group: 0, by: me).id }
     var line = [UInt8](repeating: UInt8(ascii: "x"), count: payload)
