@@ -71,7 +71,7 @@ struct DecisionFolder {
     }
 
     let settings: Settings
-    private var repeats: [DecisionRecord: Repeats] = [:]
+    private var repeats: [RepeatKey: Repeats] = [:]
     private var budgets: [UInt32: Budget] = [:]
     private var summaries: [SummaryKey: Summary] = [:]
     /// Repeat lines whose window ended, waiting for `due`.
@@ -176,11 +176,29 @@ struct DecisionFolder {
     }
 
     /// The identity of a decision: the record with its times cleared.
-    private static func key(_ d: DecisionRecord) -> DecisionRecord {
+    private static func key(_ d: DecisionRecord) -> RepeatKey {
         var k = d
         k.time = ""
         k.timeNs = 0
-        return k
+        return RepeatKey(record: k)
+    }
+
+    /// A decision as a repeat is recognised: every field but the time equal,
+    /// and the caller's strings (path, target, command) equal to the byte.
+    /// DecisionRecord's own == compares strings by canonical equivalence, so
+    /// an NFD path's decision would fold into an NFC one's line and its
+    /// path never be recorded (FORMAT.md "Paths": names are bytes). Bytewise
+    /// equal implies equal, so the record's hash serves.
+    private struct RepeatKey: Hashable {
+        let record: DecisionRecord
+
+        static func == (a: RepeatKey, b: RepeatKey) -> Bool {
+            a.record == b.record && a.record.path.sameBytes(as: b.record.path)
+                && a.record.command.sameBytes(as: b.record.command)
+                && (a.record.target ?? "").sameBytes(as: b.record.target ?? "")
+        }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(record) }
     }
 
     private static func span(_ line: inout DecisionRecord, _ first: Int64, _ last: Int64) {

@@ -38,6 +38,16 @@ import Testing
         #expect(f.admit(Self.decision(at: Self.t0 + 3)) == .folded)
     }
 
+    /// Paths equal only by canonical equivalence are two paths: the NFD
+    /// spelling's decision is written as its own line, not folded into the
+    /// NFC one's (whose line would then name the wrong bytes).
+    @Test func canonicallyEquivalentPathsAreTwoDecisions() {
+        var f = DecisionFolder()
+        #expect(f.admit(Self.decision(path: "/caf\u{E9}", at: Self.t0)) == .write)
+        #expect(f.admit(Self.decision(path: "/cafe\u{301}", at: Self.t0 + 1)) == .write)
+        #expect(f.admit(Self.decision(path: "/cafe\u{301}", at: Self.t0 + 2)) == .folded)
+    }
+
     @Test func beyondTheBudgetDecisionsAreOnlyCountedWithExamples() {
         var settings = DecisionFolder.Settings()
         settings.budget = 3
