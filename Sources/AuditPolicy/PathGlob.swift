@@ -10,6 +10,11 @@ import AuditStore
 /// Patterns and paths are byte strings (FORMAT.md "Paths"): components are
 /// split at the byte "/" only, literals compare bytewise (NFC "é" is not NFD
 /// "e\u{301}"), so no wildcard ever spans a "/", whatever follows it.
+///
+/// Matching is a set-of-states simulation: state i means "the first i parts
+/// match the components read so far"; each component moves every state at
+/// most once. Time is O(components × parts × component length), never
+/// exponential in the number of `**`.
 public struct PathGlob: Sendable, Equatable, CustomStringConvertible {
     enum Part: Sendable, Equatable {
         case literal([UInt8])
@@ -69,28 +74,46 @@ public struct PathGlob: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether the path split by `components(of:)` matches.
     public func matches(components: [Substring]) -> Bool {
-        match(parts[...], components[...])
+        var steps = 0
+        return match(components, steps: &steps)
     }
 
-    private func match(_ p: ArraySlice<Part>, _ c: ArraySlice<Substring>) -> Bool {
-        guard let first = p.first else { return c.isEmpty }
-        switch first {
-        case .anyDepth:
-            let rest = p.dropFirst()
-            if rest.isEmpty { return true }
-            var i = c.startIndex
-            while true {
-                if match(rest, c[i...]) { return true }
-                if i == c.endIndex { return false }
-                i += 1
+    /// The simulation; `steps` counts the (state, component) pairs tried,
+    /// at most components × parts.
+    func match(_ components: [Substring], steps: inout Int) -> Bool {
+        let n = parts.count
+        var current = [Bool](repeating: false, count: n + 1)
+        var next = current
+        current[0] = true
+        close(&current)
+        for component in components {
+            for i in 0..<next.count { next[i] = false }
+            var alive = false
+            for i in 0..<n where current[i] {
+                steps += 1
+                switch parts[i] {
+                case .anyDepth:
+                    // `**` swallows this component and may swallow more.
+                    next[i] = true
+                    if i + 1 == n { return true }   // a trailing `**` matches whatever follows
+                case let .literal(bytes):
+                    if component.utf8.elementsEqual(bytes) { next[i + 1] = true }
+                case let .pattern(pattern):
+                    if Self.wildcard(pattern, component) { next[i + 1] = true }
+                }
+                alive = alive || next[i] || next[i + 1]
             }
-        case let .literal(bytes):
-            guard let head = c.first, head.utf8.elementsEqual(bytes) else { return false }
-            return match(p.dropFirst(), c.dropFirst())
-        case let .pattern(pattern):
-            guard let head = c.first, PathGlob.wildcard(pattern, head) else { return false }
-            return match(p.dropFirst(), c.dropFirst())
+            if !alive { return false }
+            close(&next)
+            swap(&current, &next)
         }
+        return current[n]
+    }
+
+    /// Adds the states reachable without reading a component: past each
+    /// `**` that matches zero components.
+    private func close(_ states: inout [Bool]) {
+        for i in 0..<parts.count where states[i] && parts[i] == .anyDepth { states[i + 1] = true }
     }
 
     static func wildcard(_ pattern: [UInt8], _ component: Substring) -> Bool {
