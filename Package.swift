@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "AuditPolicyTests", dependencies: ["AuditPolicy"]),
         .testTarget(name: "AuditQueryTests", dependencies: ["AuditQuery", "AuditStore", "AuditRecords"]),
         // Seeded mutation fuzzing of every reader of outside input (docs/TESTING.md).
-        .testTarget(name: "AuditFuzzTests", dependencies: ["AuditStore", "AuditPolicy"]),
+        .testTarget(name: "AuditFuzzTests", dependencies: ["AuditStore", "AuditPolicy", "AuditQuery", "AuditRecords"]),
         // bench/store.sh: opening time and memory of a store of millions of blocks.
         .executableTarget(name: "store-bench", dependencies: ["AuditStore"], path: "bench/StoreBench"),
         // bench/query.py and Tests/integration/test_query.py: a store of generated decision records.

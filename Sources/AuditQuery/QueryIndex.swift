@@ -140,6 +140,9 @@ public final class QueryIndex {
               s.store == identity.idHex else { throw Stale(description: "state of another version or store") }
         let file = try? RawFile.open(directory + "/entries", flags: O_RDONLY)
         let size = (try? file?.size()) ?? 0
+        // Counts and the chunk list are checked before any arithmetic or indexing on them.
+        guard s.entryCount >= 0, s.entryCount <= Int.max / Self.entrySize - Self.chunkSize,
+              s.chunks.count == (s.entryCount + Self.chunkSize - 1) / Self.chunkSize else { throw Stale(description: "state counts out of range") }
         guard let file, size ?? 0 >= UInt64(s.entryCount * Self.entrySize) else { throw Stale(description: "entries file short") }
         state = s
         mapped = s.entryCount > 0 ? try file.map() : nil
@@ -264,7 +267,12 @@ public final class QueryIndex {
                 if case let .some(.some(v)) = verbID, e.verb != v { continue }
                 if let d = filter.decision, (d == "deny") != (e.flags & Entry.deny != 0) { continue }
                 if filter.tamperOnly && e.flags & Entry.tamper == 0 { continue }
-                if let pathMatch, !pathMatch[Int(e.path)], e.target == Entry.none || !pathMatch[Int(e.target)] { continue }
+                if let pathMatch {
+                    guard Int(e.path) < pathMatch.count, e.target == Entry.none || Int(e.target) < pathMatch.count else {
+                        throw Stale(description: "entry \(i) names a string the state does not hold")
+                    }
+                    if !pathMatch[Int(e.path)], e.target == Entry.none || !pathMatch[Int(e.target)] { continue }
+                }
                 out.append(i)
             }
         }
@@ -285,12 +293,13 @@ public final class QueryIndex {
     func line(_ i: Int) throws -> (entry: Entry, bytes: UnsafeRawBufferPointer) {
         let e = entry(i)
         let s = Int(e.segment)
+        guard s < state.segments.count else { throw Stale(description: "entry \(i) names a segment the state does not list") }
         let map: MappedFile
         if let m = segmentMaps[s] { map = m } else {
             map = try RawFile.open(storePath + "/" + Format.segmentsDirectory + "/" + state.segments[s], flags: O_RDONLY).map()
             segmentMaps[s] = map
         }
-        guard e.position + UInt64(e.length) <= UInt64(map.length) else {
+        guard e.position <= UInt64(map.length), UInt64(e.length) <= UInt64(map.length) - e.position else {
             throw Stale(description: "an entry points past the end of segment \(state.segments[s])")
         }
         return (e, UnsafeRawBufferPointer(rebasing: map.bytes[Int(e.position)..<Int(e.position) + Int(e.length)]))

@@ -25,7 +25,7 @@ struct FuzzTarget: Sendable {
 
     static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 
-    static let all: [FuzzTarget] = [frame, segment, index, treePositions, identity, policy, glob, note, bundle, time, signingKey]
+    static let all: [FuzzTarget] = [frame, segment, index, treePositions, identity, queryState, policy, glob, note, bundle, time, signingKey]
 
     // MARK: Store files
 
@@ -101,6 +101,11 @@ struct FuzzTarget: Sendable {
         defer { s.close() }
         return "opened"
     })
+
+    /// `cache/query/state` (QueryStateFuzz), structured mutants with their digest recomputed.
+    static let queryState = FuzzTarget(name: "query-state", iterations: 100, seeds: { [QueryStateFuzz.seed.state] },
+                                       structured: { random, seed in QueryStateFuzz.mutate(seed, &random) },
+                                       execute: { bytes in try QueryStateFuzz.execute(bytes) })
 
     static func withDigest(_ b: [UInt8]) -> [UInt8] {
         guard b.count >= 32 else { return b }

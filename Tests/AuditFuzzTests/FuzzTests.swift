@@ -20,6 +20,7 @@ import Testing
     @Test func indexCache() { run(.index) }
     @Test func treeCachePositions() { run(.treePositions) }
     @Test func identityFile() { run(.identity) }
+    @Test func queryIndexState() { run(.queryState) }
     @Test func policyFiles() { run(.policy) }
     @Test func signedNotesCheckpointsAndKeyCertificates() { run(.note) }
     @Test func proofBundles() { run(.bundle) }

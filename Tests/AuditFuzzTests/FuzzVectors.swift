@@ -5,7 +5,7 @@ import Testing
 /// How the saved regression inputs in fixtures/fuzz/ were made: each is the
 /// minimal form of a crash a campaign found, rebuilt from the seeds so its
 /// bytes can be reviewed. `AUDITFS_FUZZ_WRITE_VECTORS=1 swift test --filter
-/// FuzzVectors` rewrites them; FuzzRegressionTests runs them.
+/// FuzzVectors` writes the missing ones; FuzzRegressionTests runs them.
 @Suite struct FuzzVectors {
     static var vectors: [(target: String, name: String, bytes: () -> [UInt8])] {
         [
@@ -27,6 +27,10 @@ import Testing
             // cache/index whose second block of /app/a.log starts far past the first one's end:
             // reading across them underflowed the offset arithmetic.
             ("index", "block-offsets-with-a-gap", { indexField(at: blocksOffset + 32, 1 << 40) }),
+            // cache/query/state (digest recomputed) counting more entries than Int can size: entryCount * 56 overflowed.
+            ("query-state", "entry-count-overflows", { queryState { $0["entryCount"] = Int.max / 2 } }),
+            // cache/query/state whose string table lost the paths its entries name: a path filter indexed past it.
+            ("query-state", "strings-shorter-than-the-entries", { queryState { $0["strings"] = [String]() } }),
             // A proof bundle whose range ends before it starts: end - start underflowed.
             ("bundle", "range-ends-before-start", {
                 var b = try! JSONDecoder().decode(ProofBundle.self, from: Data(FuzzSeeds.signed.bundle))
@@ -40,7 +44,8 @@ import Testing
         let dir = FuzzSeeds.repository + "/fixtures/fuzz/"
         for v in Self.vectors {
             let path = dir + v.target + "/" + v.name + ".bin"
-            if FuzzCampaign.environment["AUDITFS_FUZZ_WRITE_VECTORS"] != nil {
+            // Only missing ones are written: a bundle's later epoch keys are new at every run.
+            if FuzzCampaign.environment["AUDITFS_FUZZ_WRITE_VECTORS"] != nil, !FileManager.default.fileExists(atPath: path) {
                 try FileManager.default.createDirectory(atPath: dir + v.target, withIntermediateDirectories: true)
                 FileManager.default.createFile(atPath: path, contents: Data(v.bytes()))
             }
@@ -68,6 +73,15 @@ import Testing
     static var blocksOffset: Int {
         let count = (0..<8).reduce(0) { $0 | Int(goldenIndex[nodeCountOffset + 8 + $1]) << (8 * $1) }
         return goldenIndex.count - 32 - 32 * count
+    }
+
+    /// The seed's query state with one JSON value changed and its digest recomputed.
+    static func queryState(_ edit: (inout [String: Any]) -> Void) -> [UInt8] {
+        let state = QueryStateFuzz.seed.state
+        var top = try! JSONSerialization.jsonObject(with: Data(state[..<state.lastIndex(of: 0x0A)!])) as! [String: Any]
+        edit(&top)
+        let json = Array(try! JSONSerialization.data(withJSONObject: top, options: .sortedKeys))
+        return json + [0x0A] + Array(Hash.sha256(json).hex.utf8)
     }
 
     static func indexField(at offset: Int, _ value: UInt64, width: Int = 8) -> [UInt8] {
