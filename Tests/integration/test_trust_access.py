@@ -304,6 +304,32 @@ def test_chmod_chown_and_times_by_a_non_owner_are_denied_and_recorded(mnt):
     assert r.returncode == 0, r.err
 
 
+def test_create_and_mkdir_in_a_directory_without_w_are_denied_and_recorded(mnt):
+    os.mkdir(mnt / "ro", 0o755)                          # root's, searchable, not writable by others
+    r = as_user(USER, "sh", "-c", f"printf x >> '{mnt / 'ro' / 'new.log'}'")
+    assert r.returncode != 0 and "Permission denied" in r.err
+    r = as_user(USER, "mkdir", mnt / "ro" / "sub")
+    assert r.returncode != 0 and "Permission denied" in r.err
+    assert os.listdir(mnt / "ro") == []
+    for verb, path in (("create", "/ro/new.log"), ("mkdir", "/ro/sub")):
+        d = mode_bit_denials(mnt.store, uid=uid_of(USER), verb=verb, path=path)
+        assert d and (d[0]["modePath"], d[0]["mode"], d[0]["needed"]) == ("/ro", "0755", "w"), (verb, d)
+
+
+def test_chgrp_by_owner_only_to_its_own_groups(mnt):
+    os.mkdir(mnt / "open", 0o777)
+    os.chmod(mnt / "open", 0o777)
+    target = mnt / "open" / "mine.log"
+    assert as_user(USER, "sh", "-c", f": >> '{target}'").returncode == 0
+    assert as_user(USER, "chgrp", SUPPLEMENTARY, target).returncode == 0     # a supplementary group of its own
+    assert os.stat(target).st_gid == gid_of_group(SUPPLEMENTARY)
+    r = as_user(USER, "chgrp", "root", target)
+    assert r.returncode != 0 and "Operation not permitted" in r.err
+    assert os.stat(target).st_gid == gid_of_group(SUPPLEMENTARY)
+    d = mode_bit_denials(mnt.store, uid=uid_of(USER), verb="chown", path="/open/mine.log")
+    assert d and d[-1]["needed"] == "member of group 0" and d[-1]["errno"] == errno.EPERM
+
+
 def test_chmod_by_owner_outside_the_group_drops_setgid(mnt):
     os.mkdir(mnt / "open", 0o777)
     os.chmod(mnt / "open", 0o777)
