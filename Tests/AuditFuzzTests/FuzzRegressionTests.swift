@@ -3,7 +3,8 @@ import Testing
 
 /// The inputs the fuzzers found a crash or hang with, minimised and kept in
 /// fixtures/fuzz/<target>/<what>.bin: each is run through its target and
-/// must come back (with a result or a refusal) instead of killing the process.
+/// must come back (with a result or a refusal) instead of killing the process
+/// or hanging (the watchdog ends a run that takes over AUDITFS_FUZZ_HANG s, 60).
 @Suite(.serialized) struct FuzzRegressionTests {
     static var vectors: [(target: String, file: String)] {
         let dir = FuzzSeeds.repository + "/fixtures/fuzz"
@@ -23,8 +24,16 @@ import Testing
     func savedInputRunsWithoutCrashing(_ vector: String) throws {
         let target = try #require(FuzzTarget.named(String(vector.prefix { $0 != "/" })))
         let bytes = Array(try #require(FileManager.default.contents(atPath: FuzzSeeds.repository + "/fixtures/fuzz/" + vector)))
+        let crumb = Breadcrumb(target: "vector-" + target.name)
+        crumb.record(bytes)
+        let watchdog = Watchdog(target: vector, crumb: crumb,
+                                limit: FuzzCampaign.environment["AUDITFS_FUZZ_HANG"].flatMap { Double($0) } ?? 60)
+        watchdog.started(iteration: 0)
         let outcome: String
         do { outcome = try target.execute(bytes) } catch { outcome = "refused: \(error)" }
+        watchdog.finished()
+        watchdog.stop()
+        crumb.clear()
         print("fuzz vector \(vector): \(outcome.prefix(200))")
     }
 }

@@ -22,6 +22,7 @@ import Testing
     @Test func identityFile() { run(.identity) }
     @Test func queryIndexState() { run(.queryState) }
     @Test func policyFiles() { run(.policy) }
+    @Test func pathGlobs() { run(.glob) }
     @Test func signedNotesCheckpointsAndKeyCertificates() { run(.note) }
     @Test func proofBundles() { run(.bundle) }
     @Test func signingKeyFiles() { run(.signingKey) }

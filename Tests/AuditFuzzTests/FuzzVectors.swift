@@ -31,6 +31,9 @@ import Testing
             ("query-state", "entry-count-overflows", { queryState { $0["entryCount"] = Int.max / 2 } }),
             // cache/query/state whose string table lost the paths its entries name: a path filter indexed past it.
             ("query-state", "strings-shorter-than-the-entries", { queryState { $0["strings"] = [String]() } }),
+            // Nine '**' against a path 41 components deep: matching backtracked through
+            // every way to split the path (minutes for one decision) before globs became linear.
+            ("glob", "many-any-depth-on-a-deep-path", { Array(("/a" + String(repeating: "/**/a", count: 9) + "/**/x").utf8) }),
             // A proof bundle whose range ends before it starts: end - start underflowed.
             ("bundle", "range-ends-before-start", {
                 var b = try! JSONDecoder().decode(ProofBundle.self, from: Data(FuzzSeeds.signed.bundle))
