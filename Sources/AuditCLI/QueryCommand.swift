@@ -29,9 +29,10 @@ struct QueryCommand: ParsableCommand {
         }
         let out = OutputBuffer()
         if !json { out.write(DecisionTable.header) }
-        var matched = 0
+        var matched = 0, decisions = 0
         let body: (DecisionRecord?, [UInt8]) -> Void = { d, line in
             matched += 1
+            decisions += d?.decisions ?? DecisionTable.decisions(inLine: line)
             if json { out.write(line); out.write([0x0A]) } else if let d { out.write(DecisionTable.row(d)) }
         }
         do {
@@ -40,11 +41,11 @@ struct QueryCommand: ParsableCommand {
                 let index = try QueryIndex.search(store: path, filter, decode: !json, body)
                 if stats {
                     let note = index.rebuiltBecause.map { "rebuilt (\($0))" } ?? "up to date"
-                    FileHandle.standardError.write(Data("query: \(matched) of \(index.count) decisions; index \(note)\(index.saved ? "" : ", not saved (cache not writable)")\n".utf8))
+                    FileHandle.standardError.write(Data("query: \(matched) of \(index.count) lines (\(decisions) decisions); index \(note)\(index.saved ? "" : ", not saved (cache not writable)")\n".utf8))
                 }
             case let .mounted(dir):
                 try MountedAudit.search(dir, filter, body)
-                if stats { FileHandle.standardError.write(Data("query: \(matched) decisions, read through the mount\n".utf8)) }
+                if stats { FileHandle.standardError.write(Data("query: \(matched) lines (\(decisions) decisions), read through the mount\n".utf8)) }
             }
         } catch let e as StoreError {
             out.flush()
@@ -74,6 +75,15 @@ enum DecisionTable {
         }
         return Array((pad(d.time, 30) + " " + pad(d.user ?? "-", 12) + " " + lpad(String(d.uid), 6) + " " + pad(d.command, 15) + " "
             + pad(d.verb, 10) + " " + pad(decision, 8) + " " + pad(why, 22) + " " + path + "\n").utf8)
+    }
+
+    /// How many decisions an undecoded line stands for: a count line
+    /// (docs/POLICY.md "Floods") is decoded for its count; any other is one.
+    static func decisions(inLine line: [UInt8]) -> Int {
+        let key = Array(#""count":"#.utf8)
+        guard line.count >= key.count, (0...(line.count - key.count)).contains(where: { line[$0..<$0 + key.count].elementsEqual(key) })
+        else { return 1 }
+        return (try? JSONDecoder().decode(DecisionRecord.self, from: Data(line)))?.decisions ?? 1
     }
 
     static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }

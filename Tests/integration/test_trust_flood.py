@@ -110,6 +110,12 @@ def test_denied_opendir_flood_is_bounded_and_every_attempt_counted(store, place)
     # Per second: the first denial written at once and one line counting its repeats.
     assert len(mine) <= 2 * 22, len(mine)
     assert all(d["folded"] == "repeats" for d in mine if "count" in d)
+    # query counts a count line by its count, as JSON and in the table.
+    uid = str(mine[0]["uid"])
+    for fmt in (["--json"], []):
+        r = auditfs("query", store, "--stats", "--uid", uid, *fmt, check=True)
+        assert f"of " in r.err and f"lines ({attempts} decisions)" in r.err, r.err
+    assert "× repeats, " in r.out
     # The bound: those lines (< 1 KB each) and the checkpoints; the old daemon wrote one line per attempt.
     line = max(len(json.dumps(d)) for d in mine)
     assert during < 256 * 1024, during
