@@ -148,7 +148,7 @@ public struct ProofBundle: Codable, Sendable {
             throw Failure(reason: v.description)
         }
         // The first record creates the file; the others append to it, contiguously.
-        guard case let .create(p, _, _, _) = decoded[0].0.body, decoded[0].0.kind == .file, p == path, first.seq == decoded[0].0.seq else {
+        guard case let .create(p, _, _, _) = decoded[0].0.body, decoded[0].0.kind == .file, p.sameBytes(as: path), first.seq == decoded[0].0.seq else {
             throw Failure(reason: "the first record does not create \(path)")
         }
         let file = Record.fileID(createdBy: first.seq)

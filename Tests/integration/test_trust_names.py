@@ -360,3 +360,24 @@ def test_audit_checkpoint_view_is_listed_once(store, place):
         assert b"checkpoint" not in [n for n, _ in listing(m.path)]
     finally:
         m.cleanup()
+
+
+def test_bundle_for_an_nfd_file_cannot_prove_the_nfc_one(tmp_path):
+    """A proof bundle names its file; verify-bundle compared that name with
+    the create record's by canonical equivalence, so the bundle of NFD
+    "/cafe\u0301" relabelled "/café" was VALID for a file it never covered."""
+    store = tmp_path / "store"
+    auditfs("init", store, check=True)
+    auditfs("append", store, f"/{NFC}", input="the real one\n", check=True)
+    auditfs("append", store, f"/{NFD}", input="the other one\n", check=True)
+    auditfs("checkpoint", store, check=True)
+    bundle = tmp_path / "bundle.json"
+    auditfs("prove", store, f"/{NFD}", "-o", bundle, check=True)
+    assert run(BIN_DIR / "auditfs-check", "verify-bundle", bundle, "--key", store / "verifier-key").returncode == 0
+    b = json.loads(bundle.read_text())
+    assert b["path"].encode() == f"/{NFD}".encode()
+    b["path"] = f"/{NFC}"
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(b, ensure_ascii=False))
+    v = run(BIN_DIR / "auditfs-check", "verify-bundle", forged, "--key", store / "verifier-key")
+    assert v.returncode == 1 and "INVALID" in v.out and "VALID: /" not in v.out, v.out + v.err
