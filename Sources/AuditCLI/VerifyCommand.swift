@@ -76,7 +76,7 @@ struct VerifyCommand: ParsableCommand {
             for c in report.checkpoints where c.check != nil || !checkpoint.isEmpty {
                 print("\(c.check == nil ? "ok" : "FAILED \(c.check!)"): \(c.source): \(c.message)")
             }
-            let stored = report.checkpoints.filter { $0.source.hasPrefix(AuditPaths.checkpoints) && $0.check == nil }.count
+            let stored = report.checkpoints.filter { $0.source.hasBytePrefix(AuditPaths.checkpoints) && $0.check == nil }.count
             if stored > 0 { print("\(stored) stored checkpoint(s) verified") }
             if let s = report.signing { print(Self.coverage(s, records: report.records)) }
             for note in report.cache + notes { print("note: \(note)") }

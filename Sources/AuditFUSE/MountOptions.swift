@@ -1,3 +1,4 @@
+import AuditStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,7 +57,7 @@ struct MountOptions {
     }
 
     static func absolute(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
+        if path.hasBytePrefix("/") { return path }
         guard let cwd = getcwd(nil, 0) else { return path }
         defer { free(cwd) }
         return String(cString: cwd) + "/" + path

@@ -1,3 +1,4 @@
+import AuditStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,6 +18,9 @@ import Glibc
 /// target is checked the same way); the policy file itself may not be a link.
 /// The file is then opened with O_NOFOLLOW and checked again through its
 /// descriptor, so what is read is what was checked.
+///
+/// Paths are split at the byte "/" (a name that starts with a combining mark
+/// is its own component, never fused with the directory before it).
 enum TrustedPath {
     /// Reads `path` (at most `limit` bytes) after the checks; `what` names it
     /// in the error ("policy").
@@ -56,7 +60,7 @@ enum TrustedPath {
     /// Walks `path`; returns the real path of the file, or throws the first
     /// reason to refuse it.
     static func check(_ path: String, what: String, followFinalLink: Bool) throws(MountError) -> String {
-        guard path.hasPrefix("/") else { throw MountError("\(what) \(path) is not an absolute path; refusing it") }
+        guard path.hasBytePrefix("/") else { throw MountError("\(what) \(path) is not an absolute path; refusing it") }
         var st = stat()
         guard lstat("/", &st) == 0 else { throw MountError("\(what) \(path): cannot stat /") }
         try checkEntry(st, path, what: what, entry: "/", final: false)
@@ -65,9 +69,9 @@ enum TrustedPath {
         var links = 0
         while !pending.isEmpty {
             let name = pending.removeFirst()
-            if name == "." { continue }
-            if name == ".." {
-                if let slash = current.lastIndex(of: "/") { current = String(current[..<slash]) }
+            if name.sameBytes(as: ".") { continue }
+            if name.sameBytes(as: "..") {
+                if let slash = current.utf8.lastIndex(of: UInt8(ascii: "/")) { current = String(Substring(current.utf8[..<slash])) }
                 continue
             }
             let next = current + "/" + name
@@ -88,7 +92,7 @@ enum TrustedPath {
                 let n = readlink(next, &target, target.count - 1)
                 guard n > 0 else { throw MountError("\(what) \(path): cannot read the link \(next)") }
                 let text = String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                if text.hasPrefix("/") { current = "" }
+                if text.hasBytePrefix("/") { current = "" }
                 pending = components(text) + pending
                 continue
             }
@@ -121,7 +125,7 @@ enum TrustedPath {
     }
 
     private static func components(_ path: String) -> [String] {
-        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map { String(Substring($0)) }
     }
 
     private static func octal(_ mode: mode_t) -> String {

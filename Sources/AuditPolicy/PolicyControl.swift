@@ -1,3 +1,4 @@
+import AuditStore
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -69,7 +70,7 @@ public enum PolicyControl {
     /// The absolute, resolved path of a mount point argument.
     public static func resolve(_ input: String) -> String {
         if let r = realpath(input, nil) { defer { free(r) }; return String(cString: r) }
-        if input.hasPrefix("/") { return input }
+        if input.hasBytePrefix("/") { return input }
         guard let cwd = getcwd(nil, 0) else { return input }
         defer { free(cwd) }
         return String(cString: cwd) + "/" + input

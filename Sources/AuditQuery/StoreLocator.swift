@@ -71,7 +71,7 @@ public enum AuditSource: Equatable, Sendable {
         let args = argv.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         guard let m = args.firstIndex(of: "mount"), m + 2 < args.count else { return nil }
         let store = args[m + 1]
-        if store.hasPrefix("/") { return store }
+        if store.hasBytePrefix("/") { return store }
         var buf = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/\(pid)/cwd", &buf, buf.count - 1)
         guard n > 0 else { return nil }
