@@ -1,4 +1,5 @@
 // query-gen STORE EXPORT-DIR COUNT DAYS [SEED] [END-NS]
+// query-gen --append STORE PATH   (standard input as one record of PATH, as the daemon writes it)
 //
 // Makes a store holding COUNT decision records spread evenly over DAYS days
 // ending at END-NS (default: now), in /.audit/decisions/YYYY-MM-DD.jsonl as
@@ -12,6 +13,16 @@ import AuditStore
 import Foundation
 
 let args = CommandLine.arguments
+// A test's stand-in for the daemon: `auditfs append` refuses /.audit.
+if args.count == 4, args[1] == "--append" {
+    let store = try Store.open(at: args[2], mode: .readWrite)
+    let writer = Provenance(uid: 0, gid: 0, pid: 1, command: "auditfs")
+    let node = try store.ensureFile(args[3], by: writer)
+    _ = try store.append(node.id, Array(FileHandle.standardInput.readDataToEndOfFile()), by: writer)
+    try store.sync()
+    store.close()
+    exit(0)
+}
 guard args.count >= 5, let count = Int(args[3]), let days = Int(args[4]) else {
     FileHandle.standardError.write(Data("usage: query-gen STORE EXPORT-DIR COUNT DAYS [SEED] [END-NS]\n".utf8))
     exit(2)
