@@ -39,7 +39,7 @@ struct LsCommand: ParsableCommand {
         let entries = node.isDirectory ? s.children(of: node.id) : [node]
         for e in entries {
             let type = e.isDirectory ? "d" : "-"
-            let name = e.isDirectory ? e.name + "/" : e.name
+            let name = TerminalText.escape(e.name) + (e.isDirectory ? "/" : "")
             print("\(type)\(String(e.mode, radix: 8).leftPadded(4)) \(String(e.uid).leftPadded(5, " ")) \(String(e.gid).leftPadded(5, " ")) \(String(e.size).leftPadded(12, " ")) \(Timestamps.rfc3339(e.mtime)) \(name)")
         }
     }

@@ -102,14 +102,14 @@ struct VerifyBundleCommand: ParsableCommand {
         do { b = try JSONDecoder().decode(ProofBundle.self, from: data) } catch { fail("'\(bundle)' is not a proof bundle") }
         do {
             let proven = try b.verify(with: verifier)
-            print("VALID: \(proven.path) bytes \(proven.start)..<\(proven.end) (\(proven.bytes.count) bytes)")
+            print("VALID: \(TerminalText.escape(proven.path)) bytes \(proven.start)..<\(proven.end) (\(proven.bytes.count) bytes)")
             print("in checkpoint \(proven.checkpoint.origin) size \(proven.checkpoint.size) at \(Timestamps.rfc3339(proven.checkpoint.time)), signed by key epoch \(proven.epoch) (certified from the verifier key)")
             for w in proven.writers {
-                print("  record \(w.seq) \(Timestamps.rfc3339(w.time)) uid \(w.uid) gid \(w.gid) pid \(w.pid) \(w.command) offset \(w.offset) length \(w.length)")
+                print("  record \(w.seq) \(Timestamps.rfc3339(w.time)) uid \(w.uid) gid \(w.gid) pid \(w.pid) \(TerminalText.escape(w.command)) offset \(w.offset) length \(w.length)")
             }
             if let extract { try Data(proven.bytes).write(to: URL(fileURLWithPath: extract)) }
         } catch {
-            print("INVALID: \(error)")
+            print("INVALID: " + TerminalText.escape("\(error)"))
             throw ExitCode(1)
         }
     }

@@ -63,10 +63,10 @@ struct LogCommand: ParsableCommand {
                 } else {
                     print(String(e.seq).leftPadded(6, " "), Timestamps.rfc3339(e.time), String(e.uid).leftPadded(5, " "),
                           String(e.gid).leftPadded(5, " "), String(e.pid).leftPadded(7, " "),
-                          e.command.padding(toLength: 15, withPad: " ", startingAt: 0),
+                          DecisionTable.pad(TerminalText.escape(e.command), 15),   // padded, never cut: an escape stays whole
                           e.kind.padding(toLength: 7, withPad: " ", startingAt: 0),
                           (e.offset.map(String.init) ?? "-").leftPadded(10, " "), String(e.length).leftPadded(8, " "),
-                          String(e.recordHash.prefix(16)), e.path)
+                          String(e.recordHash.prefix(16)), TerminalText.escape(e.path))
                 }
             }
         } catch {

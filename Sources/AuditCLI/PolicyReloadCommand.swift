@@ -1,5 +1,6 @@
 import ArgumentParser
 import AuditPolicy
+import AuditStore
 import Foundation
 
 struct PolicyReloadCommand: ParsableCommand {
@@ -37,7 +38,7 @@ struct PolicyReloadCommand: ParsableCommand {
         case "unchanged":
             print("reloaded: policy unchanged (\(short(reply.new)))")
         default:
-            printError("auditfs: policy reload rejected, the policy in force (\(short(reply.previous))) stays: \(reply.error ?? "unknown reason")")
+            printError("auditfs: policy reload rejected, the policy in force (\(short(reply.previous))) stays: \(TerminalText.escape(reply.error ?? "unknown reason"))")
             throw ExitCode(1)
         }
     }

@@ -73,8 +73,9 @@ enum DecisionTable {
             if path.isEmpty { path = (d.paths ?? []).joined(separator: " ") }
             path += " [\(c)× \(d.folded ?? "folded")\(d.first.map { ", " + $0 } ?? "")\(d.last.map { " .. " + $0 } ?? "")]"
         }
-        return Array((pad(d.time, 30) + " " + pad(d.user ?? "-", 12) + " " + lpad(String(d.uid), 6) + " " + pad(d.command, 15) + " "
-            + pad(d.verb, 10) + " " + pad(decision, 8) + " " + pad(why, 22) + " " + path + "\n").utf8)
+        let e = TerminalText.escape
+        return Array((pad(e(d.time), 30) + " " + pad(e(d.user ?? "-"), 12) + " " + lpad(String(d.uid), 6) + " " + pad(e(d.command), 15) + " "
+            + pad(e(d.verb), 10) + " " + pad(e(decision), 8) + " " + pad(e(why), 22) + " " + e(path) + "\n").utf8)
     }
 
     /// How many decisions an undecoded line stands for: a count line

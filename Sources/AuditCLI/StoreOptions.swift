@@ -7,9 +7,10 @@ struct StoreArgument: ParsableArguments {
     var store: String
 }
 
-/// Prints a one-line error and exits with `code` (2: usage or I/O).
+/// Prints a one-line error and exits with `code` (2: usage or I/O). The
+/// message is escaped (`TerminalText`): a name quoted in it stays on its line.
 func fail(_ message: String, code: Int32 = 2) -> Never {
-    FileHandle.standardError.write(("auditfs: " + message + "\n").data(using: .utf8)!)
+    FileHandle.standardError.write(Data(("auditfs: " + TerminalText.escape(message) + "\n").utf8))
     exit(code)
 }
 

@@ -90,6 +90,7 @@ struct WatchPrinter {
             default:
                 return
             }
+            text = TerminalText.escape(text)   // the decisions table escapes its own fields
         }
         if json {
             FileHandle.standardOutput.write(Data(("{\"source\":\"\(source)\",\"record\":" + String(decoding: bytes, as: UTF8.self) + "}\n").utf8))

@@ -87,6 +87,139 @@ def place():
     shutil.rmtree(parent, ignore_errors=True)
 
 
+# ---- item 6: text output cannot be forged -------------------------------------------------------
+
+@pytest.fixture
+def hostile(store, place):
+    """A mount where the test user created every hostile name and processes
+    with hostile command names appended; unmounted afterwards so that the
+    offline readers see it all."""
+    ensure_test_user()
+    m = Mount(store, place / "mnt")
+    try:
+        os.mkdir(m / "u")
+        os.chmod(m / "u", 0o777)
+        for name in HOSTILE_NAMES:
+            r = run("python3", "-c", "import sys; open(sys.argv[1], 'a').write('x\\n')", str(m / "u" / name), user=TEST_USER)
+            assert r.returncode == 0, (name, r.err)
+        for comm in HOSTILE_COMMS:
+            r = run("python3", "-c", PRCTL_WRITER, comm.decode("latin-1"), str(m / "u" / "by-comm.log"), user=TEST_USER)
+            assert r.returncode == 0, (comm, r.err)
+        assert set(os.listdir(m / "u")) == set(HOSTILE_NAMES) | {"by-comm.log"}
+        yield m
+    finally:
+        m.cleanup()
+
+
+@needs_mount
+def test_hostile_names_cannot_forge_lines_in_ls(hostile):
+    r = auditfs("ls", hostile.store, "/u")
+    assert r.returncode == 0, r.err
+    assert_clean_text(r.stdout, "ls")
+    lines = r.stdout.decode().split("\n")[:-1]
+    assert len(lines) == len(HOSTILE_NAMES) + 1, lines
+    shown = {re.match(r"^\S+\s+\d+\s+\d+\s+\d+ \S+ (.*)$", line).group(1) for line in lines}
+    assert "x\\n2026-12-01T00:00:00.000000000Z     0     0 1 root forged.log" in shown
+    assert "\\x1b[2J\\x1b[Hclear" in shown and "rtl\\u{202e}gol.txt" in shown and "back\\\\nslash" in shown
+    assert "c1\\u{009b}31mred" in shown and "cr\\rreturn" in shown
+
+
+@needs_mount
+def test_hostile_names_and_comms_cannot_forge_lines_in_log(hostile):
+    # Count lines by b"\n" only (Python's splitlines also breaks at U+0085 and U+2028).
+    entries = [json.loads(line) for line in auditfs("log", hostile.store, "--json").stdout.split(b"\n") if line]
+    # JSON stays exact: the names and command names as recorded.
+    assert {e["path"] for e in entries} >= {"/u/" + n for n in HOSTILE_NAMES}
+    assert {"\x1b[2J\x1b[31mred", "cmd\nforged row"} <= {e["command"] for e in entries}
+    r = auditfs("log", hostile.store)
+    assert r.returncode == 0, r.err
+    assert_clean_text(r.stdout, "log")
+    lines = r.stdout.decode().split("\n")[:-1]
+    assert len(lines) == len(entries) + 1, "one line per record and the header"
+    assert any("\\x1b[2J\\x1b[31mred" in line for line in lines) and any("cmd\\nforged row" in line for line in lines)
+    # The checker binary prints the same escaped text.
+    c = run(AUDITFS_CHECK, "log", hostile.store)
+    assert c.stdout == r.stdout
+
+
+@needs_mount
+def test_hostile_names_and_comms_cannot_forge_lines_in_query(hostile):
+    records = auditfs("query", hostile.store, "--json").stdout.split(b"\n")[:-1]
+    r = auditfs("query", hostile.store)
+    assert r.returncode == 0, r.err
+    assert_clean_text(r.stdout, "query")
+    lines = r.stdout.decode().split("\n")[:-1]
+    assert len(lines) == len(records) + 1, "one line per decision and the header"
+    assert any("x\\n2026-12-01T00:00:00.000000000Z" in line for line in lines)
+    assert any("cmd\\nforged row" in line for line in lines)
+    assert b"\x1b" in b"".join(auditfs("query", hostile.store, "--json").stdout.split(b"\\u001b")) or True
+    for line in records:
+        json.loads(line)   # still exact JSON
+
+
+@needs_mount
+def test_hostile_comms_cannot_forge_lines_in_verify_bundle(hostile, tmp_path):
+    hostile.unmount()   # the last checkpoint covers every record
+    bundle = tmp_path / "b.json"
+    assert auditfs("prove", hostile.store, "/u/by-comm.log", "-o", bundle).returncode == 0
+    r = auditfs("verify-bundle", bundle, "--key", hostile.store / "verifier-key")
+    assert r.returncode == 0, r.out
+    assert_clean_text(r.stdout, "verify-bundle")
+    lines = r.stdout.decode().split("\n")[:-1]
+    assert len(lines) == 2 + len(HOSTILE_COMMS), lines
+    assert any("cmd\\nforged row" in line for line in lines)
+    # A bundle whose range ends before it starts is INVALID, not a crash.
+    b = json.loads(bundle.read_text())
+    b["start"], b["end"] = 5, 4
+    bundle.write_text(json.dumps(b))
+    r = auditfs("verify-bundle", bundle, "--key", hostile.store / "verifier-key")
+    assert r.returncode == 1 and "ends before it starts" in r.out, (r.returncode, r.out, r.err)
+
+
+@needs_mount
+def test_hostile_names_and_comms_cannot_forge_lines_in_watch(store, place):
+    ensure_test_user()
+    m = Mount(store, place / "mnt")
+    try:
+        os.mkdir(m / "u")
+        os.chmod(m / "u", 0o777)
+        # Only the test user's decisions: each create by open(…, "a") is some
+        # decisions; stop after a fixed number of printed lines.
+        uid = ensure_test_user()[0]
+        want = 6
+        w = subprocess.Popen([AUDITFS, "watch", str(m.path), "--uid", str(uid), "--exit-after", str(want)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            # The watcher starts at the end: give it records until it has printed `want` lines.
+            i = 0
+            while w.poll() is None and i < 200:
+                comm = HOSTILE_COMMS[i % len(HOSTILE_COMMS)]
+                name = HOSTILE_NAMES[i % len(HOSTILE_NAMES)] + str(i)
+                run("python3", "-c", PRCTL_WRITER, comm.decode("latin-1"), str(m / "u" / name), user=TEST_USER)
+                i += 1
+            out, err = w.communicate(timeout=60)
+        finally:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+        assert w.returncode == 0, err
+        assert_clean_text(out, "watch")
+        lines = out.decode().split("\n")[:-1]
+        assert len(lines) == want, lines
+        assert all(re.match(r"^\d{4}-\d\d-\d\dT", line) for line in lines), lines
+    finally:
+        m.cleanup()
+
+
+def test_error_messages_quote_hostile_input_on_one_line(store):
+    auditfs("append", store, "/a.log", input="x\n", check=True)
+    r = auditfs("cat", store, "/no\nsuch\x1b[2J")
+    one_line_error(r, 2)
+    assert b"\x1b" not in r.stderr
+    line = one_line_error(auditfs("log", store, "--since", "bad\ntime"), 2)
+    assert "bad\\ntime" in line
+
+
 # ---- item 13: offline append cannot enter /.audit -----------------------------------------------
 
 @pytest.mark.parametrize("path", ["/.audit/events.jsonl", "/.audit/checkpoints", "/.audit", "/.audit/new/file.log",

@@ -166,8 +166,9 @@ def test_mark_after_a_slash_cannot_make_a_directory_unlistable(store, place):
     r = auditfs("verify", store)
     assert r.returncode == 0, r.out + r.err
     ls = auditfs("ls", store, "/u/d", check=True).stdout.splitlines()
+    # ls prints a bidi control escaped (README "Text output"); marks and joiners as they are.
     assert sorted(line.split(b" ")[-1] for line in ls) == sorted(["\u0301x".encode(), "\u200dy".encode(),
-                                                                  "\u200b".encode(), "\u202ez".encode()])
+                                                                  "\u200b".encode(), b"\\u{202e}z"])
 
 
 def test_canonically_equivalent_names_are_two_files(store, place):
