@@ -15,6 +15,22 @@ public struct CheckpointOptions: ParsableArguments {
 
     public init() {}
 
+    /// The longest epoch: 365 days, in seconds.
+    public static let maxEpochLength = 365 * 86_400
+
+    /// The one-line error for an option out of its bounds, or a witness
+    /// directory that cannot take checkpoints (`WitnessDirectory.check`); nil
+    /// when all is well.
+    public func problem() -> String? {
+        guard (0...Self.maxEpochLength).contains(epochLength) else {
+            return "--epoch-length \(epochLength): expected seconds from 0 (a new key at every checkpoint) to \(Self.maxEpochLength) (365 days)"
+        }
+        if let witnessDir {
+            do { try WitnessDirectory.check(witnessDir) } catch { return error.description }
+        }
+        return nil
+    }
+
     public func checkpointer(for store: Store, writer: Provenance = .current()) throws -> Checkpointer {
         var o = Checkpointer.Options()
         o.epochLength = Int64(epochLength) * 1_000_000_000
@@ -33,6 +49,7 @@ struct CheckpointCommand: ParsableCommand {
     @OptionGroup var options: CheckpointOptions
 
     func run() throws {
+        if let problem = options.problem() { fail(problem) }
         let s = openStore(store.store, mode: .readWrite)
         do {
             let c = try options.checkpointer(for: s)

@@ -18,16 +18,7 @@ struct LogCommand: ParsableCommand {
 
     private func times() throws -> (since: Int64?, until: Int64?) {
         let now = FileSystem.nowNanoseconds()
-        var out: (Int64?, Int64?) = (nil, nil)
-        if let since {
-            guard let t = Timestamps.parse(since, now: now) else { fail("--since '\(since)': not a time (RFC 3339, or -1h, -30m, -2d)") }
-            out.0 = t
-        }
-        if let until {
-            guard let t = Timestamps.parse(until, now: now) else { fail("--until '\(until)': not a time (RFC 3339, or -1h, -30m, -2d)") }
-            out.1 = t
-        }
-        return out
+        return (since.map { cliTime("--since", $0, now: now) }, until.map { cliTime("--until", $0, now: now) })
     }
 
     private func uid() throws -> UInt32? {

@@ -26,14 +26,8 @@ struct QueryOptions: ParsableArguments {
 
     func filter(now: Int64) throws -> QueryFilter {
         var f = QueryFilter()
-        if let since {
-            guard let t = Timestamps.parse(since, now: now) else { fail("--since '\(since)': not a time (RFC 3339, or -1h, -30m, -2d)") }
-            f.since = t
-        }
-        if let until {
-            guard let t = Timestamps.parse(until, now: now) else { fail("--until '\(until)': not a time (RFC 3339, or -1h, -30m, -2d)") }
-            f.until = t
-        }
+        f.since = since.map { cliTime("--since", $0, now: now) }
+        f.until = until.map { cliTime("--until", $0, now: now) }
         f.user = user
         f.uid = uid
         if let path {

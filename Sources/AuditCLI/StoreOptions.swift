@@ -30,6 +30,12 @@ extension StoreError {
     var isDamage: Bool { if case .damaged = self { true } else { false } }
 }
 
+/// A time option (`--since`, `--until`): `Timestamps.time`, or a one-line
+/// error naming the forms or the bounds.
+func cliTime(_ option: String, _ text: String, now: Int64) -> Int64 {
+    do { return try Timestamps.time(text, now: now) } catch { fail("\(option) '\(text)': \(error)") }
+}
+
 func parsePath(_ p: String) -> String {
     do { return try StorePath.parse(p) } catch { fail(error.description) }
 }

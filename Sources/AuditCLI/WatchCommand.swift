@@ -24,6 +24,8 @@ struct WatchCommand: ParsableCommand {
     @Option(name: .customLong("exit-after"), help: .hidden) var exitAfter: Int?
 
     func run() throws {
+        guard (1...60_000).contains(interval) else { fail("--interval \(interval): expected milliseconds from 1 to 60000") }
+        if let exitAfter, exitAfter < 1 { fail("--exit-after \(exitAfter): expected a count of 1 or more") }
         let filter = try options.filter(now: FileSystem.nowNanoseconds())
         guard let resolved = AuditSource.resolve(source) else {
             fail("'\(source)' is neither an auditfs store nor an auditfs mount point")

@@ -34,10 +34,13 @@ final class AlertDispatcher: Sendable {
         var head = 0
         var fired = false
         var count: Int { times.count - head }
-        mutating func add(_ t: Int64, keepingAfter cutoff: Int64) {
+        /// Only the newest `atMost` (moreThan + 1) times decide whether the
+        /// rule fires, so no more are kept: memory stays bounded under a flood.
+        mutating func add(_ t: Int64, keepingAfter cutoff: Int64, atMost: Int) {
             while head < times.count && times[head] <= cutoff { head += 1 }
             if head > 1024 && head * 2 > times.count { times.removeFirst(head); head = 0 }
             times.append(t)
+            if count > atMost { head = times.count - atMost }
         }
     }
     let mountpoint: String?
@@ -144,7 +147,7 @@ final class AlertDispatcher: Sendable {
         windows.withLock { w in
             var entry = w[rule.name]?[d.uid] ?? Window()
             w[rule.name]?[d.uid] = nil   // uniquely referenced while it changes
-            entry.add(d.timeNs, keepingAfter: d.timeNs &- rate.withinNs)
+            entry.add(d.timeNs, keepingAfter: d.timeNs &- rate.withinNs, atMost: rate.moreThan + 1)
             var fire: Int?
             if entry.count > rate.moreThan {
                 if !entry.fired { fire = entry.count; entry.fired = true }

@@ -73,6 +73,11 @@ public struct MountCommand: ParsableCommand {
             if let a, let b, a != b { return nil }
             return .some(a ?? b)
         }()
+        // Numbers out of bounds: one line here, before a background daemon is started.
+        if let problem = Self.boundsProblem(interval: parsed.checkpointInterval ?? checkpointInterval, checkpoints) {
+            Background.say(problem)
+            throw ExitCode(1)
+        }
         let libfuseOptions = parsed.libfuse
         let metricsAddress = metrics ?? parsed.metrics
         if let m = metricsAddress, MetricsServer.parse(m) == nil {
@@ -112,6 +117,17 @@ public struct MountCommand: ParsableCommand {
         }
     }
 
+    /// The one-line error for a checkpoint interval or epoch length out of
+    /// bounds, or nil.
+    static func boundsProblem(interval: Int, _ checkpoints: CheckpointOptions) -> String? {
+        guard (0...MountOptions.maxCheckpointInterval).contains(interval) else {
+            return "--checkpoint-interval \(interval): expected seconds from 0 to \(MountOptions.maxCheckpointInterval) (a day)"
+        }
+        var numbers = checkpoints
+        numbers.witnessDir = nil   // checked by the daemon, as root
+        return numbers.problem()
+    }
+
     /// Checks, opens the store, mounts and serves; returns after unmount with
     /// the store synced and closed.
     private func serve(_ readiness: Readiness, libfuseOptions: [String], policyFile: String??,
@@ -121,6 +137,12 @@ public struct MountCommand: ParsableCommand {
         try Preflight.requireFusermount()
         let mountpointPath = try Preflight.checkMountpoint(mountpoint)
         try Session.validate(options: (Self.defaultOptions + libfuseOptions).joined(separator: ","))
+        // Every number and the witness directory are checked before the store is touched.
+        let interval = checkpointSettings.checkpointInterval ?? checkpointInterval
+        if let problem = Self.boundsProblem(interval: interval, checkpoints) { throw MountError(problem) }
+        var cp = checkpoints
+        if let d = checkpointSettings.witnessDir { cp.witnessDir = d }
+        if let problem = cp.problem() { throw MountError(problem) }
         guard let policyFile else { throw MountError("--policy and -o policy= name different files") }
         // A policy that does not parse stops the mount before the store is touched.
         let loaded: Authorizer.Loaded
@@ -163,8 +185,6 @@ public struct MountCommand: ParsableCommand {
         // A mount that cannot sign checkpoints does not start (README "Checkpoints").
         let checkpointer: Checkpointer
         do {
-            var cp = checkpoints
-            if let d = checkpointSettings.witnessDir { cp.witnessDir = d }
             checkpointer = try cp.checkpointer(for: s, writer: .current())
         } catch {
             throw MountError("cannot sign checkpoints, not mounting: \(error)")
@@ -191,8 +211,7 @@ public struct MountCommand: ParsableCommand {
         }
         // Signed checkpoints: every interval, on fsync if asked, at unmount.
         let view = CheckpointView()
-        let schedule = CheckpointSchedule(checkpointer: checkpointer, view: view,
-                                          interval: Double(checkpointSettings.checkpointInterval ?? checkpointInterval),
+        let schedule = CheckpointSchedule(checkpointer: checkpointer, view: view, interval: Double(interval),
                                           onFsync: checkpointSettings.checkpointOnFsync)
         schedule.onIssued = { t, new in new ? metrics.checkpointIssued(at: t) : metrics.checkpointFound(at: t) }
         schedule.onFailure = { [authorizer] failure in

@@ -21,6 +21,8 @@ struct MountOptions {
     var witnessDir: String?
     var reserve: String?
     var decisionBudget: String?
+    /// The longest checkpoint interval: a day, in seconds.
+    static let maxCheckpointInterval = 86_400
     /// Everything else, for libfuse, in the order given.
     var libfuse: [String] = []
 
@@ -41,7 +43,9 @@ struct MountOptions {
                     guard value == "fsync" else { throw MountError("-o checkpoint=\(value): the only value is fsync") }
                     checkpointOnFsync = true
                 case "checkpoint-interval":
-                    guard let n = Int(value), n >= 0 else { throw MountError("-o checkpoint-interval=\(value): expected seconds (0 or more)") }
+                    guard let n = Int(value), (0...Self.maxCheckpointInterval).contains(n) else {
+                        throw MountError("-o checkpoint-interval=\(value): expected seconds from 0 to \(Self.maxCheckpointInterval) (a day)")
+                    }
                     checkpointInterval = n
                 case "default_permissions": continue
                 default: kept.append(o)

@@ -61,9 +61,12 @@ public struct AlertRule: Sendable, Equatable {
         case file(path: String)
     }
 
+    /// `moreThan` denies within `withinNs`: at most `maxMoreThan` and
+    /// `Timestamps.maxDuration` (365 days), so a window's memory is bounded.
     public struct Rate: Sendable, Equatable {
         public var moreThan: Int
         public var withinNs: Int64
+        public static let maxMoreThan = 100_000
     }
 
     public var name: String

@@ -156,9 +156,11 @@ public enum PolicyParser {
             case (nil, nil): break
             case let (m?, w?):
                 guard event == .deny else { error(m, "alert '\(name)': moreThan/within apply to 'on: deny' only"); return nil }
-                guard let n = m.scalar.flatMap({ Int($0.string) }), n >= 0 else { error(m, "alert '\(name)': moreThan must be a number >= 0"); return nil }
-                guard let s = w.scalar?.string, let ns = Timestamps.duration(s), ns > 0 else {
-                    error(w, "alert '\(name)': within must be a duration like 30s, 5m, 1h"); return nil
+                guard let n = m.scalar.flatMap({ Int($0.string) }), (0...AlertRule.Rate.maxMoreThan).contains(n) else {
+                    error(m, "alert '\(name)': moreThan must be a number from 0 to \(AlertRule.Rate.maxMoreThan)"); return nil
+                }
+                guard let s = w.scalar?.string, let ns = Timestamps.duration(s), ns > 0, ns <= Timestamps.maxDuration else {
+                    error(w, "alert '\(name)': within must be a duration like 30s, 5m, 1h, at most \(Timestamps.maxDurationText)"); return nil
                 }
                 rate = AlertRule.Rate(moreThan: n, withinNs: ns)
             case let (m?, nil): error(m, "alert '\(name)': moreThan needs within"); return nil
@@ -220,8 +222,8 @@ public enum PolicyParser {
                 if !first.hasPrefix("/") { error(o["run"], "the command must be an absolute path, found '\(first)'"); return nil }
                 var timeout = AlertRule.defaultCommandTimeoutNs
                 if let t = o["timeout"] {
-                    guard let s = t.scalar?.string, let ns = Timestamps.duration(s), ns > 0 else {
-                        error(t, "timeout must be a duration like 500ms, 5s, 1m"); return nil
+                    guard let s = t.scalar?.string, let ns = Timestamps.duration(s), ns > 0, ns <= Timestamps.maxDuration else {
+                        error(t, "timeout must be a duration like 500ms, 5s, 1m, at most \(Timestamps.maxDurationText)"); return nil
                     }
                     timeout = ns
                 }

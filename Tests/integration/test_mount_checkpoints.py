@@ -139,7 +139,7 @@ def test_rolling_the_store_back_is_caught_by_the_witness(signed, tmp_path):
 
 @pytest.mark.parametrize("option,message", [
     ("checkpoint=always", "auditfs: -o checkpoint=always: the only value is fsync"),
-    ("checkpoint-interval=soon", "auditfs: -o checkpoint-interval=soon: expected seconds (0 or more)"),
+    ("checkpoint-interval=soon", "auditfs: -o checkpoint-interval=soon: expected seconds from 0 to 86400 (a day)"),
 ])
 def test_bad_checkpoint_options_are_one_line(signed, tmp_path, option, message):
     store, _ = signed

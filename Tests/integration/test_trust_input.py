@@ -244,3 +244,195 @@ def test_offline_append_into_audit_of_a_fresh_store_creates_nothing(store):
 def test_offline_append_next_to_audit_is_allowed(store):
     for p in ("/.audit2/x.log", "/.auditx", "/app/.audit/x.log"):
         assert auditfs("append", store, p, input="fine\n").returncode == 0, p
+
+
+# ---- item 14: numbers out of range are refused, never crash --------------------------------------
+
+@pytest.mark.parametrize("command", ["log", "query", "watch"])
+@pytest.mark.parametrize("option,value", [
+    ("--since", "-106752d"), ("--since", "106752d"), ("--until", "+106752d"), ("--until", "-106752d"),
+    ("--since", "-99999999999999999999d"), ("--since", "-15250285w"), ("--until", "9999-12-31"),
+    ("--since", "2262-04-11T23:47:17Z"), ("--since", "1677-09-21T00:12:43.145224191Z"),
+    ("--since", "9223372036854775808"),
+])
+def test_out_of_range_times_are_one_line_not_a_crash(store, command, option, value):
+    auditfs("append", store, "/a.log", input="x\n", check=True)
+    before = tree_digest(store)
+    line = one_line_error(auditfs(command, store, f"{option}={value}", timeout=60), 2)
+    assert f"'{value}'" in line and "out of range" in line
+    assert "1677-09-21T00:12:44Z and 2262-04-11T23:47:16Z" in line
+    assert tree_digest(store) == before
+
+
+@pytest.mark.parametrize("command", ["log", "query"])
+@pytest.mark.parametrize("option,value", [("--since", "-106751d"), ("--until", "+80000d"),
+                                          ("--until", "2262-04-11T23:47:16.854775807Z"), ("--since", "1677-09-21T00:12:43.145224192Z"),
+                                          ("--since", "1970-01-01"), ("--until", "9223372036854775807")])
+def test_times_at_the_bounds_are_accepted(store, command, option, value):
+    auditfs("append", store, "/a.log", input="x\n", check=True)
+    r = auditfs(command, store, f"{option}={value}")
+    assert r.returncode == 0, r.err
+
+
+def test_watch_interval_out_of_range_is_one_line(store):
+    for v in ("99999999999", "0", "-5"):
+        one_line_error(auditfs("watch", store, f"--interval={v}", timeout=30), 2)
+
+
+ALERT_POLICY = """\
+apiVersion: auditfs/v1
+roles:
+  - name: writer
+    rules:
+      - paths: ["/**"]
+        verbs: [create, append, mkdir, read, list, setattr]
+bindings:
+  - role: writer
+    subjects: [{user: root}, {user: %s}]
+alerts:
+  - name: burst
+    on: deny
+    moreThan: 3
+    within: %s
+    actions:
+      - command: {run: ["/bin/true"], timeout: %s}
+"""
+
+
+@pytest.mark.parametrize("within,timeout", [("99999999999d", "5s"), ("1m", "99999999999d"), ("366d", "5s"),
+                                            ("9223372036854775807s", "5s"), ("1m", "18446744073709551616ms")])
+def test_policy_with_huge_durations_is_a_parse_error(tmp_path, within, timeout):
+    f = tmp_path / "p.yaml"
+    f.write_text(ALERT_POLICY % (TEST_USER, within, timeout))
+    r = auditfs("policy", "check", f)
+    assert r.returncode == 1, r.err
+    lines = r.err.strip().split("\n")
+    assert len(lines) == 1 and lines[0].startswith(f"{f}:") and "error:" in lines[0], r.err
+    assert "must be a duration" in lines[0]
+
+
+def test_policy_durations_at_the_maximum_are_valid(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text(ALERT_POLICY % (TEST_USER, "365d", "365d"))
+    assert auditfs("policy", "check", f).returncode == 0
+
+
+@needs_mount
+@pytest.mark.parametrize("within,timeout", [("99999999999d", "5s"), ("1m", "99999999999d")])
+def test_reload_of_huge_durations_keeps_the_daemon_and_the_old_policy(store, place, within, timeout):
+    ensure_test_user()
+    policy = place / "policy.yaml"
+    policy.write_text(ALERT_POLICY % (TEST_USER, "1m", "5s"))
+    m = Mount(store, place / "mnt", options=[f"policy={policy}"])
+    try:
+        pid = m.pid
+        os.mkdir(m / "u")
+        os.chmod(m / "u", 0o777)
+        assert run("sh", "-c", f"echo one >> {m / 'u' / 'a.log'}", user=TEST_USER).returncode == 0
+        # The new file would take the test user's grant away, and its durations overflow.
+        bad = ALERT_POLICY.replace(f", {{user: {TEST_USER}}}", "") % ("root", within, timeout)
+        policy.write_text(bad)
+        r = auditfs("policy", "reload", m.path, timeout=60)
+        assert r.returncode == 1, (r.returncode, r.out, r.err)
+        assert len(r.err.strip().split("\n")) == 1 and "must be a duration" in r.err, r.err
+        assert daemon_pids(m.path) == [pid] and mounted_fstype(m.path) == "fuse.auditfs"
+        # The old policy decides: the test user may still append.
+        assert run("sh", "-c", f"echo two >> {m / 'u' / 'a.log'}", user=TEST_USER).returncode == 0
+        # SIGHUP with the same file: rejected, the daemon serves on.
+        os.kill(pid, signal.SIGHUP)
+        changes = lambda: [json.loads(l) for l in auditfs("cat", store, "/.audit/policy/changes.jsonl").out.splitlines()]
+        wait_until(lambda: sum(c["outcome"] == "rejected" for c in changes()) == 2, what="the rejected SIGHUP reload")
+        assert run("sh", "-c", f"echo three >> {m / 'u' / 'a.log'}", user=TEST_USER).returncode == 0
+        assert (m / "u" / "a.log").read_text() == "one\ntwo\nthree\n"
+        assert daemon_pids(m.path) == [pid]
+        m.unmount()
+    finally:
+        m.cleanup()
+    assert auditfs("verify", store).returncode == 0
+
+
+@needs_mount
+@pytest.mark.parametrize("args", [["--checkpoint-interval", "9999999999"], ["-o", "checkpoint-interval=9999999999"],
+                                  ["--checkpoint-interval", "86401"], ["--checkpoint-interval=-1"],
+                                  ["--epoch-length", "9999999999"], ["--epoch-length=-1"], ["--epoch-length=-5"],
+                                  ["--epoch-length", "31536001"]])
+def test_mount_refuses_numbers_out_of_range(store, place, args):
+    mnt = place / "mnt"
+    mnt.mkdir()
+    before = tree_digest(store)
+    try:
+        line = one_line_error(auditfs("mount", store, mnt, *args, timeout=60), 1)
+        assert "expected seconds from" in line, line
+        assert mounted_fstype(mnt) is None and not daemon_pids(mnt)
+    finally:
+        force_unmount(mnt)
+    assert tree_digest(store) == before
+
+
+@needs_mount
+def test_mount_at_the_largest_interval_and_epoch_serves_writes(store, place):
+    (place / "mnt").mkdir()
+    r = auditfs("mount", store, place / "mnt", "--checkpoint-interval", "86400", "--epoch-length", "31536000", timeout=60)
+    assert r.returncode == 0, r.err
+    m = Mount.__new__(Mount)
+    m.store, m.path, m.proc = store, place / "mnt", None
+    try:
+        pid = m.pid
+        with open(m / "a.log", "a") as f:
+            f.write("first write\n")
+        with open(m / "a.log", "a") as f:
+            f.write("second write\n")
+        assert daemon_pids(m.path) == [pid]
+        m.unmount()
+    finally:
+        m.cleanup()
+    assert auditfs("cat", store, "/a.log").out == "first write\nsecond write\n"
+    assert auditfs("verify", store).returncode == 0
+
+
+def test_checkpoint_refuses_an_epoch_length_out_of_range(store):
+    auditfs("append", store, "/a.log", input="x\n", check=True)
+    before = tree_digest(store)
+    for v in ("9999999999", "-1", "31536001", "-9223372036854775808"):
+        assert "expected seconds from 0 (a new key at every checkpoint) to 31536000" in \
+            one_line_error(auditfs("checkpoint", store, f"--epoch-length={v}"), 2)
+    assert tree_digest(store) == before
+    assert auditfs("checkpoint", store, "--epoch-length=0").returncode == 0
+
+
+# ---- item 17: misconfiguration gets the right error ---------------------------------------------
+
+def witness_cases(tmp):
+    (tmp / "a-file").write_text("x")
+    return [("/proc/nope", "does not exist"), (str(tmp / "a-file"), "is not a directory"), ("/proc", "is not writable")]
+
+
+@needs_mount
+@pytest.mark.parametrize("form", ["option", "-o"])
+def test_mount_refuses_a_witness_dir_it_cannot_write(store, place, form):
+    for path, why in witness_cases(place):
+        mnt = place / "mnt"
+        mnt.mkdir(exist_ok=True)
+        before = tree_digest(store)
+        args = ["--witness-dir", path] if form == "option" else ["-o", f"witness-dir={path}"]
+        try:
+            line = one_line_error(auditfs("mount", store, mnt, *args, timeout=60), 1)
+            assert f"witness directory '{path}' {why}" in line, line
+            assert mounted_fstype(mnt) is None and not daemon_pids(mnt)
+        finally:
+            force_unmount(mnt)
+        assert tree_digest(store) == before
+
+
+def test_checkpoint_refuses_a_witness_dir_it_cannot_write(store, tmp_path):
+    auditfs("append", store, "/a.log", input="x\n", check=True)
+    for path, why in witness_cases(tmp_path):
+        before = tree_digest(store)
+        line = one_line_error(auditfs("checkpoint", store, "--witness-dir", path), 2)
+        assert f"witness directory '{path}' {why}" in line, line
+        assert tree_digest(store) == before
+    good = tmp_path / "witness"
+    good.mkdir()
+    assert auditfs("checkpoint", store, "--witness-dir", good).returncode == 0
+    assert [p.name for p in good.iterdir() if p.name.endswith(".checkpoints")] and \
+        not [p for p in good.iterdir() if p.name.startswith(".auditfs-probe")]
