@@ -22,7 +22,7 @@ extension StoreError {
         case .noSpace: ENOSPC
         /// Failures of the store itself: the caller sees an I/O error, the
         /// daemon's log says which.
-        case .missing, .notAStore, .unsupportedVersion, .busy, .damaged, .io: EIO
+        case .missing, .notAStore, .badIdentity, .unsupportedVersion, .busy, .damaged, .io: EIO
         }
     }
 

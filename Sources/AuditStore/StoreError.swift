@@ -8,6 +8,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case missing(String)
     case permissionDenied(String)
     case notAStore(String)
+    /// The identity file is there but is not `auditfs-store v1` and an id.
+    case badIdentity(String)
     case unsupportedVersion(String, found: String)
     case notEmpty(String)
     case notWritable(String)
@@ -31,7 +33,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case let .missing(p): "store '\(p)' does not exist"
         case let .permissionDenied(p): "store '\(p)': permission denied"
         case let .notAStore(p): "'\(p)' is not an auditfs store (no \(Format.identityFile) file)"
-        case let .unsupportedVersion(p, found): "store '\(p)' has format \(found); this auditfs reads \(Format.identityMagic) v\(Format.version)"
+        case let .badIdentity(p): "'\(p)/\(Format.identityFile)' is not an auditfs store identity file (expected '\(Format.identityMagic) v\(Format.version)' and an id line)"
+        case let .unsupportedVersion(p, found): "store '\(p)': unknown store format version '\(found)' (this auditfs reads v\(Format.version))"
         case let .notEmpty(p): "'\(p)' is not empty; a new store needs an empty or missing directory"
         case let .notWritable(p): "store '\(p)' is not writable by this user"
         case let .busy(p): "store '\(p)' is open for writing by another process"

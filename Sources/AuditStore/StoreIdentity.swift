@@ -13,17 +13,25 @@ public struct StoreIdentity: Equatable, Sendable {
 
     public var idHex: String { id.map { String($0, radix: 16).leftPad(2) }.joined() }
 
-    /// Parses the file. Returns `.unsupportedVersion` for a well-formed first
-    /// line with another version.
+    /// Parses the file. Throws `.unsupportedVersion` when the first line is
+    /// `auditfs-store v<digits>` of another version, whatever follows it (a
+    /// later version may add lines), and `.badIdentity` for anything else
+    /// that is not a v1 identity file.
     public static func decode(_ bytes: [UInt8], store: String) throws(StoreError) -> StoreIdentity {
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        guard lines.count == 3, lines[2].isEmpty else { throw .notAStore(store) }
-        let first = lines[0].split(separator: " ")
-        guard first.count == 2, first[0] == Format.identityMagic else { throw .notAStore(store) }
-        guard first[1] == "v\(Format.version)" else { throw .unsupportedVersion(store, found: String(first[1])) }
+        let first = lines[0].split(separator: " ", omittingEmptySubsequences: false)
+        guard first.count == 2, first[0] == Format.identityMagic else { throw .badIdentity(store) }
+        if first[1] != "v\(Format.version)" {
+            let digits = first[1].dropFirst()
+            guard first[1].hasPrefix("v"), !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                throw .badIdentity(store)
+            }
+            throw .unsupportedVersion(store, found: String(lines[0]))
+        }
+        guard lines.count == 3, lines[2].isEmpty else { throw .badIdentity(store) }
         let second = lines[1].split(separator: " ")
         guard second.count == 2, second[0] == "id", second[1].utf8.count == 32,
-              let id = Hash(hex: String(second[1]) + String(repeating: "0", count: 32)) else { throw .notAStore(store) }
+              let id = Hash(hex: String(second[1]) + String(repeating: "0", count: 32)) else { throw .badIdentity(store) }
         return StoreIdentity(id: Array(id.bytes.prefix(16)))
     }
 }

@@ -50,7 +50,7 @@ import Testing
         let id = path + "/auditfs-store"
         let text = String(decoding: readFile(id), as: UTF8.self).replacingOccurrences(of: " v1\n", with: " v2\n")
         writeFile(id, Array(text.utf8))
-        #expect(throws: StoreError.unsupportedVersion(path, found: "v2")) { try Store.open(at: path, mode: .readOnly) }
+        #expect(throws: StoreError.unsupportedVersion(path, found: "auditfs-store v2")) { try Store.open(at: path, mode: .readOnly) }
     }
 
     @Test func segmentsRollOverAndChainAcross() throws {

@@ -436,3 +436,55 @@ def test_checkpoint_refuses_a_witness_dir_it_cannot_write(store, tmp_path):
     assert auditfs("checkpoint", store, "--witness-dir", good).returncode == 0
     assert [p.name for p in good.iterdir() if p.name.endswith(".checkpoints")] and \
         not [p for p in good.iterdir() if p.name.startswith(".auditfs-probe")]
+
+
+@pytest.mark.parametrize("argv", [
+    ["append", "STORE", b"/\xff"], ["append", "STORE", b"/ok/\xc3"], ["append", "STORE", b"/\xc0\xaf"],
+    ["append", "STORE", b"/\xed\xa0\x80"], ["cat", "STORE", b"/\xff"], ["ls", "STORE", b"/\xff"],
+    ["log", "STORE", b"/\xff"], ["prove", "STORE", b"/\xff", "-o", "/dev/null"], ["log", "STORE", "--command", b"\xfe"],
+    ["query", "STORE", "--path", b"/\xff/**"],
+])
+def test_invalid_utf8_path_argument_is_refused_not_repaired(store, argv):
+    auditfs("append", store, "/a.log", input="x\n", check=True)
+    before = tree_digest(store)
+    args = [str(store) if a == "STORE" else a for a in argv]
+    for binary in (AUDITFS, AUDITFS_CHECK) if argv[0] != "append" and argv[0] != "prove" else (AUDITFS,):
+        line = one_line_error(raw(binary, *args, input=b"data\n"), 2)
+        assert "is not valid UTF-8" in line and "\\x" in line, line
+    assert tree_digest(store) == before
+    assert "\ufffd" not in auditfs("log", store).out
+
+
+def test_valid_utf8_including_u_fffd_itself_is_accepted(store):
+    r = raw(AUDITFS, "append", str(store), "/caf\u00e9-\ufffd.log".encode(), input=b"x\n")
+    assert r.returncode == 0, r.err
+    assert auditfs("cat", store, "/caf\u00e9-\ufffd.log").out == "x\n"
+
+
+@pytest.mark.parametrize("identity", [
+    "auditfs-store v2\nid {id}\n",
+    "auditfs-store v2\nid {id}\nfeatures sparse\n",
+    "auditfs-store v2\n",
+    "auditfs-store v10\nformat binary\n\n",
+])
+@pytest.mark.parametrize("command", [["verify"], ["cat", "/a.log"], ["ls"], ["log"], ["query"], ["append", "/b.log"],
+                                     ["checkpoint"]])
+def test_unknown_store_version_is_named_not_called_missing(store, identity, command):
+    auditfs("append", store, "/a.log", input="x\n", check=True)
+    ident = store / "auditfs-store"
+    sid = ident.read_text().split("\n")[1].split(" ")[1]
+    text = identity.format(id=sid)
+    ident.write_text(text)
+    before = tree_digest(store)
+    version = text.split("\n")[0]
+    line = one_line_error(auditfs(command[0], store, *command[1:], input="y\n"), 2)
+    assert f"unknown store format version '{version}' (this auditfs reads v1)" in line, line
+    assert "no auditfs-store file" not in line
+    assert tree_digest(store) == before
+
+
+@pytest.mark.parametrize("identity", ["auditfs-store v1\n", "auditfs-store vX\nid 00\n", "garbage\n", ""])
+def test_malformed_identity_file_is_named(store, identity):
+    (store / "auditfs-store").write_text(identity)
+    line = one_line_error(auditfs("verify", store), 2)
+    assert "is not an auditfs store identity file" in line, line
