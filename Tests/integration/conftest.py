@@ -3,7 +3,9 @@ binary (built by scripts/test) against real stores and real mounts."""
 import hashlib
 import os
 import pathlib
+import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -50,3 +52,13 @@ def store(tmp_path):
     s = tmp_path / "store"
     auditfs("init", s, check=True)
     return s
+
+
+@pytest.fixture
+def place():
+    """A root-owned 0755 directory under /tmp (pytest's tmp_path is 0700), so
+    that other users reach a mount point made in it."""
+    parent = pathlib.Path(tempfile.mkdtemp(prefix="auditfs-"))
+    parent.chmod(0o755)
+    yield parent
+    shutil.rmtree(parent, ignore_errors=True)

@@ -27,14 +27,6 @@ alerts:
 """
 
 
-@pytest.fixture
-def place():
-    parent = pathlib.Path(tempfile.mkdtemp(prefix="auditfs-alerts-"))
-    parent.chmod(0o755)
-    yield parent
-    shutil.rmtree(parent, ignore_errors=True)
-
-
 def mount(place, alerts):
     store = place / "store"
     auditfs("init", store, check=True)

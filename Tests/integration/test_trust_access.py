@@ -56,15 +56,6 @@ def users():
     run("usermod", "-a", "-G", SUPPLEMENTARY, USER, check=True)
 
 
-@pytest.fixture
-def place():
-    """A 0755 parent (not pytest's 0700 tmp) so that other users reach the mount."""
-    parent = pathlib.Path(tempfile.mkdtemp(prefix="auditfs-access-"))
-    parent.chmod(0o755)
-    yield parent
-    shutil.rmtree(parent, ignore_errors=True)
-
-
 def mount(store, place, *options):
     m = Mount(store, place / "mnt", options=options)
     return m

@@ -78,15 +78,6 @@ def assert_clean_text(stdout, what):
         assert b not in stdout, f"{what}: {b!r} printed raw"
 
 
-@pytest.fixture
-def place():
-    """A 0755 directory for mount points (the test user must reach them)."""
-    parent = pathlib.Path(tempfile.mkdtemp(prefix="auditfs-input-"))
-    parent.chmod(0o755)
-    yield parent
-    shutil.rmtree(parent, ignore_errors=True)
-
-
 # ---- item 6: text output cannot be forged -------------------------------------------------------
 
 @pytest.fixture

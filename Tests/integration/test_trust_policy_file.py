@@ -30,15 +30,6 @@ bindings:
 """
 
 
-@pytest.fixture
-def place():
-    """A root-owned 0755 directory (under the sticky, root-owned /tmp)."""
-    parent = pathlib.Path(tempfile.mkdtemp(prefix="auditfs-trust-"))
-    parent.chmod(0o755)
-    yield parent
-    shutil.rmtree(parent, ignore_errors=True)
-
-
 def write_policy(path, text=POLICY, mode=0o644):
     path.write_text(text)
     path.chmod(mode)
