@@ -25,7 +25,8 @@ extension NodeInfo {
         var st = Glibc.stat()
         st.st_ino = ino_t(id)
         st.st_mode = (isDirectory ? S_IFDIR : S_IFREG) | mode_t(mode & 0o7777)
-        st.st_nlink = isDirectory ? 2 : 1
+        // A directory's links: its entry, its ".", and each subdirectory's "..".
+        st.st_nlink = isDirectory ? nlink_t(2 + subdirectoryCount) : 1
         st.st_uid = uid
         st.st_gid = gid
         st.st_size = off_t(clamping: size)

@@ -24,6 +24,8 @@ public final class Namespace: @unchecked Sendable {
         /// or renamed, so this list only grows and a position in it names
         /// the same entry for ever (readdir offsets are positions).
         public private(set) var childOrder: [UInt64] = []
+        /// How many of the entries are directories (a directory's link count is 2 + this).
+        public private(set) var subdirectoryCount = 0
         /// Blocks of a file, in offset order (kept only when the namespace is built to serve reads).
         public var blocks = BlockList()
 
@@ -40,9 +42,10 @@ public final class Namespace: @unchecked Sendable {
         public func child(named name: String) -> UInt64? { children[ByteString(name)] }
 
         /// Adds an entry; false (and nothing changes) when the name exists.
-        func addChild(_ name: String, id: UInt64) -> Bool {
+        func addChild(_ name: String, id: UInt64, isDirectory: Bool) -> Bool {
             guard children.updateValue(id, forKey: ByteString(name)) == nil else { return false }
             childOrder.append(id)
+            if isDirectory { subdirectoryCount += 1 }
             return true
         }
     }
@@ -86,7 +89,7 @@ public final class Namespace: @unchecked Sendable {
         for id in nodes.keys.sorted() where id != Namespace.rootID {
             let node = nodes[id]!
             guard let parent = nodes[node.parent], parent.isDirectory, node.id <= nextSeq, parent.id < node.id,
-                  parent.addChild(node.name, id: node.id) else { throw InconsistentRestore() }
+                  parent.addChild(node.name, id: node.id, isDirectory: node.isDirectory) else { throw InconsistentRestore() }
         }
     }
 
@@ -168,7 +171,7 @@ public final class Namespace: @unchecked Sendable {
             nodes[id] = node
             if record.seq != 0 {
                 let parent = nodes[parentID]!
-                _ = parent.addChild(StorePath.name(of: path), id: id)
+                _ = parent.addChild(StorePath.name(of: path), id: id, isDirectory: record.kind == .directory)
                 parent.mtime = record.time
             }
         case .append:

@@ -14,6 +14,8 @@ public struct NodeInfo: Equatable, Sendable {
     public var mtime: Int64
     public var atime: Int64
     public var childCount: Int
+    /// How many entries are directories (for the link count: 2 + this).
+    public var subdirectoryCount: Int
 
     public var isDirectory: Bool { kind == .directory }
     public var name: String { path.sameBytes(as: "/") ? "/" : StorePath.name(of: path) }
@@ -21,6 +23,7 @@ public struct NodeInfo: Equatable, Sendable {
     init(_ n: Namespace.Node) {
         id = n.id; kind = n.kind; path = n.path; parent = n.parent; mode = n.mode; uid = n.uid; gid = n.gid
         size = n.size; ctime = n.ctime; mtime = n.mtime; atime = n.atime; childCount = n.children.count
+        subdirectoryCount = n.subdirectoryCount
     }
 }
 
