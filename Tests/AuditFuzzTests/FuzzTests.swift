@@ -25,5 +25,6 @@ import Testing
     @Test func pathGlobs() { run(.glob) }
     @Test func signedNotesCheckpointsAndKeyCertificates() { run(.note) }
     @Test func proofBundles() { run(.bundle) }
+    @Test func timesAndDurations() { run(.time) }
     @Test func signingKeyFiles() { run(.signingKey) }
 }

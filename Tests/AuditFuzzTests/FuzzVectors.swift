@@ -34,6 +34,11 @@ import Testing
             // Nine '**' against a path 41 components deep: matching backtracked through
             // every way to split the path (minutes for one decision) before globs became linear.
             ("glob", "many-any-depth-on-a-deep-path", { Array(("/a" + String(repeating: "/**/a", count: 9) + "/**/x").utf8) }),
+            // Times and durations from outside (--since, within:, timeout:): each multiplied past Int64 and trapped
+            // until numbers were parsed with bounds (issue 10 item 14; the time campaign found all three).
+            ("time", "duration-in-days-past-int64", { Array("99999999999d".utf8) }),
+            ("time", "relative-time-past-int64", { Array("-106752d".utf8) }),
+            ("time", "rfc3339-year-9999", { Array("9999-12-31T23:59:59Z".utf8) }),
             // A proof bundle whose range ends before it starts: end - start underflowed.
             ("bundle", "range-ends-before-start", {
                 var b = try! JSONDecoder().decode(ProofBundle.self, from: Data(FuzzSeeds.signed.bundle))
