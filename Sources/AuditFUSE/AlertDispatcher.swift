@@ -226,14 +226,21 @@ final class AlertDispatcher: Sendable {
 
     static func json(_ value: some Encodable) -> [UInt8] { AuditLog.line(value) }
 
-    /// Appends one line to a file outside the mount (O_APPEND, created 0600).
+    /// Appends one line to a file outside the mount (O_APPEND, created 0600;
+    /// O_NOFOLLOW, and only to a regular file root owns with one link).
     static func appendLine(_ line: [UInt8], to path: String, mountpoint: String?) -> AlertRecord.Outcome {
         if let m = mountpoint, path.sameBytes(as: m) || path.hasBytePrefix(m + "/") {
             return .init(action: "file", outcome: "failed", detail: "\(path) is inside the mount")
         }
-        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        // Never through a link, never into a file someone else owns or that has another name
+        // (the directory was checked at load: TrustedPath).
+        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return .init(action: "file", outcome: "failed", detail: "\(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, TrustedPath.trusted(st.st_uid), st.st_nlink == 1 else {
+            return .init(action: "file", outcome: "failed", detail: "\(path) is not a regular file of root's with one name; not written")
+        }
         let n = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         return n == line.count ? .init(action: "file", outcome: "sent", detail: path)
             : .init(action: "file", outcome: "failed", detail: "\(path): \(String(cString: strerror(errno)))")

@@ -25,8 +25,9 @@ final class PolicyLoader: Sendable {
     var log: AuditLog { authorizer.log }
 
     /// Reads and parses a policy file; the error is one line, FILE:LINE:COLUMN: message.
-    /// The file, and the executable of every alert command, must be ones
-    /// only root could have written (`TrustedPath`), or the policy is refused.
+    /// The file, the executable of every alert command and the directory of
+    /// every alert file must be ones only root could have written
+    /// (`TrustedPath`), or the policy is refused.
     static func parse(file: String) -> Result<AccessPolicy, MountError> {
         let data: [UInt8]
         do { data = try TrustedPath.read(file, what: "policy") } catch { return .failure(error) }
@@ -41,8 +42,14 @@ final class PolicyLoader: Sendable {
             return .failure(MountError("\(file):\(e.line):\(e.column): \(e.message)"))
         }
         for rule in policy.alerts {
-            for case let .command(argv, _) in rule.actions {
-                do { try TrustedPath.checkExecutable(argv[0], what: "alert '\(rule.name)' command") } catch {
+            for action in rule.actions {
+                do {
+                    switch action {
+                    case let .command(argv, _): try TrustedPath.checkExecutable(argv[0], what: "alert '\(rule.name)' command")
+                    case let .file(path): try TrustedPath.checkDirectory(of: path, what: "alert '\(rule.name)' file")
+                    case .syslog: break
+                    }
+                } catch {
                     return .failure(MountError("policy \(file): \(error.message)"))
                 }
             }

@@ -54,16 +54,30 @@ enum TrustedPath {
         try check(path, what: what, followFinalLink: true)
     }
 
+    /// Checks the directory an alert `file:` action appends to (the file
+    /// itself may not exist yet; it is opened with O_NOFOLLOW when written).
+    static func checkDirectory(of file: String, what: String) throws(MountError) {
+        guard file.hasBytePrefix("/"), let slash = file.utf8.lastIndex(of: UInt8(ascii: "/")) else {
+            throw MountError("\(what) \(file) is not an absolute path; refusing it")
+        }
+        let directory = slash == file.utf8.startIndex ? "/" : String(Substring(file.utf8[..<slash]))
+        _ = try check(directory, what: what, followFinalLink: true, named: file, directory: true)
+    }
+
     /// The uids allowed to own what the daemon trusts: root and the daemon itself.
     static func trusted(_ uid: uid_t) -> Bool { uid == 0 || uid == geteuid() }
 
     /// Walks `path`; returns the real path of the file, or throws the first
     /// reason to refuse it.
-    static func check(_ path: String, what: String, followFinalLink: Bool) throws(MountError) -> String {
-        guard path.hasBytePrefix("/") else { throw MountError("\(what) \(path) is not an absolute path; refusing it") }
+    /// (`named`: the path the errors name, when another than `path` — the
+    /// file whose `directory` is walked.)
+    static func check(_ path: String, what: String, followFinalLink: Bool, named: String? = nil,
+                      directory: Bool = false) throws(MountError) -> String {
+        let shown = named ?? path
+        guard path.hasBytePrefix("/") else { throw MountError("\(what) \(shown) is not an absolute path; refusing it") }
         var st = stat()
-        guard lstat("/", &st) == 0 else { throw MountError("\(what) \(path): cannot stat /") }
-        try checkEntry(st, path, what: what, entry: "/", final: false)
+        guard lstat("/", &st) == 0 else { throw MountError("\(what) \(shown): cannot stat /") }
+        try checkEntry(st, shown, what: what, entry: "/", final: directory && components(path).isEmpty, directory: directory)
         var current = ""   // the real path checked so far ("" is /)
         var pending = components(path)
         var links = 0
@@ -76,38 +90,40 @@ enum TrustedPath {
             }
             let next = current + "/" + name
             guard lstat(next, &st) == 0 else {
-                throw MountError("cannot read \(what) file '\(path)': \(next): \(String(cString: strerror(errno)))")
+                throw MountError("cannot read \(what) file '\(shown)': \(next): \(String(cString: strerror(errno)))")
             }
             let final = pending.isEmpty
             if st.st_mode & S_IFMT == S_IFLNK {
                 if final && !followFinalLink {
-                    throw MountError("\(what) \(path) is a symbolic link; refusing it (give the file it points to)")
+                    throw MountError("\(what) \(shown) is a symbolic link; refusing it (give the file it points to)")
                 }
                 guard trusted(st.st_uid) else {
-                    throw MountError("\(what) \(path): the symbolic link \(next) is owned by uid \(st.st_uid), not root; refusing it")
+                    throw MountError("\(what) \(shown): the symbolic link \(next) is owned by uid \(st.st_uid), not root; refusing it")
                 }
                 links += 1
-                guard links <= 40 else { throw MountError("\(what) \(path): too many symbolic links; refusing it") }
+                guard links <= 40 else { throw MountError("\(what) \(shown): too many symbolic links; refusing it") }
                 var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
                 let n = readlink(next, &target, target.count - 1)
-                guard n > 0 else { throw MountError("\(what) \(path): cannot read the link \(next)") }
+                guard n > 0 else { throw MountError("\(what) \(shown): cannot read the link \(next)") }
                 let text = String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 if text.hasBytePrefix("/") { current = "" }
                 pending = components(text) + pending
                 continue
             }
-            try checkEntry(st, path, what: what, entry: next, final: final)
+            try checkEntry(st, shown, what: what, entry: next, final: final, directory: directory)
             current = next
         }
         return current.isEmpty ? "/" : current
     }
 
     /// The owner and mode rule for one entry on the way (`final`: the file).
-    static func checkEntry(_ st: stat, _ path: String, what: String, entry: String, final: Bool) throws(MountError) {
+    /// (`directory`: the final entry is a directory, the one a file goes in.)
+    static func checkEntry(_ st: stat, _ path: String, what: String, entry: String, final: Bool,
+                           directory: Bool = false) throws(MountError) {
         let type = st.st_mode & S_IFMT
         let mode = st.st_mode & 0o7777
-        let subject = final ? "\(what) \(path)" : "\(what) \(path): directory \(entry)"
-        if final {
+        let subject = final && !directory ? "\(what) \(path)" : "\(what) \(path): directory \(entry)"
+        if final && !directory {
             guard type == S_IFREG else { throw MountError("\(what) \(path) is not a regular file; refusing it") }
         } else {
             guard type == S_IFDIR else { throw MountError("\(what) \(path): \(entry) is not a directory; refusing it") }
@@ -115,6 +131,7 @@ enum TrustedPath {
         guard trusted(st.st_uid) else {
             throw MountError("\(subject) is owned by uid \(st.st_uid), not root; refusing it")
         }
+        // The directory a file goes in is never accepted sticky: anyone may create the name first.
         let sticky = !final && mode & 0o1000 != 0 && st.st_uid == 0
         if mode & 0o002 != 0 && !sticky {
             throw MountError("\(subject) is writable by others (mode \(octal(mode))); refusing it")

@@ -195,3 +195,46 @@ def test_command_through_root_symlinks_is_accepted(store, place):
 """)
     m = Mount(store, place / "mnt", options=[f"policy={policy}"])
     m.cleanup()
+
+
+def file_alert_policy(path):
+    return POLICY + f"""alerts:
+  - name: log
+    on: deny
+    actions: [{{file: {path}}}]
+"""
+
+
+def test_alert_file_in_a_directory_others_can_write_is_refused(store, place):
+    """The daemon appends alert files as root: a file action in /tmp (sticky,
+    world-writable: anyone may create the name first, as a link to
+    /etc/shadow) or any directory others can write is refused."""
+    (place / "mnt").mkdir()
+    policy = write_policy(place / "policy.yaml", file_alert_policy("/tmp/auditfs-alerts.jsonl"))
+    err = mount_refused(store, place, policy)
+    assert "alert 'log' file /tmp/auditfs-alerts.jsonl: directory /tmp is writable by others (mode 1777)" in err
+    pub = place / "pub"
+    pub.mkdir()
+    pub.chmod(0o775)
+    write_policy(policy, file_alert_policy(pub / "a.jsonl"))
+    assert f"directory {pub} is writable by group (mode 0775)" in mount_refused(store, place, policy)
+
+
+def test_alert_file_is_never_written_through_a_symlink(store, place):
+    victim = place / "victim"
+    victim.write_text("root's file\n")
+    link = place / "alerts.jsonl"
+    link.symlink_to(victim)
+    policy = write_policy(place / "policy.yaml", file_alert_policy(link))
+    m = Mount(store, place / "mnt", options=[f"policy={policy}"])
+    try:
+        assert run("ls", m.path, user=TEST_USER).returncode != 0   # a denial: the alert fires
+        def recorded():
+            r = auditfs("cat", store, "/.audit/alerts.jsonl")
+            return [json.loads(line) for line in r.out.splitlines() if line.strip()] if r.returncode == 0 else []
+        wait_until(recorded, what="the alert's record")
+        [alert] = recorded()
+        assert alert["actions"][0]["outcome"] == "failed", alert
+    finally:
+        m.cleanup()
+    assert victim.read_text() == "root's file\n" and link.is_symlink()
