@@ -382,3 +382,19 @@ def test_bundle_for_an_nfd_file_cannot_prove_the_nfc_one(tmp_path):
     forged.write_text(json.dumps(b, ensure_ascii=False))
     v = run(BIN_DIR / "auditfs-check", "verify-bundle", forged, "--key", store / "verifier-key")
     assert v.returncode == 1 and "INVALID" in v.out and "VALID: /" not in v.out, v.out + v.err
+
+
+def test_cli_append_refuses_a_disguised_audit_name(store):
+    """`auditfs append` (root, offline) refuses /.audit through the same
+    bytewise Store.isAuditPath as the mount: a mark right after "/.audit/"
+    does not take a path out of the audit namespace."""
+    before = log_entries(store)
+    for p in AUDIT_DISGUISES:
+        r = auditfs("append", store, p, input="forged\n")
+        assert r.returncode != 0 and "audit namespace" in r.err, (p, r.err)
+    assert log_entries(store) == before
+    # A look-alike of /.audit is an ordinary name, outside it.
+    auditfs("append", store, "/.audit\u0301/events.jsonl", input="{}\n", check=True)
+    look_alike = "/.audit\u0301"
+    added = [e["path"] for e in log_entries(store)][len(before):]
+    assert added == [look_alike, look_alike + "/events.jsonl", look_alike + "/events.jsonl"]   # mkdir, create, append
