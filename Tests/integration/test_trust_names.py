@@ -8,9 +8,7 @@ import errno
 import json
 import os
 import pathlib
-import shutil
 import subprocess
-import tempfile
 
 import pytest
 
@@ -42,14 +40,11 @@ def policy_text(user_rules):
 
 
 @pytest.fixture
-def place():
-    """A 0755 directory (the test user must reach the mount point) for the
-    policy file and the mount point."""
+def place(place):
+    """conftest's 0755 place (the test user must reach the mount point), for
+    the policy file and the mount point; the test user exists."""
     ensure_test_user()
-    parent = pathlib.Path(tempfile.mkdtemp(prefix="auditfs-names-"))
-    parent.chmod(0o755)
-    yield parent
-    shutil.rmtree(parent, ignore_errors=True)
+    return place
 
 
 def mount(store, place, user_rules=None, options=()):
