@@ -97,7 +97,7 @@ public final class QueryIndex {
         let fresh = State(store: identity.idHex)
         let index = QueryIndex(store: store, state: fresh)
         let lock = index.lockForUpdate()
-        defer { if let lock { flock(lock, LOCK_UN); close(lock) } }
+        defer { lock?.unlock() }
         do {
             try index.load(identity: identity)
             try index.update()
@@ -117,15 +117,14 @@ public final class QueryIndex {
         try update()
     }
 
-    private func lockForUpdate() -> Int32? {
+    private func lockForUpdate() -> RawFile? {
         if !FileSystem.isDirectory(directory) {
             mkdir(storePath + "/" + Format.cacheDirectory, 0o700)
             mkdir(directory, 0o700)
         }
-        let fd = Glibc.open(directory + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return nil }
-        flock(fd, LOCK_EX)
-        return fd
+        guard let file = try? RawFile.open(directory + "/lock", flags: O_RDWR | O_CREAT, mode: 0o600) else { return nil }
+        flock(file.fd, LOCK_EX)
+        return file
     }
 
     private func load(identity: StoreIdentity) throws {

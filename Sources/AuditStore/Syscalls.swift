@@ -7,9 +7,16 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
     public let call: String
     public let path: String
     public let errno: Int32
+    /// Said instead of strerror when the call worked but the file was refused.
+    public var refusal: String?
+
+    public init(call: String, path: String, errno: Int32, refusal: String? = nil) {
+        self.call = call; self.path = path; self.errno = errno; self.refusal = refusal
+    }
 
     public var description: String {
-        "\(path): \(call) failed: \(String(cString: strerror(errno)))"
+        if let refusal { return "\(path): \(refusal)" }
+        return "\(path): \(call) failed: \(String(cString: strerror(errno)))"
     }
 }
 
@@ -21,10 +28,53 @@ public final class RawFile: @unchecked Sendable {
 
     private init(fd: Int32, path: String) { self.fd = fd; self.path = path }
 
+    /// Opens `path` without ever blocking and refuses anything but a regular
+    /// file (a directory with O_DIRECTORY): a FIFO, device node or socket in
+    /// the store's place would hang or feed endless bytes to a reader. The
+    /// last component is never followed when it is a symbolic link (a
+    /// directory's may be: a store's path can be a link). O_NONBLOCK is
+    /// cleared once the file is known to be regular.
     public static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws -> RawFile {
-        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw SystemError(call: "open", path: path, errno: errno) }
+        let directory = flags & O_DIRECTORY != 0
+        let nofollow = directory ? 0 : O_NOFOLLOW
+        var fd: Int32
+        repeat { fd = Glibc.open(path, flags | O_CLOEXEC | O_NONBLOCK | nofollow, mode) } while fd < 0 && errno == EINTR
+        guard fd >= 0 else {
+            let e = errno
+            var st = stat()
+            if !directory && (e == ELOOP || e == ENXIO) && lstat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG {
+                throw SystemError(call: "open", path: path, errno: e, refusal: "refused: \(kind(st.st_mode)), not a regular file")
+            }
+            throw SystemError(call: "open", path: path, errno: e)
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let e = errno
+            Glibc.close(fd)
+            throw SystemError(call: "fstat", path: path, errno: e)
+        }
+        let type = st.st_mode & S_IFMT
+        guard directory ? type == S_IFDIR : type == S_IFREG else {
+            Glibc.close(fd)
+            throw SystemError(call: "open", path: path, errno: directory ? ENOTDIR : EINVAL,
+                              refusal: "refused: \(kind(st.st_mode)), not a \(directory ? "directory" : "regular file")")
+        }
+        let fl = fcntl(fd, F_GETFL)
+        if fl >= 0 { _ = fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) }
         return RawFile(fd: fd, path: path)
+    }
+
+    private static func kind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFIFO: "a FIFO"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFSOCK: "a socket"
+        case S_IFLNK: "a symbolic link"
+        case S_IFDIR: "a directory"
+        case S_IFREG: "a regular file"
+        default: "a file of unknown type"
+        }
     }
 
     deinit { Glibc.close(fd) }
