@@ -31,6 +31,10 @@ public struct SegmentReader {
     }
 
     public let file: RawFile
+    /// The file's size when the reader was made: one snapshot per pass. The
+    /// reader never reads past it, so a segment that grows meanwhile (a writer
+    /// appending) is read up to this size, and a frame cut by it is a torn
+    /// tail of that moment; one that shrinks reads short, which is torn too.
     public let fileSize: UInt64
     private let buffer: ScanBuffer
     private var bufferStart: UInt64 = 0   // file position of buffer[0]
@@ -45,8 +49,12 @@ public struct SegmentReader {
         self.bufferStart = position
     }
 
+    /// Bytes from `position` to the size snapshot (0 past it).
+    private var remaining: UInt64 { position < fileSize ? fileSize - position : 0 }
+
     /// Makes [position, position+count) available in the buffer; returns the
-    /// number of bytes available (less only at end of file).
+    /// number of bytes available (less only at the end of the snapshot, or
+    /// when the file shrank).
     private mutating func fill(_ count: Int) throws -> Int {
         let have = Int(bufferStart + UInt64(bufferCount) - position)
         if have >= count { return count }
@@ -56,7 +64,8 @@ public struct SegmentReader {
         bufferStart = position
         bufferCount = have
         if buffer.bytes.count < count { buffer.grow(to: count, keeping: have) }
-        let want = buffer.bytes.count - bufferCount
+        let end = bufferStart + UInt64(bufferCount)
+        let want = Int(min(UInt64(buffer.bytes.count - bufferCount), end < fileSize ? fileSize - end : 0))
         let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer.bytes[bufferCount..<bufferCount + want]),
                               at: bufferStart + UInt64(bufferCount))
         bufferCount += n
@@ -72,7 +81,10 @@ public struct SegmentReader {
         var at = position
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while at < fileSize {
-            let n = try chunk.withUnsafeMutableBytes { (b) throws -> Int in try file.read(into: b, at: at) }
+            let want = Int(min(UInt64(chunk.count), fileSize - at))
+            let n = try chunk.withUnsafeMutableBytes { (b) throws -> Int in
+                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: b[0..<want]), at: at)
+            }
             if n == 0 { break }
             if chunk[0..<n].contains(where: { $0 != 0 }) { return false }
             at += UInt64(n)
@@ -102,7 +114,7 @@ public struct SegmentReader {
     /// or the file ends — alone, when it is the first.
     public mutating func nextBatch(_ out: inout [Step], maxBytes: Int = 4 << 20) throws {
         out.removeAll(keepingCapacity: true)
-        let window = Int(min(UInt64(maxBytes), fileSize - position))
+        let window = Int(min(UInt64(maxBytes), remaining))
         if window > 0 { _ = try fill(window) }
         let limit = bufferStart + UInt64(bufferCount)
         while position + UInt64(Format.framePrefixSize) <= limit {
@@ -124,12 +136,13 @@ public struct SegmentReader {
     /// The next frame. The buffer views it returns (header, payload) are
     /// valid until the next call; the caller does the hashing.
     public mutating func next() throws -> Step {
-        let remaining = fileSize - position
+        let remaining = self.remaining
         if remaining == 0 { return .end }
         if remaining < UInt64(Format.framePrefixSize) {
             return .torn(offset: position, reason: "\(remaining) bytes, less than a frame prefix")
         }
-        _ = try fill(Format.framePrefixSize)
+        let got = try fill(Format.framePrefixSize)
+        if got < Format.framePrefixSize { return .torn(offset: position, reason: "the file ends \(got) bytes into a frame prefix") }
         let prefix: AuditStore.Frame.Prefix
         do {
             prefix = try AuditStore.Frame.decodePrefix(view(Int(position - bufferStart), Format.framePrefixSize))
@@ -148,7 +161,8 @@ public struct SegmentReader {
         if UInt64(length) > remaining {
             return .torn(offset: position, reason: "frame of \(length) bytes, \(remaining) present")
         }
-        _ = try fill(length)
+        let present = try fill(length)
+        if present < length { return .torn(offset: position, reason: "frame of \(length) bytes, \(present) present") }
         let base = Int(position - bufferStart)
         let headerAt = base + Format.framePrefixSize
         let payloadAt = headerAt + Int(prefix.headerLength)

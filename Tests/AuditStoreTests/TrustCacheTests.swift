@@ -20,6 +20,31 @@ import Glibc
         }
     }
 
+    @Test func aReaderStopsAtItsSizeSnapshotWhileTheSegmentGrows() throws {
+        let tmp = TempDir()
+        let s = try Fixture.build(at: tmp.path + "/s")
+        let file = try RawFile.open(segmentPaths(s.path)[0], flags: O_RDONLY)
+        var reader = try SegmentReader(file: file, from: 0)
+        let before = s.treeHead.size
+        let f = try s.create("/grow.log", kind: .file, mode: 0o644, owner: 0, group: 0, by: Fixture.writer)
+        for i in 0..<50 { try s.append(f.id, Array("line \(i)\n".utf8), by: Fixture.writer) }
+        let (n, last) = try Self.frames(&reader)
+        #expect(UInt64(n) == before)
+        guard case .end = last else { Issue.record("expected the end of the snapshot, got \(last)"); return }
+    }
+
+    @Test func aSegmentThatShrinksUnderAReaderIsATornTail() throws {
+        let tmp = TempDir()
+        let s = try Fixture.build(at: tmp.path + "/s")
+        let path = segmentPaths(s.path)[0]
+        let file = try RawFile.open(path, flags: O_RDONLY)
+        var reader = try SegmentReader(file: file, from: 0)
+        #expect(truncate(path, off_t(try file.size()) - 10) == 0)
+        let (n, last) = try Self.frames(&reader)
+        #expect(UInt64(n) == s.treeHead.size - 1)
+        guard case .torn = last else { Issue.record("expected a torn tail, got \(last)"); return }
+    }
+
     @Test(arguments: ["fifo", "symlink", "directory"])
     func aStoreFileThatIsNotARegularFileIsRefusedWithoutBlocking(kind: String) throws {
         let tmp = TempDir()

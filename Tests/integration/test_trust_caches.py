@@ -98,3 +98,34 @@ def test_cache_file_that_is_not_a_regular_file_is_ignored(tmp_path, kind):
     assert v.returncode in (0, 1) and "Fatal" not in v.err, (v.out, v.err)
     if kind == "symlink":
         assert (tmp_path / "elsewhere").read_bytes() == b"not a segment"   # never written through
+
+
+# ---- item 15: readers beside a live writer
+
+def test_readers_never_crash_while_a_writer_appends(tmp_path):
+    store = tmp_path / "store"
+    auditfs("init", store, check=True)
+    auditfs("append", store, "/live.log", input="start\n", check=True)
+    stop = threading.Event()
+
+    def writer():
+        # One writer process appending many blocks through its stdin, so the
+        # segment grows while the readers read (the store lock allows one writer).
+        while not stop.is_set():
+            p = subprocess.Popen([AUDITFS, "append", str(store), "/live.log"], stdin=subprocess.PIPE)
+            p.communicate(os.urandom(3000) + b"\n", timeout=60)
+    w = threading.Thread(target=writer)
+    w.start()
+    failures = []
+    try:
+        for _ in range(22):
+            for cmd in (("log",), ("log", "--json"), ("cat", "/live.log"), ("ls", "/"), ("verify",), ("query",)):
+                p = auditfs(cmd[0], store, *cmd[1:], timeout=120)
+                allowed = (0, 3) if cmd[0] == "verify" else (0,)
+                if p.returncode not in allowed or "Fatal error" in p.err:
+                    failures.append((cmd, p.returncode, p.err[-300:], p.out[-600:]))
+    finally:
+        stop.set()
+        w.join()
+    assert not failures, failures
+    assert auditfs("verify", store).returncode == 0
