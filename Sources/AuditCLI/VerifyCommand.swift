@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuditQuery
 import AuditStore
 import Foundation
 
@@ -49,8 +50,17 @@ struct VerifyCommand: ParsableCommand {
         if let witnessKey {
             do { anchors.witness = try Cosignature.WitnessKey(parsing: witnessKey) } catch { fail("--witness-key: \(error)") }
         }
-        let report: Checker.Report
+        var report: Checker.Report
         do { report = try Checker.verify(at: store.store, anchors: anchors) } catch { fail(error.description) }
+        if report.status != .damaged {
+            do {
+                let query = try QueryIndex.audit(store: store.store)
+                report.cacheFailures += query.failures.map { .init(cache: "cache/query", message: $0) }
+                report.cache += query.notes
+            } catch {
+                report.cacheFailures.append(.init(cache: "cache/query", message: "could not be compared: \(error)"))
+            }
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -78,6 +88,9 @@ struct VerifyCommand: ParsableCommand {
             }
             let stored = report.checkpoints.filter { $0.source.hasBytePrefix(AuditPaths.checkpoints) && $0.check == nil }.count
             if stored > 0 { print("\(stored) stored checkpoint(s) verified") }
+            for f in report.cacheFailures {
+                print("FAILED \(f.cache): \(f.message) (a derived cache that lies: readers ignore it; delete it or let the next writer rebuild it)")
+            }
             if let s = report.signing { print(Self.coverage(s, records: report.records)) }
             for note in report.cache + notes { print("note: \(note)") }
         }

@@ -11,12 +11,15 @@ import Glibc
 ///
 /// - `entries`: one fixed 56-byte `Entry` per decision line, in store order:
 ///   the fields queries filter on and where the line's bytes are.
-/// - `state`: JSON, then a newline and the SHA-256 (hex) of the JSON: the
-///   store position the entries cover (`StorePosition`), the /.audit files
-///   seen, the string table, and per chunk of 65,536 entries its SHA-256
-///   and time range.
+/// - `state`: JSON, then a newline and the HMAC-SHA256 (hex) of the JSON
+///   under the store's cache key (`CacheKey`): the store position the
+///   entries cover (`StorePosition`), the /.audit files seen, the string
+///   table, and per chunk of 65,536 entries its SHA-256 and time range.
 ///
-/// Never trusted over the chained data: the position is resumed only when
+/// Never trusted over the chained data: it is used only when its MAC
+/// matches (a reader that cannot read the key, or finds another MAC, builds
+/// the index afresh from the segments — so no one without the key can make
+/// an index that hides a line from a query); the position is resumed only when
 /// the segment still holds its record hash at that offset (otherwise the
 /// index is rebuilt), everything after it is read from the segments (frame
 /// checks, record hashes, store chain, payload digests), a chunk is used
@@ -24,7 +27,7 @@ import Glibc
 /// the segments and filtered again on its decoded fields.
 public final class QueryIndex {
     /// One decision line. Little-endian, 56 bytes, the layout of the file.
-    struct Entry {
+    struct Entry: Equatable {
         var timeNs: Int64
         var position: UInt64
         var uid: UInt32
@@ -49,7 +52,7 @@ public final class QueryIndex {
     }
 
     struct State: Codable {
-        static let currentVersion = 2
+        static let currentVersion = 3
         var version = State.currentVersion
         var store: String
         var position: StorePosition?
@@ -68,9 +71,9 @@ public final class QueryIndex {
 
     public let storePath: String
     let directory: String
-    private var state: State
+    var state: State
     private var mapped: MappedFile?
-    private var mappedCount = 0
+    private(set) var mappedCount = 0
     private var recent: [Entry] = []
     private var verifiedChunks = Set<Int>()
     /// Interned strings (paths among them) by their bytes: two paths that
@@ -84,8 +87,13 @@ public final class QueryIndex {
 
     public var count: Int { mappedCount + recent.count }
 
-    private init(store: String, state: State) {
+    /// The store's cache key; nil when this user cannot read it (the index is
+    /// then built in memory on every run and never saved).
+    private let key: CacheKey?
+
+    init(store: String, state: State) {
         storePath = store
+        key = CacheKey.read(store: store)
         directory = store + "/" + Format.cacheDirectory + "/query"
         self.state = state
     }
@@ -127,24 +135,31 @@ public final class QueryIndex {
         return file
     }
 
-    private func load(identity: StoreIdentity) throws {
+    func load(identity: StoreIdentity, requireMAC: Bool = true) throws {
         guard let text = try? RawFile.open(directory + "/state", flags: O_RDONLY).readAll() else {
             throw Stale(description: "no index yet")
         }
         guard let nl = text.lastIndex(of: 0x0A), nl > 0 else { throw Stale(description: "state file damaged") }
         let json = Array(text[..<nl])
-        let digest = String(decoding: text[(nl + 1)...], as: UTF8.self)
-        guard Hash.sha256(json).hex == digest else { throw Stale(description: "state digest mismatch") }
+        let mac = String(decoding: text[(nl + 1)...], as: UTF8.self)
+        if requireMAC {
+            guard let key else { throw Stale(description: "no cache key readable by this user; built from the segments") }
+            guard key.mac(json).hex == mac else { throw Stale(description: "state MAC does not match the store's cache key") }
+        }
         guard let s = try? JSONDecoder().decode(State.self, from: Data(json)), s.version == State.currentVersion,
               s.store == identity.idHex else { throw Stale(description: "state of another version or store") }
-        let file = try? RawFile.open(directory + "/entries", flags: O_RDONLY)
-        let size = (try? file?.size()) ?? 0
         // Counts and the chunk list are checked before any arithmetic or indexing on them.
-        guard s.entryCount >= 0, s.entryCount <= Int.max / Self.entrySize - Self.chunkSize,
+        guard s.entryCount >= 0, s.entryCount <= Int.max / Self.entrySize - Self.chunkSize, s.strings.count <= Int(UInt32.max),
               s.chunks.count == (s.entryCount + Self.chunkSize - 1) / Self.chunkSize else { throw Stale(description: "state counts out of range") }
-        guard let file, size ?? 0 >= UInt64(s.entryCount * Self.entrySize) else { throw Stale(description: "entries file short") }
         state = s
-        mapped = s.entryCount > 0 ? try file.map() : nil
+        mapped = nil
+        if s.entryCount > 0 {
+            // An index of no entries may have no entries file.
+            let file = try? RawFile.open(directory + "/entries", flags: O_RDONLY)
+            let size = (try? file?.size()) ?? 0
+            guard let file, size ?? 0 >= UInt64(s.entryCount * Self.entrySize) else { throw Stale(description: "entries file short") }
+            mapped = try file.map()
+        }
         mappedCount = s.entryCount
         for (i, str) in s.strings.enumerated() { stringIDs[ByteString(str)] = UInt32(i) }
     }
@@ -159,17 +174,22 @@ public final class QueryIndex {
         try follower.poll { line in
             guard AuditFiles.isDecisions(line.path) else { return }
             guard let f = try? decoder.decode(IndexedFields.self, from: Data(line.bytes)) else { return }
-            var flags: UInt32 = f.decision == "deny" ? Entry.deny : 0
-            if f.tamper == true { flags |= Entry.tamper }
-            recent.append(Entry(timeNs: f.timeNs, position: line.position, uid: f.uid, user: f.user.map(intern) ?? Entry.none,
-                                path: intern(f.path), target: f.target.map(intern) ?? Entry.none, verb: intern(f.verb),
-                                segment: UInt32(line.segment), length: UInt32(line.bytes.count), flags: flags,
-                                lineHash: Self.lineHash(line.bytes)))
+            recent.append(Self.entry(f, line, intern: intern))
         }
         state.segments = follower.segmentNames
         state.position = follower.position
         state.auditFiles = Dictionary(uniqueKeysWithValues: follower.auditFiles.map { (String($0.key), $0.value) })
         auditFilesCache = follower.auditFiles
+    }
+
+    /// The entry of a decision line, its strings numbered by `intern`.
+    static func entry(_ f: IndexedFields, _ line: AuditFollower.Line, intern: (String) -> UInt32) -> Entry {
+        var flags: UInt32 = f.decision == "deny" ? Entry.deny : 0
+        if f.tamper == true { flags |= Entry.tamper }
+        return Entry(timeNs: f.timeNs, position: line.position, uid: f.uid, user: f.user.map(intern) ?? Entry.none,
+                     path: intern(f.path), target: f.target.map(intern) ?? Entry.none, verb: intern(f.verb),
+                     segment: UInt32(line.segment), length: UInt32(line.bytes.count), flags: flags,
+                     lineHash: Self.lineHash(line.bytes))
     }
 
     /// The /.audit files known at the index's position (for `watch`).
@@ -185,7 +205,7 @@ public final class QueryIndex {
         return id
     }
 
-    private func entry(_ i: Int) -> Entry {
+    func entry(_ i: Int) -> Entry {
         if i < mappedCount {
             return mapped!.bytes.load(fromByteOffset: i * Self.entrySize, as: Entry.self)
         }
@@ -195,6 +215,7 @@ public final class QueryIndex {
     /// Writes the new entries and the state (atomically: the state names
     /// how many entries are valid, and is renamed into place last).
     private func save() throws {
+        guard let key else { throw Stale(description: "no cache key readable by this user") }
         let chunkCount = (count + Self.chunkSize - 1) / Self.chunkSize
         let firstDirty = mappedCount / Self.chunkSize
         var chunks = Array(state.chunks.prefix(firstDirty))
@@ -227,7 +248,7 @@ public final class QueryIndex {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var out = Array(try encoder.encode(state))
-        let digest = Hash.sha256(out).hex
+        let digest = key.mac(out).hex
         out.append(0x0A)
         out += Array(digest.utf8)
         let tmp = directory + "/state.tmp"
@@ -280,7 +301,7 @@ public final class QueryIndex {
 
     static func lineHash(_ bytes: UnsafeRawBufferPointer) -> UInt64 { Hash.sha256(bytes).w0 }
 
-    private func verify(chunk c: Int, _ range: Range<Int>) throws {
+    func verify(chunk c: Int, _ range: Range<Int>) throws {
         if verifiedChunks.contains(c) { return }
         let bytes = UnsafeRawBufferPointer(rebasing: mapped!.bytes[range.lowerBound * Self.entrySize..<range.upperBound * Self.entrySize])
         guard Hash.sha256(bytes).hex == state.chunks[c].digest else { throw Stale(description: "entries chunk \(c) digest mismatch") }

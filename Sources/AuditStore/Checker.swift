@@ -57,10 +57,22 @@ public enum Checker {
         /// What the derived index cache said, when it disagrees with the
         /// segments or could not be used. Never trusted; rebuilt by the next writer.
         public var cache: [String] = []
+        /// A derived cache (cache/index, cache/tree, cache/query) that
+        /// disagrees with the segments: the check fails, naming it. The
+        /// segments are what `status` says; readers ignore such a cache and
+        /// the next writer (or query) rebuilds it.
+        public struct CacheFailure: Codable, Sendable, Equatable {
+            public var cache: String
+            public var message: String
+            public init(cache: String, message: String) { self.cache = cache; self.message = message }
+        }
+        public var cacheFailures: [CacheFailure] = []
 
-        /// The exit code `auditfs verify` uses: 0 intact, 1 damaged, 3 torn tail only.
+        /// The exit code `auditfs verify` uses: 0 intact, 1 damaged (or a
+        /// cache that disagrees with the segments), 3 torn tail only.
         public var exitCode: Int32 {
-            switch status { case .intact: 0; case .damaged, .unsigned: 1; case .tornTail: 3 }
+            if !cacheFailures.isEmpty { return 1 }
+            switch status { case .intact: return 0; case .damaged, .unsigned: return 1; case .tornTail: return 3 }
         }
     }
 
@@ -106,39 +118,55 @@ public enum Checker {
             segments = try Store.openSegments(at: path, writable: false)
         } catch { throw .wrap(error) }
         var cacheNotes: [String] = []
+        var cacheFailures: [Report.CacheFailure] = []
+        func indexFailure(_ m: String) { cacheFailures.append(.init(cache: "cache/index", message: m)) }
         var snapshot: IndexSnapshot.Loaded?
         do {
-            snapshot = try IndexSnapshot.load(store: path, identity: identity, segments: segments)
+            // Compared whatever its MAC says: a cache is checked, never believed.
+            snapshot = try IndexSnapshot.load(store: path, identity: identity, segments: segments,
+                                              key: CacheKey.read(store: path), requireMAC: false)
         } catch let e as IndexSnapshot.Ahead {
             cacheNotes.append("cache/index covers \(e.records) records; the segments hold fewer")
             aheadFinding = Finding(segment: e.segment, offset: e.end, seq: e.records - 1, check: "records-missing",
                                    expected: "\(e.records) records (as cache/index recorded)", found: "fewer")
         } catch let e as IndexSnapshot.Invalid {
-            if e.reason != "none yet" { cacheNotes.append(e.description) }
+            switch e.kind {
+            case .absent: break
+            case .unverifiable: cacheNotes.append(e.description)
+            case .disagrees: indexFailure(e.reason)
+            }
         } catch {
-            cacheNotes.append("index cache ignored: \(error)")
+            indexFailure("\(error)")
+        }
+        if let s = snapshot, !s.authentic {
+            cacheNotes.append("cache/index is not MACed under the store's cache key (readers ignore it until it is written again)")
         }
         let namespace = Namespace(keepBlocks: false)
         var replay = Replay(identity: identity, namespace: namespace, checkPayloads: true)
         var comparison = snapshot.map { IndexComparison(snapshot: $0.namespace) }
+        let treeComparison = TreeCacheComparison(store: path)
+        if let t = treeComparison { namespace.subtrees = { level, root in t.subtree(level: level, root: root) } }
         var audit = CheckpointAudit(origin: Checkpoint.origin(of: identity), verifier: anchors.verifier,
                                     external: anchors.checkpoints, witness: anchors.witness)
         let outcome = replay.run(&segments, willApply: { record in
             audit.willApply(record, tree: namespace.tree)
         }, onRecord: { record, hash, frame, index in
             comparison?.check(record: record, frame: frame, segment: index, replayed: namespace)
+            treeComparison?.leaf(seq: record.seq, leaf: namespace.lastLeaf, segment: index, offset: frame.offset)
             audit.didApply(record, payload: frame.payload)
         })
         if let c = comparison {
-            cacheNotes += c.notes
+            for n in c.notes { indexFailure(n) }
             if namespace.nextSeq < c.snapshot.nextSeq, aheadFinding == nil {
-                cacheNotes.append("cache/index covers \(c.snapshot.nextSeq) records; the segments hold \(namespace.nextSeq)")
+                indexFailure("it covers \(c.snapshot.nextSeq) records; the segments hold \(namespace.nextSeq)")
             }
         }
+        for p in treeComparison?.problems ?? [] { cacheFailures.append(.init(cache: "cache/tree", message: p)) }
         var report = Report(status: .intact, store: path, records: replay.records, files: namespace.fileCount,
                             segments: segments.count, segmentBytes: replay.segmentBytes, payloadBytes: replay.payloadBytes,
                             treeSize: namespace.tree.size, treeRoot: namespace.tree.root.hex,
-                            lastRecordHash: namespace.lastHash.hex, failure: nil, tornTail: nil, cache: cacheNotes)
+                            lastRecordHash: namespace.lastHash.hex, failure: nil, tornTail: nil, cache: cacheNotes,
+                            cacheFailures: cacheFailures)
         switch outcome {
         case .intact: break
         case let .damaged(f):
@@ -195,7 +223,7 @@ struct IndexComparison {
 
     init(snapshot: Namespace) { self.snapshot = snapshot }
 
-    private mutating func note(_ s: String) { if notes.count < 20 { notes.append("cache/index disagrees with the segments: " + s) } }
+    private mutating func note(_ s: String) { if notes.count < 20 { notes.append("disagrees with the segments: " + s) } }
 
     mutating func check(record: Record, frame: SegmentReader.Frame, segment: Int, replayed: Namespace) {
         guard record.seq < snapshot.nextSeq else { return }

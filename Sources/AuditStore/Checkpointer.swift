@@ -87,6 +87,7 @@ public final class Checkpointer: @unchecked Sendable {
                     try store.appendNote(to: AuditPaths.certificate(epoch: keys.epoch + 1), by: writer, certificate)
                     try store.sync()
                 }
+                try store.rotateCacheKey()
             }
             var late = false
             do {

@@ -1,12 +1,14 @@
 /// The derived index in cache/index (FORMAT.md "Index"): the namespace and
 /// every file's block list as of some record, so that opening a large store
 /// replays only the records appended since. It is never trusted over the
-/// segments: it is used only when its tree head matches the record it claims
-/// to end at, `verify` compares it with the segments, and any mismatch means
-/// it is ignored and rebuilt.
+/// segments: it is used only when its HMAC under the store's cache key
+/// (`CacheKey`) matches — so only a holder of that key can make one — and its
+/// last record hash is the segments' record at the position it names;
+/// `verify` compares it with the segments whatever its MAC says, and any
+/// mismatch means it is ignored and rebuilt.
 enum IndexSnapshot {
     static let magic: [UInt8] = Array("AFSINDEX".utf8)
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
     static let fileName = "index"
 
     /// Where the snapshot ends in the segments.
@@ -20,6 +22,9 @@ enum IndexSnapshot {
         let position: Position
         let segmentFirstSeqs: [UInt64]
         let mapping: MappedFile
+        /// Whether its MAC matched the store's cache key (always, unless
+        /// loaded with `requireMAC` false, as `verify` does).
+        let authentic: Bool
     }
 
     /// The index covers records the segments no longer hold: records were
@@ -31,14 +36,24 @@ enum IndexSnapshot {
     }
 
     struct Invalid: Error, CustomStringConvertible {
+        enum Kind {
+            /// No index yet.
+            case absent
+            /// It cannot be checked here (no cache key readable, another key's
+            /// MAC, an older format): ignored, not wrong.
+            case unverifiable
+            /// Its bytes contradict themselves or the segments.
+            case disagrees
+        }
         let reason: String
+        var kind: Kind = .disagrees
         var description: String { "index cache ignored: \(reason)" }
     }
 
     /// Writes the snapshot of `namespace` (whose records end at `position`)
     /// atomically to `cache/index`.
     static func write(_ namespace: Namespace, identity: StoreIdentity, segmentFirstSeqs: [UInt64], position: Position,
-                      store: String) throws {
+                      store: String, key: CacheKey) throws {
         let dir = store + "/" + Format.cacheDirectory
         if !FileSystem.exists(dir) { try FileSystem.makeDirectory(dir) }
         let nodes = namespace.nodes.values.sorted { $0.id < $1.id }
@@ -67,7 +82,7 @@ enum IndexSnapshot {
         while w.bytes.count % 8 != 0 { w.u8(0) }
         let tmp = dir + "/" + fileName + ".tmp"
         let out = try RawFile.open(tmp, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-        var hasher = StreamingHash()
+        var hasher = CacheKey.MAC(key: key)
         var at: UInt64 = 0
         func emit(_ bytes: UnsafeRawBufferPointer) throws {
             hasher.update(bytes)
@@ -91,17 +106,23 @@ enum IndexSnapshot {
         guard rename(tmp, dir + "/" + fileName) == 0 else { throw SystemError(call: "rename", path: tmp, errno: errno) }
     }
 
-    /// Loads `cache/index` and checks it against its own digest and the
+    /// Loads `cache/index` and checks it against its MAC under `key` and the
     /// segments' headers. The namespace's block lists point into the mapping.
-    static func load(store: String, identity: StoreIdentity, segments: [Replay.Segment]) throws -> Loaded {
+    /// With `requireMAC` false (verify) it is parsed whatever its MAC.
+    static func load(store: String, identity: StoreIdentity, segments: [Replay.Segment], key: CacheKey?,
+                     requireMAC: Bool = true) throws -> Loaded {
         let path = store + "/" + Format.cacheDirectory + "/" + fileName
-        guard FileSystem.exists(path) else { throw Invalid(reason: "none yet") }
+        guard FileSystem.exists(path) else { throw Invalid(reason: "none yet", kind: .absent) }
         let file = try RawFile.open(path, flags: O_RDONLY)
         let size = try file.size()
         guard size >= 32 else { throw Invalid(reason: "too short") }
-        // The digest over everything before the last 32 bytes, read in chunks
+        guard let key else {
+            if requireMAC { throw Invalid(reason: "no cache key readable by this user (\(CacheKey.fileName)); the segments are replayed", kind: .unverifiable) }
+            return try parse(file: file, identity: identity, segments: segments, authentic: false)
+        }
+        // The MAC over everything before the last 32 bytes, read in chunks
         // (through the page cache, not the mapping, to keep memory flat).
-        var hasher = StreamingHash()
+        var hasher = CacheKey.MAC(key: key)
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         var at: UInt64 = 0
         while at < size - 32 {
@@ -112,12 +133,20 @@ enum IndexSnapshot {
             at += UInt64(n)
         }
         let stored = Hash(bytes: try file.read(count: 32, at: size - 32).withUnsafeBytes { UnsafeRawBufferPointer($0) })
-        guard stored == hasher.finalize() else { throw Invalid(reason: "its digest does not match its bytes") }
+        let authentic = stored == hasher.finalize()
+        if !authentic && requireMAC {
+            throw Invalid(reason: "its MAC does not match the store's cache key (written under an earlier key, or forged)",
+                          kind: .unverifiable)
+        }
+        return try parse(file: file, identity: identity, segments: segments, authentic: authentic)
+    }
+
+    private static func parse(file: RawFile, identity: StoreIdentity, segments: [Replay.Segment], authentic: Bool) throws -> Loaded {
         let mapping = try file.map()
         var r = ByteReader(mapping.bytes)
         do {
             guard Array(try r.bytes(8)) == magic else { throw Invalid(reason: "bad magic") }
-            guard try r.u32() == version, try r.u32() == 0 else { throw Invalid(reason: "unknown version") }
+            guard try r.u32() == version, try r.u32() == 0 else { throw Invalid(reason: "another version", kind: .unverifiable) }
             guard Array(try r.bytes(16)) == identity.id else { throw Invalid(reason: "another store's index") }
             let nextSeq = try r.u64(), lastHash = try r.hash(), lastTime = try r.i64()
             guard nextSeq > 0 else { throw Invalid(reason: "it covers no record") }
@@ -132,10 +161,13 @@ enum IndexSnapshot {
             let rangeCount = Int(try r.u32()); _ = try r.u32()
             var hashes: [Hash] = []
             for _ in 0..<rangeCount { hashes.append(try r.hash()) }
-            guard let tree = CompactRange(size: nextSeq, hashes: hashes) else { throw Invalid(reason: "bad tree state") }
-            // Counts and block ranges are bounded by the file's length before any arithmetic.
+            guard nextSeq >= 1, let tree = CompactRange(size: nextSeq, hashes: hashes) else { throw Invalid(reason: "bad tree state") }
+            // Counts and block ranges are bounded by the file's length before
+            // any arithmetic: `verify` parses an index whose MAC it could not check.
             guard let nodeCount = Int(exactly: try r.u64()), let blockCount = Int(exactly: try r.u64()),
-                  blockCount <= mapping.length / MemoryLayout<BlockRef>.stride else { throw Invalid(reason: "bad node or block count") }
+                  nodeCount <= mapping.length, blockCount <= mapping.length / MemoryLayout<BlockRef>.stride else {
+                throw Invalid(reason: "bad node or block count")
+            }
             var nodes: [UInt64: Namespace.Node] = [:]
             var ranges: [(Namespace.Node, Int, Int)] = []
             for _ in 0..<nodeCount {
@@ -163,7 +195,12 @@ enum IndexSnapshot {
                 guard first <= blockCount, count <= blockCount - first else { throw Invalid(reason: "block range out of bounds") }
                 node.blocks = BlockList(mapped: UnsafeBufferPointer(start: base + first, count: count))
             }
-            let ns = try Namespace(restoring: nodes, nextSeq: nextSeq, lastHash: lastHash, lastTime: lastTime, tree: tree)
+            let ns: Namespace
+            do {
+                ns = try Namespace(restoring: nodes, nextSeq: nextSeq, lastHash: lastHash, lastTime: lastTime, tree: tree)
+            } catch {
+                throw Invalid(reason: "its files do not form a tree")
+            }
             // The records the index claims to cover must end exactly where it
             // says, with the hash it names.
             let seg = segments[covered - 1]
@@ -176,18 +213,11 @@ enum IndexSnapshot {
                 throw Invalid(reason: "its last record hash is not the segments' record \(nextSeq - 1)")
             }
             return Loaded(namespace: ns, position: Position(segmentCount: covered, lastSegmentEnd: lastEnd),
-                          segmentFirstSeqs: firsts, mapping: mapping)
+                          segmentFirstSeqs: firsts, mapping: mapping, authentic: authentic)
         } catch is ByteReader.Short {
             throw Invalid(reason: "truncated")
         }
     }
-}
-
-/// SHA-256 over data given in pieces.
-struct StreamingHash {
-    private var h = SHA256()
-    mutating func update(_ bytes: UnsafeRawBufferPointer) { h.update(data: bytes) }
-    func finalize() -> Hash { Hash(h.finalize()) }
 }
 
 import Crypto

@@ -44,6 +44,8 @@ public final class Store: @unchecked Sendable {
         /// leave less free is refused with `noSpace` (ENOSPC through the
         /// mount). 0: none (the mount sets it, `SpaceReserve`).
         public var reserve: UInt64 = 0
+        /// The bytes of a new cache key (replaceable for golden fixtures).
+        public var newCacheKey: @Sendable () -> [UInt8] = { FileSystem.randomBytes(32) }
         public init() {}
     }
 
@@ -85,6 +87,8 @@ public final class Store: @unchecked Sendable {
     private var indexedRecords: UInt64 = 0
     /// Leaf positions and subtree hashes for proofs; nil when unavailable.
     private var tree: TreeCache?
+    /// The key the caches are MACed under; nil when this user cannot read it.
+    private var cacheKey: CacheKey?
     /// Why the index cache was not used, when that is worth reporting.
     public private(set) var cacheNote: String?
 
@@ -206,16 +210,18 @@ public final class Store: @unchecked Sendable {
             lockFile = f
         }
         var replaySegments = try openSegments(at: path, writable: mode == .readWrite)
-        // Start from the index snapshot when it is sound; otherwise replay all.
+        // Start from the index snapshot when its MAC and its end are sound;
+        // otherwise replay all.
+        var cacheKey = CacheKey.read(store: path)
         var loaded: IndexSnapshot.Loaded?
         var cacheNote: String?
         do {
-            loaded = try IndexSnapshot.load(store: path, identity: identity, segments: replaySegments)
+            loaded = try IndexSnapshot.load(store: path, identity: identity, segments: replaySegments, key: cacheKey)
         } catch let e as IndexSnapshot.Ahead {
             throw StoreError.damaged(Finding(segment: e.segment, offset: e.end, seq: e.records - 1, check: "records-missing",
                                              expected: "\(e.records) records (cache/index)", found: "a shorter segment"))
         } catch let e as IndexSnapshot.Invalid {
-            if e.reason != "none yet" { cacheNote = e.description }
+            if e.kind != .absent { cacheNote = e.description }
         } catch {
             cacheNote = "index cache ignored: \(error)"
         }
@@ -247,6 +253,13 @@ public final class Store: @unchecked Sendable {
                 do { try t.fill(from: replaySegments.map(\.file), upTo: namespace.nextSeq) } catch { tree = nil }
             }
         }
+        // A tree cache whose subtrees are not the tree's is rebuilt from the
+        // segments (in memory until the store is writable).
+        if let t = tree, !t.agrees(with: namespace.tree) {
+            cacheNote = (cacheNote.map { $0 + "; " } ?? "") + "tree cache rebuilt: its subtrees are not the segments' tree"
+            t.cut(to: 0)
+            do { try t.fill(from: replaySegments.map(\.file), upTo: namespace.nextSeq) } catch { tree = nil }
+        }
         var recovery: Recovery?
         switch outcome {
         case .intact:
@@ -268,6 +281,7 @@ public final class Store: @unchecked Sendable {
         if mode == .readWrite, let t = tree {
             do { try t.makeWritable() } catch { tree = nil }
         }
+        if mode == .readWrite && cacheKey == nil { cacheKey = try? CacheKey.readOrCreate(store: path, bytes: options.newCacheKey()) }
         var segments: [Segment] = []
         for (i, s) in replaySegments.enumerated() {
             guard let header = s.header else { continue }
@@ -281,6 +295,7 @@ public final class Store: @unchecked Sendable {
         store.indexedRecords = loaded?.namespace.nextSeq ?? 0
         store.cacheNote = cacheNote
         store.tree = tree
+        store.cacheKey = cacheKey
         store.attachTree()
         return store
     }
@@ -321,10 +336,22 @@ public final class Store: @unchecked Sendable {
 
     /// Writes cache/index for the current state. Caller holds `lock`.
     private func writeIndexLocked() throws {
-        guard let last = segments.last else { return }
+        guard let last = segments.last, let cacheKey else { return }
         try IndexSnapshot.write(namespace, identity: identity, segmentFirstSeqs: segments.map(\.firstSeq),
-                                position: .init(segmentCount: segments.count, lastSegmentEnd: last.end), store: path)
+                                position: .init(segmentCount: segments.count, lastSegmentEnd: last.end), store: path,
+                                key: cacheKey)
         indexedRecords = namespace.nextSeq
+    }
+
+    /// Replaces the cache key (when the signing key's epoch advances), so a
+    /// copy of the old one forges no cache from now on. Caches MACed under
+    /// the old key are ignored by readers from now on: the index is written
+    /// again at `close()`, the query index rebuilt by the next query.
+    public func rotateCacheKey() throws(StoreError) {
+        guard mode == .readWrite else { throw .readOnly }
+        lock.lock(); defer { lock.unlock() }
+        do { cacheKey = try CacheKey.replace(store: path, bytes: options.newCacheKey()) } catch { throw .wrap(error) }
+        indexedRecords = 0
     }
 
     // MARK: Reading the namespace

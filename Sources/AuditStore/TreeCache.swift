@@ -63,7 +63,7 @@ final class TreeCache {
         try flush()
     }
 
-    private static func path(_ directory: String, _ level: Int) -> String {
+    static func path(_ directory: String, _ level: Int) -> String {
         directory + "/level-" + String(level).leftPad(2)
     }
 
@@ -136,6 +136,20 @@ final class TreeCache {
         }
         let k = MerkleProof.split(n)
         return MerkleTree.nodeHash(try subtree(start, start + k), try subtree(start + k, end))
+    }
+
+    /// Whether the stored roots of the perfect subtrees that make up
+    /// `range` (the tree the records replay to) are its hashes: O(log n)
+    /// reads, made at every open. `verify` compares every stored hash.
+    func agrees(with range: CompactRange) -> Bool {
+        guard leafCount == range.size else { return false }
+        var i = 0
+        for level in stride(from: 63, through: 0, by: -1) where range.size >> UInt64(level) & 1 == 1 {
+            guard i < range.hashes.count, level < levels.count,
+                  (try? hash(level: level, index: (range.size >> UInt64(level)) - 1)) == range.hashes[i] else { return false }
+            i += 1
+        }
+        return i == range.hashes.count
     }
 
     func root(size: UInt64) throws -> Hash { size == 0 ? MerkleTree.emptyRoot : try subtree(0, size) }

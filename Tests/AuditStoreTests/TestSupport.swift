@@ -21,6 +21,7 @@ enum Fixture {
         o.segmentSize = segmentSize
         let tick = Counter()
         o.clock = { 1_767_225_600_000_000_000 + tick.next() * 1_000_000 }
+        o.newCacheKey = { Array(0..<32) }
         return o
     }
 

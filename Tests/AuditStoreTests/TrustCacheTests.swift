@@ -61,4 +61,20 @@ import Glibc
             #expect(e.description.contains("not a regular file"), "\(e)")
         }
     }
+
+    @Test func anIndexForgedWithoutTheCacheKeyIsIgnored() throws {
+        let tmp = TempDir()
+        let path = tmp.path + "/s"
+        try Fixture.build(at: path).close()
+        let indexPath = path + "/cache/index"
+        var bytes = readFile(indexPath)
+        // Re-checksum after a change, as anyone can with a plain SHA-256:
+        // the reader must not believe it.
+        bytes[bytes.count - 40] ^= 1
+        let body = Array(bytes.dropLast(32))
+        writeFile(indexPath, body + Hash.sha256(body).bytes)
+        let s = try Store.open(at: path, mode: .readOnly)
+        #expect(s.cacheNote?.contains("MAC") == true, "\(s.cacheNote ?? "no note")")
+        #expect(try s.read(s.lookup("/b.log")!.id, offset: 0, count: 100) == Array("b one\nb two, a little longer\n".utf8))
+    }
 }

@@ -25,6 +25,224 @@ QUERY_GEN = str(BIN_DIR / "query-gen")
 END = 1_795_730_400_000_000_000   # 2026-11-26T22:00:00Z
 
 
+# ---- cache/index: parse, edit, re-checksum (what an attacker without the key can do)
+
+NODE = struct.Struct("<QQBBHIIIQqqq32sQQ")
+
+
+def parse_index(raw):
+    """The index file (FORMAT.md "Index") as its header bytes, nodes and blocks."""
+    at = 8 + 8 + 16 + 8 + 32 + 8
+    seg_count, _covered = struct.unpack_from("<II", raw, at)
+    at += 8 + 8 + 8 * seg_count
+    range_count, = struct.unpack_from("<I", raw, at)
+    at += 8 + 32 * range_count
+    node_count, block_count = struct.unpack_from("<QQ", raw, at)
+    at += 16
+    head = raw[:at]
+    nodes = []
+    for _ in range(node_count):
+        f = list(NODE.unpack_from(raw, at))
+        at += NODE.size
+        path = raw[at:at + f[4]]
+        at += f[4]
+        nodes.append({"fields": f, "path": path})
+    at = (at + 7) // 8 * 8
+    blocks = [list(struct.unpack_from("<QQQII", raw, at + 32 * i)) for i in range(block_count)]
+    return {"head": head, "nodes": nodes,
+            "blocks": blocks, "tail": raw[at + 32 * block_count:-32]}
+
+
+def encode_index(ix):
+    out = bytearray(ix["head"])
+    for n in ix["nodes"]:
+        f = n["fields"]
+        f[4] = len(n["path"])
+        out += NODE.pack(*f) + n["path"]
+    while len(out) % 8:
+        out.append(0)
+    for b in ix["blocks"]:
+        out += struct.pack("<QQQII", *b)
+    out += ix["tail"]
+    return bytes(out) + hashlib.sha256(bytes(out)).digest()
+
+
+def node(ix, path):
+    return next(n for n in ix["nodes"] if n["path"] == path.encode())
+
+
+def blocks_of(ix, n):
+    first, count = n["fields"][13], n["fields"][14]
+    return ix["blocks"][first:first + count]
+
+
+def listing(store):
+    """`auditfs ls /` as {name: (mode, uid, size)}."""
+    out = {}
+    for line in auditfs("ls", store, "/", check=True).out.splitlines():
+        f = line.split()
+        out[f[-1]] = (f[0], int(f[1]), int(f[3]))
+    return out
+
+
+def forge_index(store):
+    """cache/index claims /pub.log (7 bytes of uid 0) is the 14 secret bytes
+    of /secret.log, owned by uid 4242, mode 0777, with the same-length name
+    /pwn.log; the checksum is recomputed so the file "checks"."""
+    p = pathlib.Path(store) / "cache" / "index"
+    ix = parse_index(p.read_bytes())
+    pub, secret = node(ix, "/pub.log"), node(ix, "/secret.log")
+    pub_block, secret_block = blocks_of(ix, pub)[0], blocks_of(ix, secret)[0]
+    pub_block[1], pub_block[4] = secret_block[1], secret_block[4]     # payload position, length
+    pub["fields"][5], pub["fields"][6], pub["fields"][8] = 0o100777, 4242, secret["fields"][8]
+    pub["path"] = b"/pwn.log"
+    p.write_bytes(encode_index(ix))
+
+
+def make_index_store(tmp_path):
+    store = tmp_path / "store"
+    auditfs("init", store, check=True)
+    auditfs("append", store, "/pub.log", input="public\n", check=True)
+    auditfs("append", store, "/secret.log", input="SECRET-SECRET\n", check=True)
+    auditfs("checkpoint", store, check=True)     # closing the store writes cache/index
+    assert (store / "cache" / "index").exists()
+    return store
+
+
+def test_forged_index_is_not_served_by_cat_or_ls(tmp_path):
+    store = make_index_store(tmp_path)
+    forge_index(store)
+    assert auditfs("cat", store, "/pub.log").stdout == b"public\n"
+    assert auditfs("cat", store, "/pwn.log").returncode != 0
+    entries = listing(store)
+    assert "pwn.log" not in entries
+    assert entries["pub.log"] == ("-0644", 0, 7), entries
+
+
+def test_forged_index_fails_verify_naming_it(tmp_path):
+    store = make_index_store(tmp_path)
+    forge_index(store)
+    v = auditfs("verify", store)
+    assert v.returncode == 1, (v.out, v.err)
+    assert "cache/index" in v.out and "FAILED" in v.out, v.out
+    report = json.loads(auditfs("verify", store, "--json").out)
+    assert report["status"] == "intact"      # the segments are fine; the cache lies
+    assert {f["cache"] for f in report["cacheFailures"]} == {"cache/index"}
+
+
+@needs_mount
+def test_forged_index_is_not_served_by_a_mount_and_a_write_through_it_stays_valid(tmp_path):
+    store = make_index_store(tmp_path)
+    forge_index(store)
+    parent = pathlib.Path(tempfile.mkdtemp(prefix="auditfs-test-"))
+    m = Mount(store, parent / "mnt")
+    try:
+        names = os.listdir(m.path)
+        assert "pub.log" in names and "pwn.log" not in names, names
+        st = os.stat(m / "pub.log")
+        assert (st.st_uid, st.st_size, st.st_mode & 0o777) == (0, 7, 0o644)
+        assert (m / "pub.log").read_bytes() == b"public\n"
+        fd = os.open(m / "pub.log", os.O_WRONLY | os.O_APPEND)
+        os.write(fd, b"more\n")
+        os.close(fd)
+        assert (m / "pub.log").read_bytes() == b"public\nmore\n"
+        m.unmount()
+    finally:
+        m.cleanup()
+        shutil.rmtree(parent, ignore_errors=True)
+    v = auditfs("verify", store)
+    assert v.returncode == 0, (v.out, v.err)
+    assert auditfs("cat", store, "/pub.log").stdout == b"public\nmore\n"
+
+
+def test_index_mac_needs_the_cache_key(tmp_path):
+    """The key is the secret: without it (moved away) the index is ignored,
+    with another key it is ignored, and a writer rewrites it under its key."""
+    store = make_index_store(tmp_path)
+    key = store / "cache-key"
+    assert key.stat().st_mode & 0o777 == 0o600 and key.stat().st_size == 32
+    good = (store / "cache" / "index").read_bytes()
+    key.write_bytes(os.urandom(32))
+    r = auditfs("verify", store)
+    assert r.returncode == 0 and "not MACed under the store's cache key" in r.out, r.out
+    auditfs("checkpoint", store, check=True)   # the writer replays and rewrites it
+    assert (store / "cache" / "index").read_bytes() != good
+    r = auditfs("verify", store)
+    assert r.returncode == 0 and "not MACed" not in r.out, r.out
+
+
+# ---- cache/query
+
+def test_forged_query_index_cannot_hide_denies(tmp_path):
+    store, export = tmp_path / "store", tmp_path / "jsonl"
+    run(QUERY_GEN, store, export, 3000, 5, 7, END, check=True)
+    lines = [json.loads(l) for f in sorted(export.glob("*.jsonl")) for l in f.read_text().splitlines() if l]
+    denies = sum(1 for d in lines if d["decision"] == "deny")
+    tampers = sum(1 for d in lines if d.get("tamper"))
+    assert denies > 100 and tampers > 0
+    assert len(auditfs("query", store, "--decision", "deny", "--json", check=True).out.splitlines()) == denies
+    # Clear every deny and tamper flag, recompute each chunk's SHA-256 and
+    # the state's checksum: the index "checks" as it did before the fix.
+    q = store / "cache" / "query"
+    entries = bytearray((q / "entries").read_bytes())
+    text = (q / "state").read_bytes()
+    state = json.loads(text[:text.rindex(b"\n")])
+    for i in range(state["entryCount"]):
+        struct.pack_into("<I", entries, i * 56 + 44, 0)
+    n, per = state["entryCount"], 65536
+    for c, chunk in enumerate(state["chunks"]):
+        chunk["digest"] = hashlib.sha256(bytes(entries[c * per * 56:min(n, (c + 1) * per) * 56])).hexdigest()
+    body = json.dumps(state, sort_keys=True, separators=(",", ":")).encode()
+    (q / "entries").write_bytes(bytes(entries))
+    (q / "state").write_bytes(body + b"\n" + hashlib.sha256(body).hexdigest().encode())
+    copy = tmp_path / "copy"
+    shutil.copytree(store, copy)
+    got = auditfs("query", store, "--decision", "deny", "--json", check=True).out.splitlines()
+    assert len(got) == denies
+    assert len(auditfs("query", store, "--tamper", "--json", check=True).out.splitlines()) == tampers
+    assert auditfs("verify", store).returncode == 0     # the query rebuilt it under the key
+    v = auditfs("verify", copy)
+    assert v.returncode == 1 and "cache/query" in v.out, v.out
+
+
+# ---- cache/tree
+
+def test_garbled_tree_cache_fails_verify_naming_it(tmp_path):
+    store = tmp_path / "store"
+    auditfs("init", store, check=True)
+    for i in range(40):
+        auditfs("append", store, f"/f{i % 3}.log", input=f"line {i}\n", check=True)
+    assert auditfs("verify", store).returncode == 0
+    for name, at in (("level-00", 5 * 32), ("level-02", 32), ("positions", 8 * 7)):
+        f = store / "cache" / "tree" / name
+        good = f.read_bytes()
+        bad = bytearray(good)
+        bad[at] ^= 0x40
+        f.write_bytes(bytes(bad))
+        v = auditfs("verify", store)
+        assert v.returncode == 1, (name, v.out)
+        assert "cache/tree" in v.out and name in v.out, v.out
+        assert json.loads(auditfs("verify", store, "--json").out)["status"] == "intact"
+        f.write_bytes(good)
+    assert auditfs("verify", store).returncode == 0
+
+
+def test_tree_cache_with_a_wrong_last_subtree_is_rebuilt_by_the_next_writer(tmp_path):
+    store = tmp_path / "store"
+    auditfs("init", store, check=True)
+    for i in range(8):
+        auditfs("append", store, "/a.log", input=f"{i}\n", check=True)
+    levels = sorted((store / "cache" / "tree").glob("level-*"))
+    top = levels[-1]
+    bad = bytearray(top.read_bytes())
+    bad[0] ^= 1
+    top.write_bytes(bytes(bad))
+    assert auditfs("verify", store).returncode == 1
+    auditfs("append", store, "/a.log", input="x\n", check=True)
+    v = auditfs("verify", store)
+    assert v.returncode == 0, v.out
+
+
 # ---- item 12: store files that are not regular files
 
 def one_line(p):

@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Compares cache/tree with the records as the checker replays them: every
+/// record's position, every leaf hash (level 0) and every subtree root the
+/// replayed tree completes (level L, index i). Only what both hold is
+/// compared: a cache behind the store is not wrong (the next open fills it),
+/// nor are leaves beyond a torn tail (the next writer cuts them). The files
+/// are read front to back in 1 MiB pieces, each up to the size it had when
+/// verify started (a daemon may be appending).
+final class TreeCacheComparison {
+    private let directory: String
+    private var positions: ElementStream<UInt64>?
+    private var levels: [ElementStream<Hash>] = []
+    private var levelCounts: [UInt64] = []
+    /// What disagrees, at most a few lines.
+    private(set) var problems: [String] = []
+
+    /// Nil when the store has no tree cache; a file that cannot be opened
+    /// (not a regular file, unreadable) is a problem of its own.
+    init?(store: String) {
+        directory = store + "/" + Format.cacheDirectory + "/tree"
+        guard FileSystem.exists(directory) else { return nil }
+        do {
+            positions = try ElementStream(path: directory + "/positions")
+            var level = 0
+            while true {
+                let p = TreeCache.path(directory, level)
+                guard FileSystem.exists(p) else { break }
+                levels.append(try ElementStream(path: p))
+                level += 1
+            }
+        } catch {
+            problem("\(error)")
+        }
+        levelCounts = [UInt64](repeating: 0, count: 64)
+    }
+
+    private func problem(_ s: String) { if problems.count < 5 { problems.append(s) } }
+
+    /// Record `seq` was read at `offset` of segment `segment`, with leaf hash `leaf`.
+    func leaf(seq: UInt64, leaf: Hash, segment: Int, offset: UInt64) {
+        guard problems.isEmpty else { return }
+        if let stored = positions?.next(), stored != UInt64(segment) << 40 | offset {
+            problem("positions: record \(seq) is at segment \(segment) offset \(offset), the cache says segment \(stored >> 40) offset \(stored & ((1 << 40) - 1))")
+        }
+        compare(level: 0, leaf)
+    }
+
+    /// The replayed tree completed a perfect subtree of 2^level leaves.
+    func subtree(level: Int, root: Hash) { if problems.isEmpty { compare(level: level, root) } }
+
+    private func compare(level: Int, _ h: Hash) {
+        guard level < levelCounts.count else { return }
+        let index = levelCounts[level]
+        levelCounts[level] += 1
+        guard level < levels.count, let stored = levels[level].next() else { return }
+        if stored != h {
+            problem("level-\(String(level).leftPad(2)) entry \(index) is \(stored.hex), the segments' tree has \(h.hex)")
+        }
+    }
+}
+
+/// Fixed-size values read from the front of a file in 1 MiB pieces, up to
+/// the file's size when opened.
+final class ElementStream<Element: BitwiseCopyable> {
+    private let file: RawFile
+    private let count: UInt64
+    private var index: UInt64 = 0
+    private var buffer: [Element] = []
+    private var bufferStart: UInt64 = 0
+    private static var stride: Int { MemoryLayout<Element>.stride }
+
+    init(path: String) throws {
+        file = try RawFile.open(path, flags: O_RDONLY)
+        count = try file.size() / UInt64(Self.stride)
+    }
+
+    func next() -> Element? {
+        guard index < count else { return nil }
+        if index >= bufferStart + UInt64(buffer.count) {
+            let n = Int(min(UInt64((1 << 20) / Self.stride), count - index))
+            let bytes = (try? file.read(count: n * Self.stride, at: index * UInt64(Self.stride))) ?? []
+            let got = bytes.count / Self.stride
+            guard got > 0 else { return nil }
+            buffer = (0..<got).map { i in bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: i * Self.stride, as: Element.self) } }
+            bufferStart = index
+        }
+        defer { index += 1 }
+        return buffer[Int(index - bufferStart)]
+    }
+}
