@@ -77,4 +77,21 @@ import Glibc
         #expect(s.cacheNote?.contains("MAC") == true, "\(s.cacheNote ?? "no note")")
         #expect(try s.read(s.lookup("/b.log")!.id, offset: 0, count: 100) == Array("b one\nb two, a little longer\n".utf8))
     }
+
+    @Test func anEpochAdvanceReplacesTheCacheKeySoACopyOfTheOldOneForgesNothing() throws {
+        let tmp = TempDir()
+        let path = tmp.path + "/s"
+        let (s, _) = try CheckpointTests.signedStore(path)
+        try CheckpointTests.write(s, "/a.log", ["one", "two"])
+        let old = readFile(path + "/cache-key")
+        try CheckpointTests.checkpointer(s, epochLength: 0).issue()   // starts epoch 1
+        let new = readFile(path + "/cache-key")
+        #expect(new.count == 32 && new != old)
+        s.close()   // the index is written again, under the new key
+        #expect(try Store.open(at: path, mode: .readOnly).cacheNote == nil)
+        // An index MACed under the old key (by someone who copied it) is ignored.
+        let body = Array(readFile(path + "/cache/index").dropLast(32))
+        writeFile(path + "/cache/index", body + CacheKey(bytes: old).mac(body).bytes)
+        #expect(try Store.open(at: path, mode: .readOnly).cacheNote?.contains("MAC") == true)
+    }
 }
