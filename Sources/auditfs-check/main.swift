@@ -9,5 +9,4 @@ struct AuditFSCheck: ParsableCommand {
         subcommands: StoreCommands.readOnly)
 }
 
-ArgumentEncoding.requireUTF8()   // before Swift repairs invalid UTF-8 into U+FFFD
-AuditFSCheck.main()
+CommandLineMain.run(AuditFSCheck.self)

@@ -9,5 +9,4 @@ struct AuditFS: ParsableCommand {
         subcommands: StoreCommands.all + [MountCommand.self])
 }
 
-ArgumentEncoding.requireUTF8()   // before Swift repairs invalid UTF-8 into U+FFFD
-AuditFS.main()
+CommandLineMain.run(AuditFS.self)

@@ -265,6 +265,21 @@ def test_times_at_the_bounds_are_accepted(store, command, option, value):
     assert r.returncode == 0, r.err
 
 
+@pytest.mark.parametrize("args", [
+    ["query", "STORE", "--uid", "99999999999"], ["query", "STORE", "--uid=-1"], ["watch", "STORE", "--interval", "99999999999999999999"],
+    ["watch", "STORE", "--exit-after=-99999999999999999999"], ["checkpoint", "STORE", "--epoch-length", "99999999999999999999"],
+    ["mount", "STORE", "/nonexistent-mnt", "--checkpoint-interval", "99999999999999999999"], ["prove", "STORE", "/a.log", "--range", "0:1"],
+])
+def test_a_number_that_does_not_fit_its_option_is_one_line(store, args):
+    """ArgumentParser's own refusals (a number too large for Int or UInt32, a
+    missing option) are one line too, with its exit status 64."""
+    auditfs("append", store, "/a.log", input="x\n", check=True)
+    before = tree_digest(store)
+    line = one_line_error(auditfs(*[store if a == "STORE" else a for a in args], timeout=60), 64)
+    assert line.startswith("auditfs: ") and ("is invalid for" in line or "Missing expected" in line), line
+    assert tree_digest(store) == before
+
+
 def test_watch_interval_out_of_range_is_one_line(store):
     for v in ("99999999999", "0", "-5"):
         one_line_error(auditfs("watch", store, f"--interval={v}", timeout=30), 2)
