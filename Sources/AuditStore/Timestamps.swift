@@ -205,10 +205,11 @@ public enum Timestamps {
 }
 
 extension String {
+    /// Without leading and trailing spaces, by bytes: stepping back over
+    /// Characters one at a time took seconds on a long run of spaces.
     fileprivate var trimmingSpaces: String {
-        var s = Substring(self)
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
-        return String(s)
+        let b = utf8
+        guard let first = b.firstIndex(where: { $0 != 0x20 }), let last = b.lastIndex(where: { $0 != 0x20 }) else { return "" }
+        return String(decoding: b[first...last], as: UTF8.self)
     }
 }

@@ -39,6 +39,9 @@ import Testing
             ("time", "duration-in-days-past-int64", { Array("99999999999d".utf8) }),
             ("time", "relative-time-past-int64", { Array("-106752d".utf8) }),
             ("time", "rfc3339-year-9999", { Array("9999-12-31T23:59:59Z".utf8) }),
+            // A time followed by 200,000 spaces: trimming them a Character at a time from the end
+            // was quadratic (22 s for 53,000 spaces; a hang for these).
+            ("time", "trailing-spaces", { Array(("  -2d" + String(repeating: " ", count: 200_000)).utf8) }),
             // A proof bundle whose range ends before it starts: end - start underflowed.
             ("bundle", "range-ends-before-start", {
                 var b = try! JSONDecoder().decode(ProofBundle.self, from: Data(FuzzSeeds.signed.bundle))
