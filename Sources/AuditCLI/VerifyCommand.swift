@@ -89,7 +89,7 @@ struct VerifyCommand: ParsableCommand {
             let stored = report.checkpoints.filter { $0.source.hasBytePrefix(AuditPaths.checkpoints) && $0.check == nil }.count
             if stored > 0 { print("\(stored) stored checkpoint(s) verified") }
             for f in report.cacheFailures {
-                print("FAILED \(f.cache): \(f.message) (a derived cache that lies: readers ignore it; delete it or let the next writer rebuild it)")
+                print("FAILED \(f.cache): \(f.message) (derived data that lies: delete it, and the next open or query rebuilds it from the segments)")
             }
             if let s = report.signing { print(Self.coverage(s, records: report.records)) }
             for note in report.cache + notes { print("note: \(note)") }

@@ -59,8 +59,8 @@ public enum Checker {
         public var cache: [String] = []
         /// A derived cache (cache/index, cache/tree, cache/query) that
         /// disagrees with the segments: the check fails, naming it. The
-        /// segments are what `status` says; readers ignore such a cache and
-        /// the next writer (or query) rebuilds it.
+        /// segments are what `status` says. Deleted, such a cache is rebuilt
+        /// from the segments by the next open (or query).
         public struct CacheFailure: Codable, Sendable, Equatable {
             public var cache: String
             public var message: String
