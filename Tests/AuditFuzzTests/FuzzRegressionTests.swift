@@ -30,7 +30,7 @@ import Testing
                                 limit: FuzzCampaign.environment["AUDITFS_FUZZ_HANG"].flatMap { Double($0) } ?? 60)
         watchdog.started(iteration: 0)
         let outcome: String
-        do { outcome = try target.execute(bytes) } catch { outcome = "refused: \(error)" }
+        do { outcome = try target.run(bytes) } catch { outcome = "refused: \(error)" }
         watchdog.finished()
         watchdog.stop()
         crumb.clear()

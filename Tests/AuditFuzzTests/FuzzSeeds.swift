@@ -37,6 +37,8 @@ enum FuzzSeeds {
     static let writer = Provenance(uid: 1000, gid: 1000, pid: 4242, command: "fuzz-seed")
 
     static var goldenSegment: [UInt8] { fixture("golden/store/segments/00000000000000000000.seg") }
+    /// The key the golden store's caches are MACed under.
+    static var goldenCacheKey: [UInt8] { fixture("golden/store/" + CacheKey.fileName) }
 
     /// A store with checkpoints and key certificates (every checkpoint
     /// starts an epoch), and a proof bundle of one of its files.

@@ -19,6 +19,16 @@ struct FuzzTarget: Sendable {
     /// refusal (a clear error). Must never trap or hang.
     let execute: @Sendable ([UInt8]) throws -> String
 
+    /// Targets share scratch directories: one execution at a time, whichever suite runs it.
+    static let executionLock = NSLock()
+
+    /// Runs `execute` under `executionLock`.
+    func run(_ input: [UInt8]) throws -> String {
+        Self.executionLock.lock()
+        defer { Self.executionLock.unlock() }
+        return try execute(input)
+    }
+
     var campaign: FuzzCampaign {
         FuzzCampaign(target: name, seeds: seeds(), dictionary: dictionary, iterations: iterations, structured: structured)
     }
@@ -61,8 +71,9 @@ struct FuzzTarget: Sendable {
     })
 
     static let indexScratch = ScratchStore("index")
-    /// The golden store with the input as cache/index. A structured mutant
-    /// carries a recomputed digest, as an attacker's would.
+    /// The golden store (with its cache key) and the input as cache/index. A
+    /// structured mutant carries a recomputed MAC, as an attacker holding the
+    /// key would make it, so the parser behind the MAC is reached.
     static let index = FuzzTarget(name: "index", iterations: 150, seeds: {
         [FuzzSeeds.fixture("golden/store/cache/index")]
     }, structured: { random, seed in
@@ -76,7 +87,8 @@ struct FuzzTarget: Sendable {
         }
         return withDigest(b)
     }, execute: { bytes in
-        try StoreExercise.run(indexScratch.make(segment: FuzzSeeds.goldenSegment, files: ["cache/index": bytes]))
+        try StoreExercise.run(indexScratch.make(segment: FuzzSeeds.goldenSegment,
+                                                files: ["cache/index": bytes, CacheKey.fileName: FuzzSeeds.goldenCacheKey]))
     })
 
     static let treeScratch = ScratchStore("tree")
@@ -84,7 +96,7 @@ struct FuzzTarget: Sendable {
     static let treePositions = FuzzTarget(name: "tree-positions", iterations: 60, seeds: {
         [FuzzSeeds.fixture("golden/store/cache/tree/positions")]
     }, execute: { bytes in
-        var files = ["cache/tree/positions": bytes]
+        var files = ["cache/tree/positions": bytes, CacheKey.fileName: FuzzSeeds.goldenCacheKey]
         for l in 0..<4 { files["cache/tree/level-0\(l)"] = FuzzSeeds.fixture("golden/store/cache/tree/level-0\(l)") }
         return try StoreExercise.run(treeScratch.make(segment: FuzzSeeds.goldenSegment, files: files))
     })
@@ -107,9 +119,10 @@ struct FuzzTarget: Sendable {
                                        structured: { random, seed in QueryStateFuzz.mutate(seed, &random) },
                                        execute: { bytes in try QueryStateFuzz.execute(bytes) })
 
+    /// `b` with its last 32 bytes replaced by the MAC of the rest under the golden store's cache key.
     static func withDigest(_ b: [UInt8]) -> [UInt8] {
         guard b.count >= 32 else { return b }
-        return Array(b[..<(b.count - 32)]) + Hash.sha256(Array(b[..<(b.count - 32)])).bytes
+        return Array(b[..<(b.count - 32)]) + CacheKey(bytes: FuzzSeeds.goldenCacheKey).mac(Array(b[..<(b.count - 32)])).bytes
     }
 
     // MARK: Policy

@@ -5,13 +5,13 @@ import Testing
 /// ends the test process with the input saved in .build/fuzz/<target>.crash.
 @Suite(.serialized) struct FuzzTests {
     func run(_ target: FuzzTarget) {
-        let report = target.campaign.run(target.execute)
+        let report = target.campaign.run(target.run)
         #expect(report.executions > 0)
         #expect(report.violations.isEmpty, "\(target.name): \(report.violations.joined(separator: "; "))")
         // The unmutated seeds are real artefacts: each must be read, not refused.
         let seeds = target.seeds()
         for seed in seeds.prefix(target.validSeeds ?? seeds.count) {
-            #expect(throws: Never.self, "\(target.name): a seed input is refused") { _ = try target.execute(seed) }
+            #expect(throws: Never.self, "\(target.name): a seed input is refused") { _ = try target.run(seed) }
         }
     }
 

@@ -92,7 +92,7 @@ import Testing
         var top = try! JSONSerialization.jsonObject(with: Data(state[..<state.lastIndex(of: 0x0A)!])) as! [String: Any]
         edit(&top)
         let json = Array(try! JSONSerialization.data(withJSONObject: top, options: .sortedKeys))
-        return json + [0x0A] + Array(Hash.sha256(json).hex.utf8)
+        return QueryStateFuzz.signed(json)
     }
 
     static func indexField(at offset: Int, _ value: UInt64, width: Int = 8) -> [UInt8] {

@@ -12,6 +12,7 @@ enum QueryStateFuzz {
         let segment: [UInt8]
         let state: [UInt8]
         let entries: [UInt8]
+        let cacheKey: [UInt8]
         let lines: [DecisionRecord]
     }
 
@@ -46,7 +47,7 @@ enum QueryStateFuzz {
         _ = try! QueryIndex.search(store: store, QueryFilter()) { _, _ in }
         func read(_ p: String) -> [UInt8] { Array(FileManager.default.contents(atPath: store + "/" + p)!) }
         return Seed(segment: read("segments/00000000000000000000.seg"), state: read("cache/query/state"),
-                    entries: read("cache/query/entries"), lines: lines)
+                    entries: read("cache/query/entries"), cacheKey: read(CacheKey.fileName), lines: lines)
     }()
 
     static var filters: [QueryFilter] {
@@ -63,7 +64,8 @@ enum QueryStateFuzz {
 
     /// Runs every filter; returns how many lines each found.
     static func execute(_ state: [UInt8]) throws -> String {
-        let path = scratch.make(segment: seed.segment, files: ["cache/query/state": state, "cache/query/entries": seed.entries])
+        let path = scratch.make(segment: seed.segment, files: ["cache/query/state": state, "cache/query/entries": seed.entries,
+                                                                   CacheKey.fileName: seed.cacheKey])
         var counts: [Int] = []
         for filter in filters {
             var n = 0
@@ -74,7 +76,7 @@ enum QueryStateFuzz {
     }
 
     /// A state with one JSON value changed (numbers to boundaries, strings,
-    /// lists emptied or grown) and its digest recomputed, as an attacker would.
+    /// lists emptied or grown) and its MAC recomputed, as the key's holder could.
     static func mutate(_ state: [UInt8], _ random: inout Mutator.Random) -> [UInt8]? {
         guard let nl = state.lastIndex(of: 0x0A) else { return nil }
         var json = Array(state[..<nl])
@@ -113,6 +115,11 @@ enum QueryStateFuzz {
             guard let out = try? JSONSerialization.data(withJSONObject: top, options: .sortedKeys) else { return nil }
             json = Array(out)
         }
-        return json + [0x0A] + Array(Hash.sha256(json).hex.utf8)
+        return signed(json)
+    }
+
+    /// A state's JSON with its MAC under the seed store's cache key, as the key's holder would write it.
+    static func signed(_ json: [UInt8]) -> [UInt8] {
+        json + [0x0A] + Array(CacheKey(bytes: seed.cacheKey).mac(json).hex.utf8)
     }
 }
