@@ -82,7 +82,9 @@ public final class Checkpointer: @unchecked Sendable {
         var note = ""
         for _ in 0..<3 {
             let now = max(options.clock(), store.treeHeadTime)
-            if keys.notAfter.map({ now > $0 }) ?? true || now - keys.notBefore >= options.epochLength {
+            // A key file is outside input: its not-before may be anything an Int64 holds.
+            let (age, overflow) = now.subtractingReportingOverflow(keys.notBefore)
+            if keys.notAfter.map({ now > $0 }) ?? true || overflow || age >= options.epochLength {
                 try keys.advance(now: now, window: max(options.epochLength, Self.minimumWindow)) { certificate in
                     try store.appendNote(to: AuditPaths.certificate(epoch: keys.epoch + 1), by: writer, certificate)
                     try store.sync()

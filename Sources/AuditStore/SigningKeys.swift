@@ -101,7 +101,8 @@ public final class SigningKeys: @unchecked Sendable {
             throw Failure(reason: "\(path) is not an auditfs signing key")
         }
         let na = v2 ? value(3, "not-after").flatMap { Int64($0) } : nil
-        guard !v2 || (na != nil && na! >= nb),
+        // Times are ns since 1970: a key from before it is not one this store wrote.
+        guard nb >= 0, !v2 || (na != nil && na! >= nb),
               let seed = value(v2 ? 4 : 3, "seed").flatMap({ Data(base64Encoded: String($0)) }), seed.count == 32 else {
             throw Failure(reason: "\(path) is not an auditfs signing key")
         }

@@ -18,6 +18,31 @@ from mountlib import Mount, wait_until
 from test_metrics import free_port, scrape, value
 from test_mount_checkpoints import signed  # noqa: F401  (the fixture: a new store and its verifier key kept off the host)
 
+def test_a_key_file_with_an_extreme_not_before_is_refused_not_a_crash(signed, tmp_path):
+    """Root offline edits the key file: not-before at the edge of Int64 once made
+    the checkpointer's epoch age overflow (a trap). Now the key is not a key."""
+    store, _ = signed
+    (tmp_path / "mnt").mkdir()
+    for value in ("-9223372036854775808", "-1", "9223372036854775807"):
+        for k in (store / "keys").iterdir():
+            lines = k.read_text().split("\n")
+            lines[2] = "not-before " + value
+            if value.startswith("9"):
+                lines[3] = "not-after " + value
+            k.write_text("\n".join(lines))
+        before = sorted((p.name, p.stat().st_size) for p in (store / "segments").iterdir())
+        c = auditfs("checkpoint", store, timeout=60)
+        assert 0 < c.returncode < 128 or (value.startswith("9") and c.returncode == 0), (value, c.returncode, c.err)
+        assert c.err.strip().count("\n") == 0, c.err
+        m = auditfs("mount", store, tmp_path / "mnt", timeout=60)
+        if m.returncode == 0:
+            run("fusermount3", "-u", tmp_path / "mnt", timeout=30)
+        assert 0 <= m.returncode < 128, (value, m.returncode, m.err)
+        if value.startswith("-"):
+            assert m.returncode == 1 and "cannot sign checkpoints, not mounting" in m.err, m.err
+            assert sorted((p.name, p.stat().st_size) for p in (store / "segments").iterdir()) == before
+
+
 AUDIT_SIGNED = ("/.audit/checkpoints", "/.audit/keys")
 
 
