@@ -414,7 +414,8 @@ def read_store_file(store, path):
 
 def daemon_pid(m):
     """The daemon serving `m`, from its pid file (checked against /proc)."""
-    pids = [int(p.read_text()) for p in pathlib.Path("/run/auditfs").glob("*.pid")]
+    # A pid file left by a killed daemon of another mount may name a reused pid: count each pid once.
+    pids = {int(p.read_text()) for p in pathlib.Path("/run/auditfs").glob("*.pid")}
     pids = [p for p in pids if pathlib.Path(f"/proc/{p}").exists() and p in daemon_pids(m.path)]
     assert len(pids) == 1, pids
     return pids[0]
