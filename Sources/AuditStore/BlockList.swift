@@ -1,4 +1,4 @@
-/// Where one appended block's payload lives (FORMAT.md "Index"): 32 bytes.
+/// Where one appended block's payload lives (FORMAT.md "Index snapshot"): 32 bytes.
 public struct BlockRef: Equatable, Sendable {
     /// Offset of the block's first byte in its file.
     public var fileOffset: UInt64

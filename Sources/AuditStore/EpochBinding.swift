@@ -1,5 +1,5 @@
 /// The rule that binds a checkpoint to the epoch of the key that signed it
-/// (FORMAT.md "Signed notes"), shared by `verify --key` and `verify-bundle`:
+/// (FORMAT.md "Signed notes in /.audit"), shared by `verify --key` and `verify-bundle`:
 ///
 /// - `checkpoint-window`: the key has a signed window — the root key
 ///   (epoch 0) and a key certified by a v1 certificate sign no checkpoint —

@@ -1,4 +1,4 @@
-/// The derived index in cache/index (FORMAT.md "Index"): the namespace and
+/// The derived index in cache/index (FORMAT.md "Index snapshot"): the namespace and
 /// every file's block list as of some record, so that opening a large store
 /// replays only the records appended since. It is never trusted over the
 /// segments: it is used only when its HMAC under the store's cache key

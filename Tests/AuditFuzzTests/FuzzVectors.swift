@@ -74,7 +74,7 @@ import Testing
     }
 
     static let goldenIndex = FuzzSeeds.fixture("golden/store/cache/index")
-    /// Where the node count sits in the golden cache/index (FORMAT.md "Index").
+    /// Where the node count sits in the golden cache/index (FORMAT.md "Index snapshot").
     static var nodeCountOffset: Int {
         func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(goldenIndex[at + $1]) << (8 * $1) } }
         let rangeCountAt = 96 + 8 * u32(80)   // after the segment count (80), covered, last end and first seqs

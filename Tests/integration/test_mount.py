@@ -1,6 +1,6 @@
 """`auditfs mount` against a real FUSE mount (run as root, /dev/fuse needed):
-every row of the semantics table (README "Semantics"), with the errno and a
-byte-identical store after each refusal, real programs, concurrent appenders,
+every row of the semantics table (README "Semantics"), with the errno and,
+after each refusal, every user file's bytes unchanged, real programs, concurrent appenders,
 kill -9 of the daemon, the lifecycle and every startup error."""
 import ctypes
 import errno

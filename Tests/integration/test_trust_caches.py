@@ -31,7 +31,7 @@ NODE = struct.Struct("<QQBBHIIIQqqq32sQQ")
 
 
 def parse_index(raw):
-    """The index file (FORMAT.md "Index") as its header bytes, nodes and blocks."""
+    """The index file (FORMAT.md "Index snapshot") as its header bytes, nodes and blocks."""
     at = 8 + 8 + 16 + 8 + 32 + 8
     seg_count, _covered = struct.unpack_from("<II", raw, at)
     at += 8 + 8 + 8 * seg_count
