@@ -9,7 +9,8 @@ import PackageDescription
 //   auditfs     — everything, including `mount`.
 //   CFuse3      — system library: libfuse3's low-level API (FUSE_USE_VERSION 314).
 //   CAuditFUSEShim — C for what Swift cannot import from libfuse (macros, variadic log hook).
-//   AuditFUSE   — the mount daemon; the only target that imports libfuse.
+//   AuditDaemon — the mount daemon (Sources/AuditDaemon, with the libfuse bridge in Sources/AuditFUSE
+//                 and the mount command in Sources/auditfs for now); the only target that imports libfuse.
 let package = Package(
     name: "auditfs",
     platforms: [.macOS(.v14)],
@@ -58,18 +59,25 @@ let package = Package(
             providers: [.apt(["libfuse3-dev"])]
         ),
         .target(name: "CAuditFUSEShim", dependencies: ["CFuse3"]),
+        // The mount daemon. Its files are in their final places (Sources/AuditDaemon: the daemon's
+        // logic; Sources/AuditFUSE: the libfuse bridge; Sources/auditfs: the mount command and
+        // backgrounding); until the daemon's handlers stop taking fuse_req_t they still compile as
+        // one module.
         .target(
-            name: "AuditFUSE",
+            name: "AuditDaemon",
             dependencies: [
                 "AuditStore", "AuditPolicy", "AuditCLI", "CFuse3", "CAuditFUSEShim",
                 "AuditRecords",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
-            ]
+            ],
+            path: "Sources",
+            sources: ["AuditDaemon", "AuditFUSE", "auditfs/MountCommand.swift", "auditfs/Background.swift"]
         ),
-        .executableTarget(name: "auditfs", dependencies: ["AuditCLI", "AuditFUSE"]),
-        .testTarget(name: "AuditFUSETests", dependencies: ["AuditFUSE", "AuditStore", "AuditPolicy"]),
+        .executableTarget(name: "auditfs", dependencies: ["AuditCLI", "AuditDaemon"],
+                          exclude: ["MountCommand.swift", "Background.swift"]),
+        .testTarget(name: "AuditDaemonTests", dependencies: ["AuditDaemon", "AuditStore", "AuditPolicy"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore"]),
         .testTarget(name: "AuditPolicyTests", dependencies: ["AuditPolicy"]),
         .testTarget(name: "AuditQueryTests", dependencies: ["AuditQuery", "AuditStore", "AuditRecords"]),

@@ -1,6 +1,6 @@
 import ArgumentParser
 import AuditCLI
-import AuditFUSE
+import AuditDaemon
 
 struct AuditFS: ParsableCommand {
     static let configuration = CommandConfiguration(

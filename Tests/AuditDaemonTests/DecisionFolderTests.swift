@@ -1,6 +1,6 @@
 import AuditRecords
 import Testing
-@testable import AuditFUSE
+@testable import AuditDaemon
 
 /// The bookkeeping that bounds what a flood of decisions costs
 /// (docs/POLICY.md "Floods"): repeats fold, a subject's budget holds, and

@@ -1,6 +1,6 @@
 import Glibc
 import Testing
-@testable import AuditFUSE
+@testable import AuditDaemon
 
 @Suite struct ModeBitsTests {
     static func who(_ uid: UInt32, _ gid: UInt32, groups: [UInt32] = [], asked: UnsafeMutablePointer<Int>? = nil)

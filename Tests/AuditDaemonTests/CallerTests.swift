@@ -1,6 +1,6 @@
 import Glibc
 import Testing
-@testable import AuditFUSE
+@testable import AuditDaemon
 
 @Suite struct ProcessIDTests {
     static func parse(_ text: String) -> UInt32? {

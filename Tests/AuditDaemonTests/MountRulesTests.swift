@@ -1,7 +1,7 @@
 import AuditStore
 import Glibc
 import Testing
-@testable import AuditFUSE
+@testable import AuditDaemon
 
 @Suite struct MountRulesTests {
     static let file = MountRules.Subject(isDirectory: false, size: 10, isEmpty: false, mode: 0o644, uid: 0, gid: 0,

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import AuditFUSE
+@testable import AuditDaemon
 
 /// The policy file's path is walked at the byte "/": a name that starts
 /// with a combining mark is its own component, so the directory before it
