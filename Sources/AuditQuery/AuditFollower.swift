@@ -45,7 +45,7 @@ public final class AuditFollower {
                 let digest = Hash.sha256(item.payload)
                 guard digest == r.payloadDigest else {
                     throw StoreError.damaged(Finding(segment: records.segmentNames[item.segment], offset: item.payloadPosition,
-                                                     seq: r.seq, check: "payload-digest", expected: r.payloadDigest.hex,
+                                                     seq: r.seq, check: .payloadDigest, expected: r.payloadDigest.hex,
                                                      found: digest.hex))
                 }
                 var start = 0

@@ -26,7 +26,7 @@ public enum Checker {
             public var source: String
             public var size: UInt64?
             /// The failed check, or nil when it passed.
-            public var check: String?
+            public var check: CheckName?
             public var message: String
         }
         public var checkpoints: [CheckpointResult] = []
@@ -50,7 +50,7 @@ public enum Checker {
             /// The limits checked (nil: not checked) and the one exceeded.
             public var maxUnsignedNs: Int64?
             public var maxUnsignedRecords: UInt64?
-            public var check: String?
+            public var check: CheckName?
             public var message: String?
         }
         public var signing: Signing?
@@ -127,7 +127,7 @@ public enum Checker {
                                               key: CacheKey.read(store: path), requireMAC: false)
         } catch let e as IndexSnapshot.Ahead {
             cacheNotes.append("cache/index covers \(e.records) records; the segments hold fewer")
-            aheadFinding = Finding(segment: e.segment, offset: e.end, seq: e.records - 1, check: "records-missing",
+            aheadFinding = Finding(segment: e.segment, offset: e.end, seq: e.records - 1, check: .recordsMissing,
                                    expected: "\(e.records) records (as cache/index recorded)", found: "fewer")
         } catch let e as IndexSnapshot.Invalid {
             switch e.kind {
@@ -191,7 +191,7 @@ public enum Checker {
             signing.maxUnsignedNs = limit.maxSpan
             signing.maxUnsignedRecords = limit.maxRecords
             signing.message = unsignedFailure(signing, limit)
-            signing.check = signing.message == nil ? nil : "unsigned"
+            signing.check = signing.message == nil ? nil : .unsigned
             report.signing = signing
             if report.status != .damaged, signing.check != nil { report.status = .unsigned }
         }

@@ -115,7 +115,7 @@ struct CheckpointAudit {
             boundaries[records] = (lastTime, newestTime)
         }
         var results: [Checker.Report.CheckpointResult] = []
-        func result(_ source: String, _ size: UInt64?, _ check: String?, _ message: String) {
+        func result(_ source: String, _ size: UInt64?, _ check: CheckName?, _ message: String) {
             results.append(.init(source: source, size: size, check: check, message: message))
         }
         // The key chain from the verifier key (the root key, epoch 0).
@@ -128,25 +128,25 @@ struct CheckpointAudit {
                 do {
                     let cert = try KeyCertificate.open(note.text, signedBy: keys.last!.key)
                     if cert.epoch != e || cert.origin != origin {
-                        result(source, cert.size, "key-certificate", "names epoch \(cert.epoch) of \(cert.origin), expected epoch \(e) of \(origin)")
+                        result(source, cert.size, .keyCertificate, "names epoch \(cert.epoch) of \(cert.origin), expected epoch \(e) of \(origin)")
                         break
                     }
                     if cert.size != note.seq || cert.root != note.rootBefore {
-                        result(source, cert.size, "key-certificate",
+                        result(source, cert.size, .keyCertificate,
                                "certifies tree size \(cert.size) root \(cert.root.hex), but the store has size \(note.seq) root \(note.rootBefore.hex) there: history before epoch \(e) was rewritten")
                         break
                     }
                     keys.append((e, cert.key, cert))
                     result(source, cert.size, nil, "epoch \(e) key certified by epoch \(e - 1), window \(cert.windowText)")
                 } catch {
-                    result(source, nil, "key-certificate", "not signed by epoch \(e - 1)'s key: \(error)")
+                    result(source, nil, .keyCertificate, "not signed by epoch \(e - 1)'s key: \(error)")
                     break
                 }
                 e += 1
             }
             if let stray = certificates.keys.filter({ $0 >= e }).min() {
                 if results.last?.check == nil {
-                    result(AuditPaths.certificate(epoch: stray), nil, "key-certificate", "epoch \(stray) has no certified predecessor chain")
+                    result(AuditPaths.certificate(epoch: stray), nil, .keyCertificate, "epoch \(stray) has no certified predecessor chain")
                 }
             }
         }
@@ -166,18 +166,18 @@ struct CheckpointAudit {
         for (i, note) in stored.enumerated() {
             let source = "\(AuditPaths.checkpoints) #\(i + 1) (record \(note.seq))"
             guard let (text, _) = try? SignedNote.parse(note.text), let c = try? Checkpoint.parse(text) else {
-                result(source, nil, "checkpoint-format", "not a signed checkpoint"); continue
+                result(source, nil, .checkpointFormat, "not a signed checkpoint"); continue
             }
-            if c.origin != origin { result(source, c.size, "checkpoint-origin", "origin \(c.origin), expected \(origin)"); continue }
+            if c.origin != origin { result(source, c.size, .checkpointOrigin, "origin \(c.origin), expected \(origin)"); continue }
             if c.size != note.seq || c.root != note.rootBefore {
-                result(source, c.size, "checkpoint-fork", "signs size \(c.size) root \(c.root.hex), but the store has size \(note.seq) root \(note.rootBefore.hex) there")
+                result(source, c.size, .checkpointFork, "signs size \(c.size) root \(c.root.hex), but the store has size \(note.seq) root \(note.rootBefore.hex) there")
                 continue
             }
-            if c.size < lastSize { result(source, c.size, "checkpoint-order", "size \(c.size) after a checkpoint of size \(lastSize)"); continue }
+            if c.size < lastSize { result(source, c.size, .checkpointOrder, "size \(c.size) after a checkpoint of size \(lastSize)"); continue }
             lastSize = c.size
             if verifier != nil {
                 guard let (epoch, violation) = signer(of: note.text, c, newest: note.newestBefore) else {
-                    result(source, c.size, "checkpoint-signature", "not signed by any key the verifier key certifies: re-signed or forged"); continue
+                    result(source, c.size, .checkpointSignature, "not signed by any key the verifier key certifies: re-signed or forged"); continue
                 }
                 if let violation { result(source, c.size, violation.check, violation.message); continue }
                 result(source, c.size, nil, "signed by epoch \(epoch), matches the store")
@@ -189,31 +189,31 @@ struct CheckpointAudit {
         // Checkpoints from outside.
         for e in externalParsed {
             guard let c = e.checkpoint else {
-                result(e.source, nil, "checkpoint-format", e.error ?? "not a checkpoint"); continue
+                result(e.source, nil, .checkpointFormat, e.error ?? "not a checkpoint"); continue
             }
-            if c.origin != origin { result(e.source, c.size, "checkpoint-origin", "a checkpoint of \(c.origin), not of this store (\(origin))"); continue }
+            if c.origin != origin { result(e.source, c.size, .checkpointOrigin, "a checkpoint of \(c.origin), not of this store (\(origin))"); continue }
             var epoch: Int?
             if verifier != nil {
                 // The time rule waits for the root to match: only then are these its records.
                 guard let (k, violation) = signer(of: e.note, c, newest: nil) else {
-                    result(e.source, c.size, "checkpoint-signature", "not signed by any key the verifier key certifies"); continue
+                    result(e.source, c.size, .checkpointSignature, "not signed by any key the verifier key certifies"); continue
                 }
                 if let violation { result(e.source, c.size, violation.check, violation.message); continue }
                 epoch = k
             }
             if let witness {
                 do { _ = try Cosignature.verify(e.note, witness: witness) } catch {
-                    result(e.source, c.size, "checkpoint-cosignature", "\(error)"); continue
+                    result(e.source, c.size, .checkpointCosignature, "\(error)"); continue
                 }
             }
             if c.size > records {
-                result(e.source, c.size, "checkpoint-rollback",
+                result(e.source, c.size, .checkpointRollback,
                        "the store holds \(records) records, the checkpoint \(c.size): the store was rolled back or truncated")
                 continue
             }
-            guard let root = wanted[c.size] ?? nil else { result(e.source, c.size, "checkpoint-rollback", "no tree head at size \(c.size)"); continue }
+            guard let root = wanted[c.size] ?? nil else { result(e.source, c.size, .checkpointRollback, "no tree head at size \(c.size)"); continue }
             if root != c.root {
-                result(e.source, c.size, "checkpoint-fork",
+                result(e.source, c.size, .checkpointFork,
                        "the store's first \(c.size) records have root \(root.hex), the checkpoint \(c.root.hex): a fork (different history at the same size)")
                 continue
             }

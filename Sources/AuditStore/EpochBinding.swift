@@ -14,7 +14,7 @@
 /// dated after its not-after, and so no record written after that.
 public enum EpochBinding {
     public struct Violation: Error, Equatable, Sendable, CustomStringConvertible {
-        public let check: String
+        public let check: CheckName
         public let message: String
         public var description: String { "\(check): \(message)" }
     }
@@ -27,22 +27,22 @@ public enum EpochBinding {
     public static func violation(of checkpoint: Checkpoint, epoch: Int, certificate: KeyCertificate?,
                                  nextCertifiedAt: UInt64?, newestRecord: Int64?) -> Violation? {
         guard let certificate else {
-            return Violation(check: "checkpoint-window", message: "signed by the root key (epoch 0), which only certifies epoch 1")
+            return Violation(check: .checkpointWindow, message: "signed by the root key (epoch 0), which only certifies epoch 1")
         }
         guard certificate.notAfter != nil else {
-            return Violation(check: "checkpoint-window",
+            return Violation(check: .checkpointWindow,
                              message: "signed by epoch \(epoch)'s key, whose v1 certificate gives it no window to sign checkpoints in")
         }
         if checkpoint.size < certificate.size {
-            return Violation(check: "checkpoint-epoch",
+            return Violation(check: .checkpointEpoch,
                              message: "signed by epoch \(epoch)'s key at size \(checkpoint.size), but that epoch began at size \(certificate.size): re-signed history")
         }
         if let next = nextCertifiedAt, checkpoint.size > next {
-            return Violation(check: "checkpoint-epoch",
+            return Violation(check: .checkpointEpoch,
                              message: "signed by epoch \(epoch)'s key at size \(checkpoint.size), after epoch \(epoch + 1) began at size \(next): a key used after its epoch")
         }
         if !certificate.covers(time: checkpoint.time) {
-            return Violation(check: "checkpoint-window",
+            return Violation(check: .checkpointWindow,
                              message: "dated \(Timestamps.rfc3339(checkpoint.time)), outside epoch \(epoch)'s window \(certificate.windowText): a key used outside its epoch")
         }
         return timeViolation(of: checkpoint, newestRecord: newestRecord)
@@ -51,7 +51,7 @@ public enum EpochBinding {
     /// The `checkpoint-time` rule alone.
     public static func timeViolation(of checkpoint: Checkpoint, newestRecord: Int64?) -> Violation? {
         guard let newestRecord, checkpoint.time < newestRecord else { return nil }
-        return Violation(check: "checkpoint-time",
+        return Violation(check: .checkpointTime,
                          message: "dated \(Timestamps.rfc3339(checkpoint.time)), before a record it covers (\(Timestamps.rfc3339(newestRecord))): signed before its records were written")
     }
 }

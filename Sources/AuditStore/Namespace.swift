@@ -53,7 +53,7 @@ public final class Namespace: @unchecked Sendable {
     /// Why a record cannot be applied: the check's name (FORMAT.md "Rules")
     /// with the expected and found values.
     public struct Violation: Error, Equatable, Sendable {
-        public let check: String
+        public let check: CheckName
         public let expected: String
         public let found: String
     }
@@ -108,51 +108,51 @@ public final class Namespace: @unchecked Sendable {
 
     /// Checks `record` against the current state without changing anything.
     public func check(_ record: Record) throws(Violation) {
-        guard record.seq == nextSeq else { throw Violation(check: "sequence", expected: "\(nextSeq)", found: "\(record.seq)") }
+        guard record.seq == nextSeq else { throw Violation(check: .sequence, expected: "\(nextSeq)", found: "\(record.seq)") }
         guard record.prevStoreHash == lastHash else {
-            throw Violation(check: "store-chain", expected: lastHash.hex, found: record.prevStoreHash.hex)
+            throw Violation(check: .storeChain, expected: lastHash.hex, found: record.prevStoreHash.hex)
         }
         switch record.body {
         case let .create(path, mode, _, _):
             guard record.kind == .directory || record.kind == .file else { throw mismatch(record) }
             let id = Record.fileID(createdBy: record.seq)
-            guard record.file == id else { throw Violation(check: "file-id", expected: "\(id)", found: "\(record.file)") }
-            guard record.prevFileHash == .zero else { throw Violation(check: "file-chain", expected: Hash.zero.hex, found: record.prevFileHash.hex) }
-            guard mode <= 0o7777 else { throw Violation(check: "mode", expected: "<= 07777", found: String(mode, radix: 8)) }
+            guard record.file == id else { throw Violation(check: .fileID, expected: "\(id)", found: "\(record.file)") }
+            guard record.prevFileHash == .zero else { throw Violation(check: .fileChain, expected: Hash.zero.hex, found: record.prevFileHash.hex) }
+            guard mode <= 0o7777 else { throw Violation(check: .mode, expected: "<= 07777", found: String(mode, radix: 8)) }
             if record.seq == 0 {
-                guard record.kind == .directory, path.sameBytes(as: "/") else { throw Violation(check: "root", expected: "mkdir /", found: "\(record.kind.name) \(path)") }
+                guard record.kind == .directory, path.sameBytes(as: "/") else { throw Violation(check: .root, expected: "mkdir /", found: "\(record.kind.name) \(path)") }
                 return
             }
-            guard !path.sameBytes(as: "/") else { throw Violation(check: "path-duplicate", expected: "a new path", found: path) }
+            guard !path.sameBytes(as: "/") else { throw Violation(check: .pathDuplicate, expected: "a new path", found: path) }
             guard let parent = lookup(StorePath.parent(of: path)), parent.isDirectory else {
-                throw Violation(check: "path-parent", expected: "directory \(StorePath.parent(of: path))", found: "none")
+                throw Violation(check: .pathParent, expected: "directory \(StorePath.parent(of: path))", found: "none")
             }
             guard parent.child(named: StorePath.name(of: path)) == nil else {
-                throw Violation(check: "path-duplicate", expected: "a new path", found: path)
+                throw Violation(check: .pathDuplicate, expected: "a new path", found: path)
             }
         case let .append(offset):
             guard record.kind == .append else { throw mismatch(record) }
             let node = try existing(record)
-            guard !node.isDirectory else { throw Violation(check: "file-kind", expected: "file", found: "directory \(node.path)") }
-            guard offset == node.size else { throw Violation(check: "append-offset", expected: "\(node.size)", found: "\(offset)") }
-            guard record.payloadLength > 0 else { throw Violation(check: "payload-length", expected: "> 0", found: "0") }
+            guard !node.isDirectory else { throw Violation(check: .fileKind, expected: "file", found: "directory \(node.path)") }
+            guard offset == node.size else { throw Violation(check: .appendOffset, expected: "\(node.size)", found: "\(offset)") }
+            guard record.payloadLength > 0 else { throw Violation(check: .payloadLength, expected: "> 0", found: "0") }
         case let .attributes(change):
             guard record.kind == .attributes else { throw mismatch(record) }
             _ = try existing(record)
-            guard change.mode <= 0o7777 else { throw Violation(check: "mode", expected: "<= 07777", found: String(change.mode, radix: 8)) }
+            guard change.mode <= 0o7777 else { throw Violation(check: .mode, expected: "<= 07777", found: String(change.mode, radix: 8)) }
         }
     }
 
     private func mismatch(_ record: Record) -> Violation {
-        Violation(check: "record-kind", expected: "body of \(record.kind.name)", found: "\(record.body)")
+        Violation(check: .recordKind, expected: "body of \(record.kind.name)", found: "\(record.body)")
     }
 
     private func existing(_ record: Record) throws(Violation) -> Node {
         guard let node = nodes[record.file], record.file <= nextSeq else {
-            throw Violation(check: "file-unknown", expected: "an existing file id", found: "\(record.file)")
+            throw Violation(check: .fileUnknown, expected: "an existing file id", found: "\(record.file)")
         }
         guard record.prevFileHash == node.lastHash else {
-            throw Violation(check: "file-chain", expected: node.lastHash.hex, found: record.prevFileHash.hex)
+            throw Violation(check: .fileChain, expected: node.lastHash.hex, found: record.prevFileHash.hex)
         }
         return node
     }

@@ -77,7 +77,7 @@ public final class RecordFollower {
             file = try RawFile.open(dir + "/" + first, flags: O_RDONLY)
             let header = try Self.header(of: file)
             guard header.storeID == identity.id, header.firstSeq == 0 else {
-                throw StoreError.damaged(Finding(segment: first, offset: 16, seq: nil, check: "segment-store-id",
+                throw StoreError.damaged(Finding(segment: first, offset: 16, seq: nil, check: .segmentStoreID,
                                                  expected: identity.idHex, found: StoreIdentity(id: header.storeID).idHex))
             }
             position = StorePosition(segment: first, offset: UInt64(Format.segmentHeaderSize), nextSeq: 0, lastHash: .zero)
@@ -109,17 +109,17 @@ public final class RecordFollower {
                 case .torn: torn = true; break loop
                 case let .frame(frame):
                     let hash = Hash.sha256(frame.header)
-                    func damage(_ check: String, _ expected: String, _ found: String) -> StoreError {
+                    func damage(_ check: CheckName, _ expected: String, _ found: String) -> StoreError {
                         .damaged(Finding(segment: position.segment, offset: frame.offset, seq: position.nextSeq, check: check,
                                          expected: expected, found: found))
                     }
-                    guard hash == frame.storedHash else { throw damage("record-hash", hash.hex, frame.storedHash.hex) }
+                    guard hash == frame.storedHash else { throw damage(.recordHash, hash.hex, frame.storedHash.hex) }
                     let record: Record
                     do { record = try Record.decodeHeader(frame.header) } catch {
-                        throw damage("header-parse", "a valid header", "\(error)")
+                        throw damage(.headerParse, "a valid header", "\(error)")
                     }
-                    guard record.seq == position.nextSeq else { throw damage("sequence", "\(position.nextSeq)", "\(record.seq)") }
-                    guard record.prevStoreHash == lastHash else { throw damage("store-chain", lastHash.hex, record.prevStoreHash.hex) }
+                    guard record.seq == position.nextSeq else { throw damage(.sequence, "\(position.nextSeq)", "\(record.seq)") }
+                    guard record.prevStoreHash == lastHash else { throw damage(.storeChain, lastHash.hex, record.prevStoreHash.hex) }
                     try body(Item(record: record, hash: hash, payload: frame.payload, segment: segmentNames.count - 1,
                                   payloadPosition: frame.payloadPosition))
                     lastHash = hash
@@ -136,7 +136,7 @@ public final class RecordFollower {
             guard try f.size() >= UInt64(Format.segmentHeaderSize) else { return }   // being started
             let header = try Self.header(of: f)
             guard header.storeID == identity.id, header.prevStoreHash == lastHash else {
-                throw StoreError.damaged(Finding(segment: next, offset: 40, seq: position.nextSeq, check: "segment-prev-hash",
+                throw StoreError.damaged(Finding(segment: next, offset: 40, seq: position.nextSeq, check: .segmentPrevHash,
                                                  expected: lastHash.hex, found: header.prevStoreHash.hex))
             }
             file = f

@@ -36,19 +36,19 @@ struct Replay {
                       willApply: (Record) -> Void = { _ in },
                       onRecord: (Record, Hash, SegmentReader.Frame, Int) -> Void = { _, _, _, _ in }) -> Outcome {
         if segments.isEmpty {
-            return .damaged(Finding(segment: Format.segmentsDirectory, offset: 0, seq: nil, check: "segments", expected: "at least one segment", found: "none"))
+            return .damaged(Finding(segment: Format.segmentsDirectory, offset: 0, seq: nil, check: .segments, expected: "at least one segment", found: "none"))
         }
         for index in segments.indices {
             let isLast = index == segments.count - 1
             let name = segments[index].name
-            func finding(_ offset: UInt64, _ seq: UInt64?, _ check: String, _ expected: String, _ found: String) -> Outcome {
+            func finding(_ offset: UInt64, _ seq: UInt64?, _ check: CheckName, _ expected: String, _ found: String) -> Outcome {
                 .damaged(Finding(segment: name, offset: offset, seq: seq, check: check, expected: expected, found: found))
             }
             var reader: SegmentReader
             do {
                 reader = try SegmentReader(file: segments[index].file, from: 0)
             } catch {
-                return finding(0, nil, "read", "a readable segment", "\(error)")
+                return finding(0, nil, .read, "a readable segment", "\(error)")
             }
             segmentBytes += reader.fileSize
             let header: SegmentHeader
@@ -62,18 +62,18 @@ struct Replay {
                         validEnd = 0
                         return .torn(segment: index, offset: 0, reason: "segment header of \(reader.fileSize) bytes")
                     }
-                    return finding(0, nil, "segment-header", "\(Format.segmentHeaderSize) bytes", "\(reader.fileSize) bytes")
-                case .badMagic: return finding(0, nil, "segment-magic", "AUDITSEG", "other bytes")
-                case let .unsupportedVersion(v): return finding(8, nil, "segment-version", "\(Format.version)", "\(v)")
-                case .nonzeroReserved: return finding(12, nil, "segment-reserved", "0", "non-zero")
-                case let .badCheck(expected, found): return finding(72, nil, "segment-header-check", expected.hex, found.hex)
+                    return finding(0, nil, .segmentHeader, "\(Format.segmentHeaderSize) bytes", "\(reader.fileSize) bytes")
+                case .badMagic: return finding(0, nil, .segmentMagic, "AUDITSEG", "other bytes")
+                case let .unsupportedVersion(v): return finding(8, nil, .segmentVersion, "\(Format.version)", "\(v)")
+                case .nonzeroReserved: return finding(12, nil, .segmentReserved, "0", "non-zero")
+                case let .badCheck(expected, found): return finding(72, nil, .segmentHeaderCheck, expected.hex, found.hex)
                 }
             } catch {
-                return finding(0, nil, "read", "a readable segment", "\(error)")
+                return finding(0, nil, .read, "a readable segment", "\(error)")
             }
             segments[index].header = header
             guard header.storeID == identity.id else {
-                return finding(16, nil, "segment-store-id", identity.idHex, StoreIdentity(id: header.storeID).idHex)
+                return finding(16, nil, .segmentStoreID, identity.idHex, StoreIdentity(id: header.storeID).idHex)
             }
             // Segments an index snapshot covers: only their headers are checked here.
             let covered = resume.map { index < $0.segmentCount } ?? false
@@ -82,13 +82,13 @@ struct Replay {
                 reader.seek(to: resume!.lastSegmentEnd)
             }
             guard covered || header.firstSeq == namespace.nextSeq else {
-                return finding(32, nil, "segment-first-seq", "\(namespace.nextSeq)", "\(header.firstSeq)")
+                return finding(32, nil, .segmentFirstSeq, "\(namespace.nextSeq)", "\(header.firstSeq)")
             }
             guard name == SegmentHeader.fileName(firstSeq: header.firstSeq) else {
-                return finding(32, nil, "segment-name", SegmentHeader.fileName(firstSeq: header.firstSeq), name)
+                return finding(32, nil, .segmentName, SegmentHeader.fileName(firstSeq: header.firstSeq), name)
             }
             guard covered || header.prevStoreHash == namespace.lastHash else {
-                return finding(40, nil, "segment-prev-hash", namespace.lastHash.hex, header.prevStoreHash.hex)
+                return finding(40, nil, .segmentPrevHash, namespace.lastHash.hex, header.prevStoreHash.hex)
             }
             var framesInSegment = covered ? 1 : 0
             var batch: [SegmentReader.Step] = []
@@ -99,7 +99,7 @@ struct Replay {
                 } catch let d as SegmentReader.Damage {
                     return finding(d.offset, namespace.nextSeq, d.check, d.expected, d.found)
                 } catch {
-                    return finding(reader.position, namespace.nextSeq, "read", "readable bytes", "\(error)")
+                    return finding(reader.position, namespace.nextSeq, .read, "readable bytes", "\(error)")
                 }
                 hashes.compute(batch, payloads: checkPayloads)
                 for (i, step) in batch.enumerated() {
@@ -107,32 +107,32 @@ struct Replay {
                     case .end:
                         if isLast { validEnd = reader.position }
                         if framesInSegment == 0 && !isLast {
-                            return finding(reader.position, nil, "segment-empty", "at least one record", "none")
+                            return finding(reader.position, nil, .segmentEmpty, "at least one record", "none")
                         }
                         break segmentLoop
                     case let .torn(offset, reason):
-                        guard isLast else { return finding(offset, namespace.nextSeq, "segment-truncated", "a complete frame", reason) }
+                        guard isLast else { return finding(offset, namespace.nextSeq, .segmentTruncated, "a complete frame", reason) }
                         validEnd = offset
                         return .torn(segment: index, offset: offset, reason: reason)
                     case let .frame(frame):
                         let seq = namespace.nextSeq
                         let hash = hashes.header[i]
                         guard hash == frame.storedHash else {
-                            return finding(frame.offset, seq, "record-hash", hash.hex, frame.storedHash.hex)
+                            return finding(frame.offset, seq, .recordHash, hash.hex, frame.storedHash.hex)
                         }
                         let record: Record
                         do {
                             record = try Record.decodeHeader(frame.header)
                         } catch {
-                            return finding(frame.offset, seq, "header-parse", "a valid header", "\(error)")
+                            return finding(frame.offset, seq, .headerParse, "a valid header", "\(error)")
                         }
                         guard record.payloadLength == UInt64(frame.prefix.payloadLength) else {
-                            return finding(frame.offset, seq, "payload-length", "\(record.payloadLength)", "\(frame.prefix.payloadLength)")
+                            return finding(frame.offset, seq, .payloadLength, "\(record.payloadLength)", "\(frame.prefix.payloadLength)")
                         }
                         if checkPayloads {
                             let digest = hashes.payload[i]
                             guard digest == record.payloadDigest else {
-                                return finding(frame.offset, seq, "payload-digest", record.payloadDigest.hex, digest.hex)
+                                return finding(frame.offset, seq, .payloadDigest, record.payloadDigest.hex, digest.hex)
                             }
                         }
                         var block: BlockRef?

@@ -25,7 +25,7 @@ public struct SegmentReader {
 
     public struct Damage: Error {
         public let offset: UInt64
-        public let check: String
+        public let check: CheckName
         public let expected: String
         public let found: String
     }
@@ -150,11 +150,11 @@ public struct SegmentReader {
             if try restIsZero() { return .torn(offset: position, reason: "\(remaining) zero bytes") }
             switch error {
             case let .badMagic(found):
-                throw Damage(offset: position, check: "frame-magic", expected: hex32(Format.frameMagic), found: hex32(found))
+                throw Damage(offset: position, check: .frameMagic, expected: hex32(Format.frameMagic), found: hex32(found))
             case let .badCheck(expected, found):
-                throw Damage(offset: position, check: "frame-check", expected: hex32(expected), found: hex32(found))
+                throw Damage(offset: position, check: .frameCheck, expected: hex32(expected), found: hex32(found))
             case let .lengthOutOfRange(h, p):
-                throw Damage(offset: position, check: "frame-length", expected: "header <= \(Format.maxHeaderSize), payload <= \(Format.maxPayloadSize)", found: "header \(h), payload \(p)")
+                throw Damage(offset: position, check: .frameLength, expected: "header <= \(Format.maxHeaderSize), payload <= \(Format.maxPayloadSize)", found: "header \(h), payload \(p)")
             }
         }
         let length = prefix.frameLength

@@ -218,7 +218,7 @@ public final class Store: @unchecked Sendable {
         do {
             loaded = try IndexSnapshot.load(store: path, identity: identity, segments: replaySegments, key: cacheKey)
         } catch let e as IndexSnapshot.Ahead {
-            throw StoreError.damaged(Finding(segment: e.segment, offset: e.end, seq: e.records - 1, check: "records-missing",
+            throw StoreError.damaged(Finding(segment: e.segment, offset: e.end, seq: e.records - 1, check: .recordsMissing,
                                              expected: "\(e.records) records (cache/index)", found: "a shorter segment"))
         } catch let e as IndexSnapshot.Invalid {
             if e.kind != .absent { cacheNote = e.description }

@@ -66,11 +66,11 @@ public struct Finding: Equatable, Sendable, CustomStringConvertible, Codable {
     public var segment: String
     public var offset: UInt64
     public var seq: UInt64?
-    public var check: String
+    public var check: CheckName
     public var expected: String
     public var found: String
 
-    public init(segment: String, offset: UInt64, seq: UInt64?, check: String, expected: String, found: String) {
+    public init(segment: String, offset: UInt64, seq: UInt64?, check: CheckName, expected: String, found: String) {
         self.segment = segment; self.offset = offset; self.seq = seq; self.check = check
         self.expected = expected; self.found = found
     }

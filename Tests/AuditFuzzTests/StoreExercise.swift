@@ -19,7 +19,7 @@ enum StoreExercise {
         var outcome: [String] = []
         let before = try Checker.verify(at: path, anchors: .init(verifier: FuzzSeeds.verifier))
         _ = try JSONEncoder().encode(before)
-        outcome.append("verify " + before.status.rawValue + " " + (before.failure?.check ?? ""))
+        outcome.append("verify " + before.status.rawValue + " " + (before.failure?.check.rawValue ?? ""))
         if let note = before.cache.first { outcome.append(String(note.prefix(48))) }
         do {
             let s = try Store.open(at: path, mode: .readOnly)

@@ -23,7 +23,7 @@ import Testing
         for l in lines { try s.append(id, Array((l + "\n").utf8), by: me) }
     }
 
-    static func failures(_ r: Checker.Report) -> [String] { r.checkpoints.compactMap(\.check) }
+    static func failures(_ r: Checker.Report) -> [String] { r.checkpoints.compactMap(\.check?.rawValue) }
 
     @Test func keyChainAndStoredCheckpointsVerify() throws {
         let tmp = TempDir()
@@ -68,7 +68,7 @@ import Testing
         #expect(try Checker.verify(at: s.path, anchors: .init(verifier: verifier)).status == .intact)   // alone it looks fine
         let r = try Checker.verify(at: s.path, anchors: .init(verifier: verifier, checkpoints: [("witness", witnessed)]))
         #expect(r.status == .damaged)
-        #expect(r.failure?.check == "checkpoint-rollback")
+        #expect(r.failure?.check == .checkpointRollback)
     }
 
     @Test func aForkAtTheSameSizeIsCaught() throws {
@@ -87,7 +87,7 @@ import Testing
         b.close()
         #expect(try Checker.verify(at: b.path, anchors: .init(verifier: verifier)).status == .intact)
         let r = try Checker.verify(at: b.path, anchors: .init(verifier: verifier, checkpoints: [("witness", note)]))
-        #expect(r.failure?.check == "checkpoint-fork")
+        #expect(r.failure?.check == .checkpointFork)
     }
 
     /// journald CVE-2023-31438: cut the log and keep writing past the old size.
@@ -108,7 +108,7 @@ import Testing
         t.close()
         #expect(try Checker.verify(at: s.path).records > size)
         let r = try Checker.verify(at: s.path, anchors: .init(verifier: verifier, checkpoints: [("witness", witnessed)]))
-        #expect(r.failure?.check == "checkpoint-fork")
+        #expect(r.failure?.check == .checkpointFork)
     }
 
     /// journald CVE-2023-31439: rewrite history, strip the signatures and
@@ -168,7 +168,7 @@ import Testing
         let foreign = try Self.checkpointer(b).issue()
         b.close()
         let r = try Checker.verify(at: a.path, anchors: .init(verifier: verifier, checkpoints: [("foreign", foreign)]))
-        #expect(r.failure?.check == "checkpoint-origin")
+        #expect(r.failure?.check == .checkpointOrigin)
     }
 
     @Test func witnessCosignaturesAreChecked() throws {
@@ -189,7 +189,7 @@ import Testing
         #expect(try Cosignature.verify(cosigned, witness: witness) == ts)
         #expect(try Checker.verify(at: s.path, anchors: .init(verifier: verifier, checkpoints: [("w", cosigned)], witness: witness)).status == .intact)
         let r = try Checker.verify(at: s.path, anchors: .init(verifier: verifier, checkpoints: [("w", note)], witness: witness))
-        #expect(r.failure?.check == "checkpoint-cosignature")
+        #expect(r.failure?.check == .checkpointCosignature)
         #expect(try Cosignature.WitnessKey(parsing: witness.description) == witness)
     }
 

@@ -40,7 +40,7 @@ import Testing
                         #expect(f.seq == owner.seq, "\(at): named record \(String(describing: f.seq)), expected \(owner.seq): \(f)")
                         #expect(f.offset == owner.offset, "\(at): \(f)")
                     } else {
-                        #expect(f.check.hasPrefix("segment-"), "\(at): \(f)")
+                        #expect(f.check.rawValue.hasPrefix("segment-"), "\(at): \(f)")
                     }
                     #expect(f.segment == StorePath.name(of: seg), "\(at): \(f)")
                 }
@@ -71,7 +71,7 @@ import Testing
                 } else if boundary {
                     // Whole records cut off the end: the index cache still remembers them.
                     #expect(report.status == .damaged, "\(at)")
-                    #expect(report.failure?.check == "records-missing", "\(at)")
+                    #expect(report.failure?.check == .recordsMissing, "\(at)")
                     #expect(report.records < total)
                 } else {
                     #expect(report.status == .tornTail || report.status == .damaged, "\(at): \(report.status)")

@@ -40,7 +40,7 @@ import Testing
         let cert = try Self.certificate(notBefore: nb, notAfter: na, size: 10)
         func check(_ time: Int64, size: UInt64 = 20, next: UInt64? = nil, newest: Int64? = nil) -> String? {
             EpochBinding.violation(of: Self.checkpoint(size: size, time: time), epoch: 2, certificate: cert,
-                                   nextCertifiedAt: next, newestRecord: newest)?.check
+                                   nextCertifiedAt: next, newestRecord: newest)?.check.rawValue
         }
         #expect(check(nb) == nil)
         #expect(check(na) == nil)
@@ -58,10 +58,10 @@ import Testing
         #expect(check(nb + 5, newest: nb + 6) == "checkpoint-time")
         // The root key and a v1 certificate's key have no window.
         #expect(EpochBinding.violation(of: Self.checkpoint(size: 20, time: nb), epoch: 0, certificate: nil,
-                                       nextCertifiedAt: nil, newestRecord: nil)?.check == "checkpoint-window")
+                                       nextCertifiedAt: nil, newestRecord: nil)?.check == .checkpointWindow)
         let v1 = try Self.certificate(notBefore: nb, notAfter: nil, size: 10)
         #expect(EpochBinding.violation(of: Self.checkpoint(size: 20, time: nb), epoch: 2, certificate: v1,
-                                       nextCertifiedAt: nil, newestRecord: nil)?.check == "checkpoint-window")
+                                       nextCertifiedAt: nil, newestRecord: nil)?.check == .checkpointWindow)
         #expect(cert.covers(time: nb) && cert.covers(time: na) && !cert.covers(time: na + 1))
     }
 
@@ -138,7 +138,7 @@ import Testing
         s.close()
         let r = try Checker.verify(at: s.path, anchors: .init(verifier: verifier))
         #expect(r.status == .damaged)
-        #expect(r.failure?.check == "checkpoint-epoch", "\(String(describing: r.failure))")
+        #expect(r.failure?.check == .checkpointEpoch, "\(String(describing: r.failure))")
     }
 
     /// A key past its not-after never signs: the checkpointer starts the next epoch first.

@@ -60,7 +60,7 @@ import Testing
         #expect(r.status == .unsigned)
         #expect(r.exitCode == 1)
         #expect(r.signing?.signedRecords == 0 && r.signing?.unsignedRecords == UInt64(forged.count))
-        #expect(r.signing?.check == "unsigned")
+        #expect(r.signing?.check == .unsigned)
         #expect(r.signing?.message?.hasPrefix("no record is covered") == true, "\(String(describing: r.signing?.message))")
     }
 
