@@ -4,6 +4,7 @@ import PackageDescription
 // Layout (see README.md, "Architecture"):
 //   AuditStore  — the store: on-disk format, Merkle tree, index, checker. No libfuse.
 //   AuditPolicy — the permission policy: YAML (Yams), globs, decisions. No libfuse.
+//   AuditWitness — witness delivery (directory, command) on queues off the FUSE threads; child commands.
 //   AuditCLI    — the subcommands that work on a store without FUSE.
 //   auditfs-check — the checker alone (verify/log/cat/ls), for hosts without libfuse.
 //   auditfs     — everything, including `mount`.
@@ -45,10 +46,12 @@ let package = Package(
         .target(name: "AuditRecords", dependencies: ["AuditPolicy"]),
         // The query index (cache/query), filters and the follower of new records. No libfuse.
         .target(name: "AuditQuery", dependencies: ["AuditStore", "AuditPolicy", "AuditRecords"]),
+        // Handing checkpoints to witnesses (directory, command) off the FUSE threads; running child commands.
+        .target(name: "AuditWitness", dependencies: ["AuditStore"]),
         .target(
             name: "AuditCLI",
             dependencies: [
-                "AuditStore", "AuditPolicy", "AuditRecords", "AuditQuery",
+                "AuditStore", "AuditPolicy", "AuditRecords", "AuditQuery", "AuditWitness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -67,7 +70,7 @@ let package = Package(
             name: "AuditDaemon",
             dependencies: [
                 "AuditStore", "AuditPolicy", "AuditCLI", "CFuse3", "CAuditFUSEShim",
-                "AuditRecords",
+                "AuditRecords", "AuditWitness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
@@ -80,6 +83,7 @@ let package = Package(
         .testTarget(name: "AuditDaemonTests", dependencies: ["AuditDaemon", "AuditStore", "AuditPolicy"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore"]),
         .testTarget(name: "AuditPolicyTests", dependencies: ["AuditPolicy"]),
+        .testTarget(name: "AuditWitnessTests", dependencies: ["AuditWitness", "AuditStore"]),
         .testTarget(name: "AuditQueryTests", dependencies: ["AuditQuery", "AuditStore", "AuditRecords"]),
         // Seeded mutation fuzzing of every reader of outside input (docs/TESTING.md).
         .testTarget(name: "AuditFuzzTests", dependencies: ["AuditStore", "AuditPolicy", "AuditQuery", "AuditRecords"]),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AuditStore
+import AuditWitness
 import Foundation
 
 /// The checkpoint options shared by `checkpoint` and `mount`.
@@ -34,10 +35,11 @@ public struct CheckpointOptions: ParsableArguments {
     public func checkpointer(for store: Store, writer: Provenance = .current()) throws -> Checkpointer {
         var o = Checkpointer.Options()
         o.epochLength = Int64(epochLength) * 1_000_000_000
-        o.witnessDirectory = witnessDir
-        o.witnessCommand = witnessCmd
         return try Checkpointer(store: store, keysDirectory: keys ?? Checkpointer.keysDirectory(of: store.path), options: o, writer: writer)
     }
+
+    /// The witnesses of `--witness-dir` and `--witness-cmd`.
+    public var witnesses: WitnessOptions { WitnessOptions(directory: witnessDir, command: witnessCmd) }
 }
 
 struct CheckpointCommand: ParsableCommand {
@@ -53,8 +55,12 @@ struct CheckpointCommand: ParsableCommand {
         let s = openStore(store.store, mode: .readWrite)
         do {
             let c = try options.checkpointer(for: s)
-            c.onWitnessFailure = { printError("auditfs: \($0)") }
-            print(try c.issue(), terminator: "")
+            let note = try c.issue()
+            // A one-shot command: each witness gets it now, in turn; a failure is a line, not an exit.
+            for w in options.witnesses.witnesses(origin: c.origin) {
+                if let why = w.deliver(note, cancelled: { false }).reason { printError("auditfs: \(why)") }
+            }
+            print(note, terminator: "")
             s.close()
         } catch {
             fail("\(error)")

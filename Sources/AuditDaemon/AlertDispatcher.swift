@@ -1,6 +1,7 @@
 import AuditPolicy
 import AuditRecords
 import AuditStore
+import AuditWitness
 import Foundation
 import Synchronization
 #if canImport(Glibc)

@@ -120,6 +120,13 @@ final class AuditLog: Sendable {
         try append(Self.eventsFile, Self.line(e))
     }
 
+    /// An event that does not by itself call for a checkpoint (a witness's
+    /// outcome): returns its record's position in the tree (the tree size
+    /// just before it), for `CheckpointSchedule`.
+    func eventPosition(_ e: EventRecord) throws(StoreError) -> UInt64 {
+        try store.appendNote(to: Self.eventsFile, by: daemon) { _, _ in Self.line(e) }.size
+    }
+
     func policyChange(_ c: PolicyChangeRecord) throws(StoreError) {
         try append(Self.changesFile, Self.line(c))
         alerts.policyChanged(c)

@@ -1,11 +1,23 @@
+import AuditRecords
 import AuditStore
+import AuditWitness
 import Foundation
 
 /// When the mount signs checkpoints (README "Checkpoints"): every
 /// `interval` seconds when something was appended since the last one, on
 /// every fsync when asked (`-o checkpoint=fsync`), and at unmount. Each
-/// one is stored in /.audit/checkpoints, handed to the witnesses, and shown
-/// at /.audit/checkpoint.
+/// one is signed and stored in /.audit/checkpoints (synchronously: an fsync
+/// returns with its checkpoint stored), shown at /.audit/checkpoint, and
+/// queued for each witness (`WitnessQueue`: delivered from the queue's
+/// thread, never from the FUSE thread that signed it). Each delivery's
+/// outcome is a `witness-*` event in /.audit/events.jsonl; such an event is
+/// covered by the next checkpoint but is not by itself a reason to sign one
+/// (else every delivery would cause the next).
+///
+/// Lock order: `lock` (one checkpoint at a time) → Checkpointer's lock →
+/// Store's lock; `lock` → a WitnessQueue's state (submit). A queue's thread
+/// records an outcome (AuditLog → Store) and then takes `lock` (`covered`),
+/// never the other way round. `wake` only guards the timer.
 ///
 /// When signing fails (the key directory gone, a key that cannot be
 /// rotated, the store refusing the note) writes go on, unsigned: the failure
@@ -36,6 +48,14 @@ final class CheckpointSchedule: @unchecked Sendable {
     private var coveredSize: UInt64 = 0
     /// Failed attempts since the last checkpoint signed.
     private var failures = 0
+    /// One queue per witness (`deliver(to:)`).
+    private var witnesses: [WitnessQueue] = []
+    /// Positions of the daemon's own witness events past `coveredSize`
+    /// (the queues record them in any order).
+    private var ownRecords: Set<UInt64> = []
+    /// The size of the newest checkpoint signed, and whether `stop` began.
+    private var newestSize: UInt64?
+    private var stopping = false
     var onFailure: (@Sendable (Failure) -> Void)?
     /// Called with the time (ns) of each checkpoint signed (the metrics), and
     /// once at start with the newest one already in the store.
@@ -48,7 +68,6 @@ final class CheckpointSchedule: @unchecked Sendable {
         self.view = view
         self.interval = interval
         self.onFsync = onFsync
-        checkpointer.onWitnessFailure = { Log.error($0) }
         if let latest = checkpointer.latest() { view.update(latest) }
         coveredSize = checkpointer.store.treeHead.size
     }
@@ -58,18 +77,20 @@ final class CheckpointSchedule: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard checkpointer.store.treeHead.size > coveredSize else { return }
         do {
-            let note = try checkpointer.issue()
+            let (note, checkpoint) = try checkpointer.issueCheckpoint()
             view.update(note)
-            onIssued?(Self.time(of: note) ?? checkpointer.store.options.clock(), true)
-            coveredSize = checkpointer.store.treeHead.size
+            onIssued?(checkpoint.time, true)
+            signed(checkpoint)
+            hand(note, checkpoint)
             if failures > 0 {
                 Log.error("checkpoint signed again after \(failures) failed attempt(s)")
                 onFailure?(Failure(event: Failure.resumed, detail: "after \(failures) failed attempt(s)"))
                 failures = 0
                 // The event is a record after this checkpoint: sign it too.
-                if let again = try? checkpointer.issue() {
+                if let (again, checkpoint) = try? checkpointer.issueCheckpoint() {
                     view.update(again)
-                    coveredSize = checkpointer.store.treeHead.size
+                    signed(checkpoint)
+                    hand(again, checkpoint)
                 }
             }
         } catch {
@@ -77,6 +98,62 @@ final class CheckpointSchedule: @unchecked Sendable {
             Log.error("checkpoint failed (writes go on unsigned): \(error)")
             if failures == 1 { onFailure?(Failure(event: Failure.failed, error: "\(error)")) }
         }
+    }
+
+    // MARK: Witnesses
+
+    /// Hands every checkpoint signed from now on to `witnesses`, each on a
+    /// queue of its own, and records each outcome as an event of `log`.
+    func deliver(to witnesses: [any Witness], log: AuditLog, mountpoint: String, store: String) {
+        self.witnesses = witnesses.map { w in
+            WitnessQueue(w) { [weak self] d in
+                if let why = d.outcome.reason { Log.error(why) }
+                if d.outcome == .delivered, self?.isLast(d.checkpointSize) == true { return }
+                let now = log.now
+                var e = EventRecord(time: Timestamps.rfc3339(now), timeNs: now, event: d.outcome.event, daemon: log.daemon.pid,
+                                    mountpoint: mountpoint, store: store)
+                e.error = d.outcome.reason
+                e.witness = d.witness
+                e.checkpoint = d.checkpointSize
+                do {
+                    self?.covered(ownRecordAt: try log.eventPosition(e))
+                } catch {
+                    Log.error("could not record the event \(e.event): \(error)")
+                }
+            }
+        }
+    }
+
+    /// Queues a checkpoint for every witness (with `lock` held: in signing order).
+    private func hand(_ note: String, _ checkpoint: Checkpoint) {
+        for q in witnesses { q.submit(note, size: checkpoint.size) }
+    }
+
+    /// A record of the daemon's own at tree position `position` (a witness
+    /// outcome) that does not by itself call for a checkpoint: when nothing
+    /// else came since the last checkpoint, it counts as covered. A record
+    /// of anyone else's before or after it keeps the next check signing.
+    private func covered(ownRecordAt position: UInt64) {
+        lock.lock(); defer { lock.unlock() }
+        guard position >= coveredSize else { return }
+        ownRecords.insert(position)
+        while ownRecords.remove(coveredSize) != nil { coveredSize += 1 }
+    }
+
+    /// Whether the checkpoint of tree size `size` is the last of the mount.
+    private func isLast(_ size: UInt64) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        return stopping && size == newestSize
+    }
+
+    /// After a checkpoint: it covers every record before its own, which is
+    /// record `checkpoint.size`. (Not the tree size read afterwards: a write
+    /// that came between would count as covered, and an fsync after it
+    /// would sign nothing.)
+    private func signed(_ checkpoint: Checkpoint) {
+        coveredSize = checkpoint.size + 1
+        newestSize = checkpoint.size
+        ownRecords = ownRecords.filter { $0 >= coveredSize }
     }
 
     /// The `time <ns>` line of a checkpoint note.
@@ -107,12 +184,27 @@ final class CheckpointSchedule: @unchecked Sendable {
         if onFsync { checkpointIfChanged() }
     }
 
-    /// Stops the timer and signs a last checkpoint (at unmount).
-    func stop() {
+    /// At unmount: stops the timer, gives the witnesses what is left of
+    /// `witnessTimeout` seconds (all at once) to take the checkpoints waiting
+    /// for them — so that their outcomes are records the last checkpoint
+    /// covers — then signs that last checkpoint and gives them the rest of
+    /// the time (at least a second) for it (`WitnessQueue.drain`). Its
+    /// delivery, when it succeeds, is only logged: a record after it would
+    /// be the store's one unsigned record. A failure is recorded all the
+    /// same, for the next mount's first checkpoint to cover.
+    func stop(witnessTimeout: Double = 12) {
         wake.lock()
         stopped = true
         wake.broadcast()
         wake.unlock()
+        let deadline = Date().addingTimeInterval(witnessTimeout)
+        let queues = witnesses
+        DispatchQueue.concurrentPerform(iterations: queues.count) { queues[$0].waitUntilIdle(timeout: witnessTimeout) }
+        lock.lock()
+        stopping = true
+        lock.unlock()
         checkpointIfChanged()
+        let rest = max(deadline.timeIntervalSinceNow, 1)
+        DispatchQueue.concurrentPerform(iterations: queues.count) { queues[$0].drain(timeout: rest) }
     }
 }

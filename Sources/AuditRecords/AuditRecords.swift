@@ -140,7 +140,9 @@ public struct EventRecord: Codable, Sendable {
     public var time: String
     public var timeNs: Int64
     /// "mount", "unmount", "torn-tail-recovered", "reload-accepted",
-    /// "reload-unchanged", "reload-rejected", "verification-failed".
+    /// "reload-unchanged", "reload-rejected", "verification-failed",
+    /// "checkpoint-failed", "checkpoint-resumed", "witness-delivered",
+    /// "witness-failed", "witness-timed-out", "witness-dropped".
     public var event: String
     /// The daemon's pid.
     public var daemon: UInt32
@@ -151,6 +153,10 @@ public struct EventRecord: Codable, Sendable {
     public var by: Actor?
     public var error: String?
     public var detail: String?
+    /// The witness of a witness-* event ("witness command …", "witness directory …").
+    public var witness: String?
+    /// The tree size of the checkpoint a witness-* event is about.
+    public var checkpoint: UInt64?
 
     public init(time: String, timeNs: Int64, event: String, daemon: UInt32, mountpoint: String? = nil, store: String? = nil,
                 policy: String? = nil, policyFile: String? = nil, by: Actor? = nil, error: String? = nil, detail: String? = nil) {

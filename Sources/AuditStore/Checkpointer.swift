@@ -4,21 +4,23 @@ import Glibc
 #endif
 
 /// Issues signed checkpoints of a store (README "Checkpoints"): signs the
-/// tree head with the current epoch's key, stores the note as one block of
-/// /.audit/checkpoints, and hands it to the witnesses. Starts a new key
+/// tree head with the current epoch's key and stores the note as one block
+/// of /.audit/checkpoints, synced, before `issue` returns. Starts a new key
 /// epoch when the current one is older than `epochLength`.
+///
+/// Handing the note to witnesses is the caller's (AuditWitness: the mount
+/// queues it, `auditfs checkpoint` delivers it at once), so nothing slow
+/// runs under `lock`.
+///
+/// Lock order: `lock` is taken with the CheckpointSchedule's lock held (or
+/// alone, by the CLI), and takes the Store's lock inside it (appendNote,
+/// sync); it never calls out while held.
 public final class Checkpointer: @unchecked Sendable {
     public struct Options: Sendable {
         /// Nanoseconds a key epoch lasts (default 15 minutes). The key's
         /// signed window is this long, and at least `minimumWindow` (0 starts
         /// a new epoch at every checkpoint).
         public var epochLength: Int64 = 15 * 60 * 1_000_000_000
-        /// A directory (another filesystem, an NFS share) where every
-        /// checkpoint is also appended, to `<origin with / as _>.checkpoints`.
-        public var witnessDirectory: String?
-        /// A shell command that gets every checkpoint on standard input.
-        public var witnessCommand: String?
-        public var witnessTimeout: TimeInterval = 10
         public var clock: @Sendable () -> Int64 = { FileSystem.nowNanoseconds() }
         public init() {}
     }
@@ -29,8 +31,6 @@ public final class Checkpointer: @unchecked Sendable {
     public let origin: String
     private let writer: Provenance
     private let lock = NSLock()
-    /// Where witness problems go (the daemon's log); never fatal.
-    public var onWitnessFailure: @Sendable (String) -> Void = { _ in }
 
     public init(store: Store, keysDirectory: String, options: Options = Options(), writer: Provenance = .current()) throws {
         self.store = store
@@ -70,16 +70,21 @@ public final class Checkpointer: @unchecked Sendable {
         public var description: String { reason }
     }
 
-    /// Signs the current tree head, stores and witnesses it; returns the note.
+    /// Signs the current tree head and stores it; returns the note.
+    @discardableResult
+    public func issue() throws -> String { try issueCheckpoint().note }
+
+    /// Signs the current tree head and stores it (synced); returns the note
+    /// and the checkpoint it signs.
     ///
     /// The checkpoint's time is the latest of the clock and every record it
     /// covers, and lies in the current key's window: a key past its
     /// not-after (or without a window: a root or v1 key) never signs one —
     /// the next epoch starts first.
-    @discardableResult
-    public func issue() throws -> String {
+    public func issueCheckpoint() throws -> (note: String, checkpoint: Checkpoint) {
         lock.lock(); defer { lock.unlock() }
         var note = ""
+        var signed: Checkpoint?
         for _ in 0..<3 {
             let now = max(options.clock(), store.treeHeadTime)
             // A key file is outside input: its not-before may be anything an Int64 holds.
@@ -97,7 +102,9 @@ public final class Checkpointer: @unchecked Sendable {
                     // Under the store's lock: no record can come between this time and the head.
                     let time = max(options.clock(), store.namespace.lastTime, keys.notBefore)
                     guard keys.mayCheckpoint(at: time) else { late = true; throw Failure(reason: "the epoch ended while signing") }
-                    note = try keys.signer.sign(Checkpoint(origin: origin, size: size, root: root, time: time).text)
+                    let checkpoint = Checkpoint(origin: origin, size: size, root: root, time: time)
+                    note = try keys.signer.sign(checkpoint.text)
+                    signed = checkpoint
                     return Array(note.utf8)
                 }
             } catch {
@@ -105,8 +112,7 @@ public final class Checkpointer: @unchecked Sendable {
                 throw error
             }
             try store.sync()
-            witness(note)
-            return note
+            return (note, signed!)
         }
         throw Failure(reason: "epoch \(keys.epoch)'s key window ended three times while signing: is the clock jumping?")
     }
@@ -114,28 +120,6 @@ public final class Checkpointer: @unchecked Sendable {
     /// The most recent stored checkpoint, if any.
     public func latest() -> String? {
         (try? store.blocks(of: AuditPaths.checkpoints))?.last.map { String(decoding: $0, as: UTF8.self) }
-    }
-
-    private func witness(_ note: String) {
-        if let dir = options.witnessDirectory {
-            do {
-                let path = dir + "/" + origin.replacingOccurrences(of: "/", with: "_") + ".checkpoints"
-                let f = try RawFile.open(path, flags: O_WRONLY | O_CREAT | O_APPEND, mode: 0o644)
-                try f.write(Array((note + "\n").utf8), at: try f.size())
-                try f.sync()
-            } catch {
-                onWitnessFailure("witness directory \(dir): \(error)")
-            }
-        }
-        if let command = options.witnessCommand {
-            switch ChildCommand.run(["/bin/sh", "-c", command], input: Array(note.utf8),
-                                    timeoutNs: Int64(options.witnessTimeout * 1e9)) {
-            case .succeeded: break
-            case .timedOut: onWitnessFailure("witness command timed out after \(Int(options.witnessTimeout)) s: \(command)")
-            case let .exited(code): onWitnessFailure("witness command exited \(code): \(command)")
-            case let .notStarted(why): onWitnessFailure("witness command could not start (\(why)): \(command)")
-            }
-        }
     }
 
     /// Splits a file of checkpoints (one or more signed notes, each followed

@@ -213,6 +213,8 @@ public struct MountCommand: ParsableCommand {
         let view = CheckpointView()
         let schedule = CheckpointSchedule(checkpointer: checkpointer, view: view, interval: Double(interval),
                                           onFsync: checkpointSettings.checkpointOnFsync)
+        schedule.deliver(to: cp.witnesses.witnesses(origin: checkpointer.origin), log: authorizer.log,
+                         mountpoint: mountpointPath, store: storePath)
         schedule.onIssued = { t, new in new ? metrics.checkpointIssued(at: t) : metrics.checkpointFound(at: t) }
         schedule.onFailure = { [authorizer] failure in
             metrics.checkpointFailed()

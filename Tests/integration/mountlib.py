@@ -62,12 +62,12 @@ def force_unmount(mountpoint):
 class Mount:
     """A store mounted by `auditfs mount` (background mode by default)."""
 
-    def __init__(self, store, mountpoint, foreground=False, options=()):
+    def __init__(self, store, mountpoint, foreground=False, options=(), args=()):
         self.store = pathlib.Path(store)
         self.path = pathlib.Path(mountpoint)
         self.path.mkdir(exist_ok=True)
         self.proc = None
-        opts = [a for o in options for a in ("-o", o)]
+        opts = [a for o in options for a in ("-o", o)] + [str(a) for a in args]
         if foreground:
             self.proc = subprocess.Popen([AUDITFS, "mount", str(self.store), str(self.path), "-f", *opts],
                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
