@@ -22,7 +22,7 @@ extension Authorizer {
         r.needed = needed
         r.errno = errno
         r.error = Self.errnoName(errno)
-        do { try log.record(r) } catch .noSpace {
+        do { try log.record(r) } catch let e where e.isOutOfSpace {
             // Counted as unrecorded, written when space returns.
         } catch { Log.error("could not record a denial by mode bits (\(operation) \(path)): \(error)") }
         metrics.denies.increment()

@@ -22,7 +22,7 @@ import Glibc
 /// because the disk is full is counted and written when space returns: a
 /// read or list is answered as decided (readers keep reading), a denial is
 /// denied, and a grant to write (create, append, mkdir, setattr) is refused
-/// with ENOSPC. Any other failure to record refuses with EIO (fail closed).
+/// with ENOSPC (EDQUOT when it is the quota that is full). Any other failure to record refuses with EIO (fail closed).
 /// Reload swaps the policy atomically: a decision uses the policy it read
 /// at its start, whole.
 final class Authorizer: Sendable {
@@ -79,9 +79,9 @@ final class Authorizer: Sendable {
         (d.granted ? metrics.grants : metrics.denies).increment()
         do {
             try log.record(r)
-        } catch .noSpace {
+        } catch let e where e.isOutOfSpace {
             // Counted as unrecorded by the log; nothing can be written anyway.
-            if d.granted && verb != .read && verb != .list { return ENOSPC }
+            if d.granted && verb != .read && verb != .list { return e.errno }
         } catch {
             Log.error("could not record a decision (\(verb.rawValue) \(path)), refused with EIO: \(error)")
             return EIO
@@ -101,7 +101,7 @@ final class Authorizer: Sendable {
         r.errno = errno
         r.error = Self.errnoName(errno)
         r.tamper = true
-        do { try log.record(r) } catch .noSpace {
+        do { try log.record(r) } catch let e where e.isOutOfSpace {
             // Counted as unrecorded, written when space returns.
         } catch { Log.error("could not record a refused \(operation) of \(path): \(error)") }
         metrics.denies.increment()

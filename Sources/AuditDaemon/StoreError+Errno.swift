@@ -18,14 +18,22 @@ extension StoreError {
         case .readOnly: EROFS
         case .notEmpty: ENOTEMPTY
         case .notWritable, .permissionDenied: EACCES
-        /// A full disk, or the space held back for the audit records.
+        /// The space held back for the audit records.
         case .noSpace: ENOSPC
+        /// A failed system call keeps its errno when it tells the writer
+        /// what happened to the disk (full, over quota, read-only, too large,
+        /// failing); any other errno is the store's own failure.
+        case let .system(e): [ENOSPC, EDQUOT, EROFS, EFBIG, EIO].contains(e.errno) ? e.errno : EIO
         /// Failures of the store itself: the caller sees an I/O error, the
         /// daemon's log says which.
         case .missing, .notAStore, .badIdentity, .unsupportedVersion, .busy, .damaged, .io: EIO
         }
     }
 
-    /// Whether the daemon should log this error (store failures, not refusals).
-    var isFailure: Bool { errno == EIO }
+    /// Whether the daemon should log this error (store failures, not
+    /// refusals; a full disk is the writer's to see, not a failure).
+    var isFailure: Bool {
+        if case .system = self { return !isOutOfSpace }
+        return errno == EIO
+    }
 }

@@ -23,9 +23,14 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case isADirectory(String)
     case notAtEnd(path: String, size: UInt64, offset: UInt64)
     case tooLarge(Int)
-    /// The file system is full (ENOSPC, EDQUOT), or a write outside the
-    /// audit namespace would take the space held back for it (`Options.reserve`).
+    /// A write outside the audit namespace would take the space held back
+    /// for it (`Options.reserve`). A file system that is itself full is
+    /// `.system` with ENOSPC or EDQUOT.
     case noSpace(String)
+    /// A system call under the store failed: its errno (ENOSPC, EDQUOT,
+    /// EROFS, EIO, ...) and its cause, the call and the path.
+    case system(SystemError)
+    /// A failure of the store itself (no system call to blame).
     case io(String)
 
     public var description: String {
@@ -48,14 +53,28 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case let .notAtEnd(p, size, offset): "'\(p)': write at offset \(offset) refused, the file ends at \(size) (append-only)"
         case let .tooLarge(n): "a block of \(n) bytes is larger than the \(Format.maxPayloadSize)-byte limit"
         case let .noSpace(m): m
+        case let .system(e): e.description
         case let .io(m): m
+        }
+    }
+
+    /// The errno of the failed system call, when this is one.
+    public var systemErrno: Int32? { if case let .system(e) = self { e.errno } else { nil } }
+
+    /// Out of space: the file system is full (ENOSPC) or the writer's quota
+    /// is (EDQUOT), or the record would take the reserve (`noSpace`).
+    public var isOutOfSpace: Bool {
+        switch self {
+        case .noSpace: true
+        case let .system(e): e.errno == ENOSPC || e.errno == EDQUOT
+        default: false
         }
     }
 
     /// Maps any error from below the store to a `StoreError`.
     static func wrap(_ e: any Error) -> StoreError {
         if let s = e as? StoreError { return s }
-        if let s = e as? SystemError { return s.errno == ENOSPC || s.errno == EDQUOT ? .noSpace(s.description) : .io(s.description) }
+        if let s = e as? SystemError { return .system(s) }
         return .io("\(e)")
     }
 }

@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// An errno-carrying failure of a system call, with the call and the path.
-public struct SystemError: Error, CustomStringConvertible, Sendable {
+public struct SystemError: Error, CustomStringConvertible, Sendable, Equatable {
     public let call: String
     public let path: String
     public let errno: Int32

@@ -29,9 +29,19 @@ import Testing
         #expect(s.lookup("/u.log") == nil)
     }
 
-    @Test func enospcFromTheFileSystemIsNoSpace() {
-        #expect(StoreError.wrap(SystemError(call: "pwritev", path: "/x", errno: ENOSPC)) == .noSpace("/x: pwritev failed: No space left on device"))
-        if case .noSpace = StoreError.wrap(SystemError(call: "pwritev", path: "/x", errno: EDQUOT)) {} else { Issue.record("EDQUOT") }
-        if case .io = StoreError.wrap(SystemError(call: "pwritev", path: "/x", errno: EIO)) {} else { Issue.record("EIO") }
+    /// A failed system call stays itself: its errno and its cause (call,
+    /// path). Only the reserve is `noSpace`.
+    @Test func systemErrorsKeepTheirErrnoAndCause() {
+        let enospc = SystemError(call: "pwritev", path: "/x", errno: ENOSPC)
+        #expect(StoreError.wrap(enospc) == .system(enospc))
+        #expect(StoreError.wrap(enospc).description == "/x: pwritev failed: No space left on device")
+        for (e, full) in [(ENOSPC, true), (EDQUOT, true), (EROFS, false), (EIO, false)] {
+            let error = StoreError.wrap(SystemError(call: "pwritev", path: "/x", errno: e))
+            #expect(error.systemErrno == e)
+            #expect(error.isOutOfSpace == full)
+        }
+        #expect(StoreError.noSpace("held back").isOutOfSpace)
+        #expect(StoreError.noSpace("held back").systemErrno == nil)
+        #expect(StoreError.io("internal").systemErrno == nil && !StoreError.io("internal").isOutOfSpace)
     }
 }
