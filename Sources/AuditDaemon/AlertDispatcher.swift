@@ -18,6 +18,11 @@ import Glibc
 /// sent from that queue; a command runs on its own thread with a timeout,
 /// so a slow or failing command delays nothing else. The alert's record is
 /// appended once all its actions have an outcome.
+///
+/// Lock order: `rules`, `log` and `windows` are leaves (held only to read or
+/// update a value). FUSE threads only hand work to `queue` (`async`); the
+/// queue and the command threads append through AuditLog (→ the Store's
+/// lock) with none of them held.
 final class AlertDispatcher: Sendable {
     private let queue = DispatchQueue(label: "auditfs-alerts")
     private let commands = DispatchGroup()

@@ -35,6 +35,9 @@ final class AuditLog: Sendable {
     /// what it sent in /.audit/alerts.jsonl.
     let alerts: AlertDispatcher
     /// What is counted rather than written, and when the counts are due.
+    /// Lock order: a leaf, like `today` — held only while the folder
+    /// decides or hands back lines, never across a Store append or a call
+    /// to the alerts (the Store's lock is taken after it is released).
     private let folder: Mutex<DecisionFolder>
     private let flusher = Mutex<(stop: DispatchSemaphore, done: DispatchSemaphore)?>(nil)
 

@@ -34,6 +34,8 @@ final class Authorizer: Sendable {
     }
 
     let log: AuditLog
+    /// The policy in force. Lock order: a leaf (held only to copy or swap
+    /// the reference); a decision is recorded through `log` after it.
     private let current: Mutex<Loaded>
     let names = Names()
     /// Counters of grants, denies and tamper attempts (and the mount's other metrics).

@@ -77,6 +77,12 @@ public final class Store: @unchecked Sendable {
     public let options: Options
     public let recovery: Recovery?
 
+    /// Guards the namespace, the segments and the caches. Innermost of the
+    /// mount's locks (docs/MOUNT.md "Nothing slow under a lock on a FUSE
+    /// thread"): taken with the CheckpointSchedule's or the Checkpointer's
+    /// held, never the other way round; nothing is called while it is held
+    /// but `appendNote`'s closure (the Checkpointer signing, no lock taken).
+    /// `syncCondition` is never taken with it held.
     let lock = NSLock()
     let namespace: Namespace
     private var segments: [Segment]
