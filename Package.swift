@@ -82,6 +82,9 @@ let package = Package(
                           exclude: ["MountCommand.swift", "Background.swift"]),
         .testTarget(name: "AuditDaemonTests", dependencies: ["AuditDaemon", "AuditStore", "AuditPolicy"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore"]),
+        // The commands run in-process: a failing command throws and its defers run.
+        .testTarget(name: "AuditCLITests", dependencies: ["AuditCLI", "AuditStore",
+                                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "AuditPolicyTests", dependencies: ["AuditPolicy"]),
         .testTarget(name: "AuditWitnessTests", dependencies: ["AuditWitness", "AuditStore"]),
         .testTarget(name: "AuditQueryTests", dependencies: ["AuditQuery", "AuditStore", "AuditRecords"]),

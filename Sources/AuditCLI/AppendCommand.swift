@@ -12,27 +12,29 @@ struct AppendCommand: ParsableCommand {
     @Argument(help: "Path of the file inside the store, e.g. /app/today.log.") var path: String
 
     func run() throws {
-        let p = parsePath(path)
+        let p = try parsePath(path)
         // As through the mount: /.audit is written only by auditfs itself.
-        if Store.isAuditPath(p) { fail("'\(p)' is in the audit namespace (\(Store.auditRoot)), which only auditfs writes: append refused", code: 1) }
+        if Store.isAuditPath(p) { throw CommandFailure("'\(p)' is in the audit namespace (\(Store.auditRoot)), which only auditfs writes: append refused", code: 1) }
         var data = [UInt8]()
         while let chunk = try? FileHandle.standardInput.read(upToCount: 1 << 20), !chunk.isEmpty {
             data.append(contentsOf: chunk)
-            if data.count > Int(Format.maxPayloadSize) { fail(StoreError.tooLarge(data.count).description) }
+            if data.count > Int(Format.maxPayloadSize) { throw CommandFailure(StoreError.tooLarge(data.count).description) }
         }
-        let s = openStore(store.store, mode: .readWrite)
+        // Not closed, as before: close() writes cache/index, and an open
+        // after it replays only the records that follow (verify reads all).
+        let s = try openStore(store.store, mode: .readWrite)
         let me = Provenance.current()
         do {
             var id: UInt64
             if let node = s.lookup(p) {
-                if node.isDirectory { fail(StoreError.isADirectory(p).description) }
+                if node.isDirectory { throw StoreError.isADirectory(p) }
                 id = node.id
             } else {
                 var dir = "/"
                 for part in try StorePath.components(of: StorePath.parent(of: p)) {
                     dir = StorePath.join(dir, part)
                     if let existing = s.lookup(dir) {
-                        if !existing.isDirectory { fail(StoreError.notADirectory(dir).description) }
+                        if !existing.isDirectory { throw StoreError.notADirectory(dir) }
                     } else {
                         try s.create(dir, kind: .directory, mode: 0o755, owner: me.uid, group: me.gid, by: me)
                     }
@@ -42,9 +44,9 @@ struct AppendCommand: ParsableCommand {
             try s.append(id, data, by: me)
             try s.sync()
         } catch let e as StoreError {
-            fail(e.description)
+            throw CommandFailure(e.description)
         } catch {
-            fail("\(error)")
+            throw CommandFailure("\(error)")
         }
     }
 }

@@ -22,11 +22,10 @@ public enum ArgumentEncoding {
         return nil
     }
 
-    /// Exits with a one-line error (status 2) when an argument is not UTF-8.
-    public static func requireUTF8() {
+    /// Throws a one-line error (status 2) when an argument is not UTF-8.
+    public static func requireUTF8() throws(CommandFailure) {
         guard let bad = firstInvalid() else { return }
-        FileHandle.standardError.write(Data(
-            "auditfs: argument \(bad.index) '\(TerminalText.escape(bytes: bad.bytes))' is not valid UTF-8: a path (and every auditfs argument) must be UTF-8\n".utf8))
-        exit(2)
+        throw CommandFailure(verbatim: "argument \(bad.index) '\(TerminalText.escape(bytes: bad.bytes))' is not valid UTF-8: a path (and every auditfs argument) must be UTF-8",
+                             code: 2)
     }
 }

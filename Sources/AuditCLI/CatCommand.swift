@@ -9,10 +9,10 @@ struct CatCommand: ParsableCommand {
     @Argument(help: "Path of the file inside the store.") var path: String
 
     func run() throws {
-        let p = parsePath(path)
-        let s = openStore(store.store, mode: .readOnly)
-        guard let node = s.lookup(p) else { fail(StoreError.noSuchFile(p).description) }
-        if node.isDirectory { fail(StoreError.isADirectory(p).description) }
+        let p = try parsePath(path)
+        let s = try openStore(store.store, mode: .readOnly)
+        guard let node = s.lookup(p) else { throw CommandFailure(StoreError.noSuchFile(p).description) }
+        if node.isDirectory { throw CommandFailure(StoreError.isADirectory(p).description) }
         var offset: UInt64 = 0
         while offset < node.size {
             do {
@@ -20,7 +20,7 @@ struct CatCommand: ParsableCommand {
                 FileHandle.standardOutput.write(Data(chunk))
                 offset += UInt64(chunk.count)
             } catch {
-                fail(error.description)
+                throw CommandFailure(error.description)
             }
         }
     }
@@ -33,9 +33,9 @@ struct LsCommand: ParsableCommand {
     @Argument(help: "Directory inside the store.") var dir: String = "/"
 
     func run() throws {
-        let p = parsePath(dir)
-        let s = openStore(store.store, mode: .readOnly)
-        guard let node = s.lookup(p) else { fail(StoreError.noSuchFile(p).description) }
+        let p = try parsePath(dir)
+        let s = try openStore(store.store, mode: .readOnly)
+        guard let node = s.lookup(p) else { throw CommandFailure(StoreError.noSuchFile(p).description) }
         let entries = node.isDirectory ? s.children(of: node.id) : [node]
         for e in entries {
             let type = e.isDirectory ? "d" : "-"

@@ -51,8 +51,9 @@ struct CheckpointCommand: ParsableCommand {
     @OptionGroup var options: CheckpointOptions
 
     func run() throws {
-        if let problem = options.problem() { fail(problem) }
-        let s = openStore(store.store, mode: .readWrite)
+        if let problem = options.problem() { throw CommandFailure(problem) }
+        let s = try openStore(store.store, mode: .readWrite)
+        defer { s.close() }
         do {
             let c = try options.checkpointer(for: s)
             let note = try c.issue()
@@ -61,21 +62,20 @@ struct CheckpointCommand: ParsableCommand {
                 if let why = w.deliver(note, cancelled: { false }).reason { printError("auditfs: \(why)") }
             }
             print(note, terminator: "")
-            s.close()
         } catch {
-            fail("\(error)")
+            throw CommandFailure("\(error)")
         }
     }
 }
 
 /// A verifier key given as the key itself or as a file holding it.
-func readVerifierKey(_ arg: String) -> SignedNote.Verifier {
+func readVerifierKey(_ arg: String) throws(CommandFailure) -> SignedNote.Verifier {
     var text = arg
     if FileManager.default.fileExists(atPath: arg) {
-        guard let d = FileManager.default.contents(atPath: arg) else { fail("cannot read key file '\(arg)'") }
+        guard let d = FileManager.default.contents(atPath: arg) else { throw CommandFailure("cannot read key file '\(arg)'") }
         text = String(decoding: d, as: UTF8.self)
     }
-    do { return try SignedNote.Verifier(parsing: text) } catch { fail("'\(arg)': \(error)") }
+    do { return try SignedNote.Verifier(parsing: text) } catch { throw CommandFailure("'\(arg)': \(error)") }
 }
 
 struct ProveCommand: ParsableCommand {
@@ -89,14 +89,14 @@ struct ProveCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the bundle (JSON).") var output: String
 
     func run() throws {
-        let p = parsePath(path)
+        let p = try parsePath(path)
         var start: UInt64?, end: UInt64?
         if let range {
             let parts = range.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count == 2, let a = UInt64(parts[0]), let b = UInt64(parts[1]) else { fail("--range takes A:B, two byte offsets") }
+            guard parts.count == 2, let a = UInt64(parts[0]), let b = UInt64(parts[1]) else { throw CommandFailure("--range takes A:B, two byte offsets") }
             start = a; end = b
         }
-        let s = openStore(store.store, mode: .readOnly)
+        let s = try openStore(store.store, mode: .readOnly)
         do {
             let bundle = try ProofBundle.make(store: s, path: p, start: start, end: end)
             let encoder = JSONEncoder()
@@ -104,7 +104,7 @@ struct ProveCommand: ParsableCommand {
             try encoder.encode(bundle).write(to: URL(fileURLWithPath: output))
             print("wrote \(output): \(p) bytes \(bundle.start)..<\(bundle.end), \(bundle.records.count - 1) blocks, checkpoint size \(try Checkpoint.parse(SignedNote.parse(bundle.checkpoint).text).size)")
         } catch {
-            fail("\(error)")
+            throw CommandFailure("\(error)")
         }
     }
 }
@@ -119,10 +119,10 @@ struct VerifyBundleCommand: ParsableCommand {
     @Option(help: "Write the proven bytes to this file.") var extract: String?
 
     func run() throws {
-        let verifier = readVerifierKey(key)
-        guard let data = FileManager.default.contents(atPath: bundle) else { fail("cannot read '\(bundle)'") }
+        let verifier = try readVerifierKey(key)
+        guard let data = FileManager.default.contents(atPath: bundle) else { throw CommandFailure("cannot read '\(bundle)'") }
         let b: ProofBundle
-        do { b = try JSONDecoder().decode(ProofBundle.self, from: data) } catch { fail("'\(bundle)' is not a proof bundle") }
+        do { b = try JSONDecoder().decode(ProofBundle.self, from: data) } catch { throw CommandFailure("'\(bundle)' is not a proof bundle") }
         do {
             let proven = try b.verify(with: verifier)
             print("VALID: \(TerminalText.escape(proven.path)) bytes \(proven.start)..<\(proven.end) (\(proven.bytes.count) bytes)")

@@ -11,12 +11,11 @@ struct InitCommand: ParsableCommand {
 
     func run() throws {
         let s: Store
-        do { s = try Store.create(at: store.store) } catch { fail(error.description) }
-        let origin = Checkpoint.origin(of: s.identity)
+        do { s = try Store.create(at: store.store) } catch { throw CommandFailure(error.description) }
+        defer { s.close() }
         do {
             // The root key certifies epoch 1 and is forgotten: its public half is the verifier key.
             let verifier = try Checkpointer.createKeys(store: s, keysDirectory: Checkpointer.keysDirectory(of: store.store)).description
-            s.close()
             let file = Checkpointer.verifierKeyFile(of: store.store)
             try Data((verifier + "\n").utf8).write(to: URL(fileURLWithPath: file))
             print("created store \(store.store) (id \(s.identity.idHex))")
@@ -24,7 +23,7 @@ struct InitCommand: ParsableCommand {
             print(verifier)
             print("also written to \(file)")
         } catch {
-            fail("store created, but its signing key could not be: \(error)")
+            throw CommandFailure("store created, but its signing key could not be: \(error)")
         }
     }
 }

@@ -18,18 +18,18 @@ struct LogCommand: ParsableCommand {
 
     private func times() throws -> (since: Int64?, until: Int64?) {
         let now = FileSystem.nowNanoseconds()
-        return (since.map { cliTime("--since", $0, now: now) }, until.map { cliTime("--until", $0, now: now) })
+        return (try since.map { try cliTime("--since", $0, now: now) }, try until.map { try cliTime("--until", $0, now: now) })
     }
 
     private func uid() throws -> UInt32? {
         guard let user else { return nil }
         if let n = UInt32(user) { return n }
-        guard let uid = SystemUsers.uid(ofUser: user) else { fail("--user '\(user)': no such user on this host (give a uid)") }
+        guard let uid = SystemUsers.uid(ofUser: user) else { throw CommandFailure("--user '\(user)': no such user on this host (give a uid)") }
         return uid
     }
 
     func run() throws {
-        let filter = path.map(parsePath)
+        let filter = try path.map(parsePath)
         let (since, until) = try times()
         let wantUID = try uid()
         let encoder = JSONEncoder()
@@ -61,7 +61,7 @@ struct LogCommand: ParsableCommand {
                 }
             }
         } catch {
-            fail(error.description, code: error.isDamage ? 1 : 2)
+            throw CommandFailure(error.description, code: error.isDamage ? 1 : 2)
         }
     }
 }

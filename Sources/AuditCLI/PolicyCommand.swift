@@ -11,21 +11,17 @@ struct PolicyCommand: ParsableCommand {
 }
 
 /// Reads and parses a policy file, printing problems as FILE:LINE:COLUMN.
-func loadPolicy(_ file: String, printWarnings: Bool = true) -> AccessPolicy {
-    guard let data = FileManager.default.contents(atPath: file) else { fail("cannot read policy file '\(file)'") }
-    guard let text = String(data: data, encoding: .utf8) else { fail("policy file '\(file)' is not UTF-8") }
+func loadPolicy(_ file: String, printWarnings: Bool = true) throws(CommandFailure) -> AccessPolicy {
+    guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure("cannot read policy file '\(file)'") }
+    guard let text = String(data: data, encoding: .utf8) else { throw CommandFailure("policy file '\(file)' is not UTF-8") }
     do {
         let result = try PolicyParser.parse(text)
         if printWarnings { for w in result.warnings { printError("\(file):\(w.line):\(w.column): warning: \(w.message)") } }
         return result.policy
     } catch {
         for e in error.errors { printError("\(file):\(e.line):\(e.column): error: \(e.message)") }
-        exit(1)
+        throw .reported(code: 1)
     }
-}
-
-func printError(_ line: String) {
-    FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
 }
 
 struct PolicyCheckCommand: ParsableCommand {
@@ -36,7 +32,7 @@ struct PolicyCheckCommand: ParsableCommand {
     @Argument(help: "The policy file (YAML).") var file: String
 
     func run() throws {
-        let policy = loadPolicy(file)
+        let policy = try loadPolicy(file)
         let rules = policy.roles.reduce(0) { $0 + $1.rules.count }
         print("\(file): valid: \(policy.roles.count) roles, \(rules) rules, \(policy.bindings.count) bindings (sha256 \(policy.sha256))")
     }
@@ -54,11 +50,11 @@ struct PolicyExplainCommand: ParsableCommand {
 
     func run() throws {
         guard let v = Verb(rawValue: verb) else {
-            fail("unknown verb '\(verb)' (expected one of \(Verb.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw CommandFailure("unknown verb '\(verb)' (expected one of \(Verb.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        let p = parsePath(path)
-        guard let who = SystemUsers.principal(forUser: user) else { fail("unknown user '\(user)'") }
-        let policy = loadPolicy(file, printWarnings: false)
+        let p = try parsePath(path)
+        guard let who = SystemUsers.principal(forUser: user) else { throw CommandFailure("unknown user '\(user)'") }
+        let policy = try loadPolicy(file, printWarnings: false)
         let d = policy.decide(who, v, p)
         let name = SystemUsers.userName(who.uid) ?? "uid \(who.uid)"
         let groups = ([who.gid] + who.groups).reduce(into: [UInt32]()) { if !$0.contains($1) { $0.append($1) } }

@@ -21,7 +21,7 @@ struct PolicyReloadCommand: ParsableCommand {
         do {
             reply = try PolicyControl.requestReload(mountpoint: mountpoint)
         } catch {
-            fail(error.message)
+            throw CommandFailure(error.message)
         }
         let short = { (s: String?) in s.map { String($0.prefix(12)) } ?? "none" }
         switch reply.outcome {

@@ -25,7 +25,7 @@ struct QueryCommand: ParsableCommand {
     func run() throws {
         let filter = try options.filter(now: FileSystem.nowNanoseconds())
         guard let source = AuditSource.resolve(source) else {
-            fail("'\(self.source)' is neither an auditfs store nor an auditfs mount point")
+            throw CommandFailure("'\(self.source)' is neither an auditfs store nor an auditfs mount point")
         }
         let out = OutputBuffer()
         if !json { out.write(DecisionTable.header) }
@@ -49,10 +49,10 @@ struct QueryCommand: ParsableCommand {
             }
         } catch let e as StoreError {
             out.flush()
-            fail(e.description, code: e.isDamage ? 1 : 2)
+            throw CommandFailure(e.description, code: e.isDamage ? 1 : 2)
         } catch {
             out.flush()
-            fail("\(error)")
+            throw CommandFailure("\(error)")
         }
         out.flush()
     }

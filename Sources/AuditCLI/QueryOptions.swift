@@ -26,12 +26,12 @@ struct QueryOptions: ParsableArguments {
 
     func filter(now: Int64) throws -> QueryFilter {
         var f = QueryFilter()
-        f.since = since.map { cliTime("--since", $0, now: now) }
-        f.until = until.map { cliTime("--until", $0, now: now) }
+        f.since = try since.map { try cliTime("--since", $0, now: now) }
+        f.until = try until.map { try cliTime("--until", $0, now: now) }
         f.user = user
         f.uid = uid
         if let path {
-            do { f.path = try PathGlob(path) } catch { fail("--path '\(path)': \(error.reason)") }
+            do { f.path = try PathGlob(path) } catch { throw CommandFailure("--path '\(path)': \(error.reason)") }
         }
         f.verb = verb
         f.decision = decision?.rawValue

@@ -7,22 +7,17 @@ struct StoreArgument: ParsableArguments {
     var store: String
 }
 
-/// Prints a one-line error and exits with `code` (2: usage or I/O). The
-/// message is escaped (`TerminalText`): a name quoted in it stays on its line.
-func fail(_ message: String, code: Int32 = 2) -> Never {
-    FileHandle.standardError.write(Data(("auditfs: " + TerminalText.escape(message) + "\n").utf8))
-    exit(code)
-}
-
-func openStore(_ path: String, mode: Store.Mode) -> Store {
+/// Opens the store, printing what its recovery did; a store that cannot be
+/// opened fails with status 1 when damaged, 2 otherwise.
+func openStore(_ path: String, mode: Store.Mode) throws(CommandFailure) -> Store {
     do {
         let store = try Store.open(at: path, mode: mode)
         if let r = store.recovery {
-            FileHandle.standardError.write(("auditfs: " + r.description + "\n").data(using: .utf8)!)
+            printError("auditfs: " + r.description)
         }
         return store
     } catch {
-        fail(error.description, code: error.isDamage ? 1 : 2)
+        throw CommandFailure(error.description, code: error.isDamage ? 1 : 2)
     }
 }
 
@@ -32,12 +27,10 @@ extension StoreError {
 
 /// A time option (`--since`, `--until`): `Timestamps.time`, or a one-line
 /// error naming the forms or the bounds.
-func cliTime(_ option: String, _ text: String, now: Int64) -> Int64 {
-    do { return try Timestamps.time(text, now: now) } catch { fail("\(option) '\(text)': \(error)") }
+func cliTime(_ option: String, _ text: String, now: Int64) throws(CommandFailure) -> Int64 {
+    do { return try Timestamps.time(text, now: now) } catch { throw CommandFailure("\(option) '\(text)': \(error)") }
 }
 
-func parsePath(_ p: String) -> String {
-    do { return try StorePath.parse(p) } catch { fail(error.description) }
+func parsePath(_ p: String) throws(CommandFailure) -> String {
+    do { return try StorePath.parse(p) } catch { throw CommandFailure(error.description) }
 }
-
-import Foundation

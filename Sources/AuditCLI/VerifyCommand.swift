@@ -27,31 +27,31 @@ struct VerifyCommand: ParsableCommand {
         var anchors = Checker.Anchors()
         var notes: [String] = []
         if let key {
-            anchors.verifier = readVerifierKey(key)
+            anchors.verifier = try readVerifierKey(key)
             var limit = Checker.UnsignedLimit.standard
             if let maxUnsigned {
-                guard let ns = Timestamps.duration(maxUnsigned) else { fail("--max-unsigned '\(maxUnsigned)': expected a duration like 90s, 5m, 1h, 2d") }
+                guard let ns = Timestamps.duration(maxUnsigned) else { throw CommandFailure("--max-unsigned '\(maxUnsigned)': expected a duration like 90s, 5m, 1h, 2d") }
                 limit.maxSpan = ns
             }
             limit.maxRecords = maxUnsignedRecords
             anchors.unsigned = limit
         } else if maxUnsigned != nil || maxUnsignedRecords != nil {
-            fail("--max-unsigned and --max-unsigned-records need --key (the verifier key kept off the host)")
+            throw CommandFailure("--max-unsigned and --max-unsigned-records need --key (the verifier key kept off the host)")
         } else if FileManager.default.fileExists(atPath: Checkpointer.verifierKeyFile(of: store.store)) {
-            anchors.verifier = readVerifierKey(Checkpointer.verifierKeyFile(of: store.store))
+            anchors.verifier = try readVerifierKey(Checkpointer.verifierKeyFile(of: store.store))
             notes.append("signatures checked against the verifier key stored on this host; pass --key with the copy kept elsewhere")
         }
         for file in checkpoint {
-            guard let d = FileManager.default.contents(atPath: file) else { fail("cannot read checkpoint file '\(file)'") }
+            guard let d = FileManager.default.contents(atPath: file) else { throw CommandFailure("cannot read checkpoint file '\(file)'") }
             let found = Checkpointer.splitNotes(String(decoding: d, as: UTF8.self))
-            if found.isEmpty { fail("'\(file)' holds no signed checkpoint") }
+            if found.isEmpty { throw CommandFailure("'\(file)' holds no signed checkpoint") }
             for (i, n) in found.enumerated() { anchors.checkpoints.append((found.count == 1 ? file : "\(file) #\(i + 1)", n)) }
         }
         if let witnessKey {
-            do { anchors.witness = try Cosignature.WitnessKey(parsing: witnessKey) } catch { fail("--witness-key: \(error)") }
+            do { anchors.witness = try Cosignature.WitnessKey(parsing: witnessKey) } catch { throw CommandFailure("--witness-key: \(error)") }
         }
         var report: Checker.Report
-        do { report = try Checker.verify(at: store.store, anchors: anchors) } catch { fail(error.description) }
+        do { report = try Checker.verify(at: store.store, anchors: anchors) } catch { throw CommandFailure(error.description) }
         if report.status != .damaged {
             do {
                 let query = try QueryIndex.audit(store: store.store)

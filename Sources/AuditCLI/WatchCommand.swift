@@ -24,11 +24,11 @@ struct WatchCommand: ParsableCommand {
     @Option(name: .customLong("exit-after"), help: .hidden) var exitAfter: Int?
 
     func run() throws {
-        guard (1...60_000).contains(interval) else { fail("--interval \(interval): expected milliseconds from 1 to 60000") }
-        if let exitAfter, exitAfter < 1 { fail("--exit-after \(exitAfter): expected a count of 1 or more") }
+        guard (1...60_000).contains(interval) else { throw CommandFailure("--interval \(interval): expected milliseconds from 1 to 60000") }
+        if let exitAfter, exitAfter < 1 { throw CommandFailure("--exit-after \(exitAfter): expected a count of 1 or more") }
         let filter = try options.filter(now: FileSystem.nowNanoseconds())
         guard let resolved = AuditSource.resolve(source) else {
-            fail("'\(source)' is neither an auditfs store nor an auditfs mount point")
+            throw CommandFailure("'\(source)' is neither an auditfs store nor an auditfs mount point")
         }
         var printer = WatchPrinter(filter: filter, json: json, exitAfter: exitAfter)
         do {
@@ -39,21 +39,23 @@ struct WatchCommand: ParsableCommand {
                 let follower = try AuditFollower(store: path, from: index.position, segments: index.segments,
                                                  auditFiles: index.auditFilesCache)
                 while true {
-                    try follower.poll { line in printer.line(path: line.path, bytes: Array(line.bytes)) }
+                    try follower.poll { line in try printer.line(path: line.path, bytes: Array(line.bytes)) }
                     usleep(UInt32(interval) * 1000)
                 }
             case let .mounted(dir):
                 var tail = MountedTail(auditDir: dir)
                 tail.skipToEnd()
                 while true {
-                    tail.poll { path, bytes in printer.line(path: path, bytes: bytes) }
+                    try tail.poll { path, bytes in try printer.line(path: path, bytes: bytes) }
                     usleep(UInt32(interval) * 1000)
                 }
             }
+        } catch is WatchPrinter.Done {
+            return
         } catch let e as StoreError {
-            fail(e.description, code: e.isDamage ? 1 : 2)
+            throw CommandFailure(e.description, code: e.isDamage ? 1 : 2)
         } catch {
-            fail("\(error)")
+            throw CommandFailure("\(error)")
         }
     }
 }
@@ -65,7 +67,10 @@ struct WatchPrinter {
     var printed = 0
     let decoder = JSONDecoder()
 
-    mutating func line(path: String, bytes: [UInt8]) {
+    /// Thrown when `--exit-after` records are printed: the watch ends there, with status 0.
+    struct Done: Error {}
+
+    mutating func line(path: String, bytes: [UInt8]) throws(Done) {
         let source: String
         var text: String
         if AuditFiles.isDecisions(path) {
@@ -100,7 +105,7 @@ struct WatchPrinter {
             FileHandle.standardOutput.write(Data((text + "\n").utf8))
         }
         printed += 1
-        if let exitAfter, printed >= exitAfter { exit(0) }
+        if let exitAfter, printed >= exitAfter { throw Done() }
     }
 }
 
@@ -126,7 +131,7 @@ struct MountedTail {
         }
     }
 
-    mutating func poll(_ body: (String, [UInt8]) -> Void) {
+    mutating func poll<E: Error>(_ body: (String, [UInt8]) throws(E) -> Void) throws(E) {
         for f in files() {
             guard let h = FileHandle(forReadingAtPath: local(f)) else { continue }
             defer { try? h.close() }
@@ -134,7 +139,7 @@ struct MountedTail {
             try? h.seek(toOffset: at)
             guard let data = try? h.readToEnd(), !data.isEmpty, let lastNL = data.lastIndex(of: 0x0A) else { continue }
             let complete = data[data.startIndex...lastNL]
-            for line in complete.split(separator: 0x0A) where !line.isEmpty { body(f, Array(line)) }
+            for line in complete.split(separator: 0x0A) where !line.isEmpty { try body(f, Array(line)) }
             offsets[f] = at + UInt64(complete.count)
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import AuditCLI
 
 /// The checker alone: builds and runs without libfuse.
@@ -9,4 +10,4 @@ struct AuditFSCheck: ParsableCommand {
         subcommands: StoreCommands.readOnly)
 }
 
-CommandLineMain.run(AuditFSCheck.self)
+exit(CommandLineMain.run(AuditFSCheck.self))

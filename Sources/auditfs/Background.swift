@@ -1,3 +1,4 @@
+import AuditCLI
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -5,12 +6,13 @@ import Glibc
 /// Starting the daemon in the background: `auditfs mount` (without -f) runs
 /// itself again with `-f --ready-fd 3` as a detached child (new session,
 /// stdio on /dev/null, the write end of a pipe as fd 3), relays the child's
-/// `note:` lines, and returns when it reads `ready` (exit 0) or `error:`
-/// (its one-line error, exit 1). Raw process calls for this live here.
+/// `note:` lines, and returns when it reads `ready` (the mount command then
+/// exits 0) or throws at `error:` (its one-line error, exit 1). Raw process
+/// calls for this live here.
 enum Background {
-    static func start(arguments: [String]) -> Never {
+    static func start(arguments: [String]) throws(CommandFailure) {
         var pipeFDs: [Int32] = [0, 0]
-        guard pipe(&pipeFDs) == 0 else { fail("could not create a pipe: \(String(cString: strerror(errno)))") }
+        guard pipe(&pipeFDs) == 0 else { throw failure("could not create a pipe: \(String(cString: strerror(errno)))") }
         let (readEnd, writeEnd) = (pipeFDs[0], pipeFDs[1])
         _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
         _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)   // dup2 to fd 3 clears it for the child
@@ -40,7 +42,7 @@ enum Background {
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, argv, environ)
         close(writeEnd)
-        guard rc == 0 else { fail("could not start the mount daemon: \(String(cString: strerror(rc)))") }
+        guard rc == 0 else { throw failure("could not start the mount daemon: \(String(cString: strerror(rc)))") }
 
         var pending: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 4096)
@@ -52,10 +54,10 @@ enum Background {
             while let nl = pending.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = String(decoding: pending[..<nl], as: UTF8.self)
                 pending.removeSubrange(...nl)
-                if line == "ready" { exit(0) }
+                if line == "ready" { return }
                 if line.hasPrefix("error: ") {
                     _ = waitpid(pid, nil, 0)
-                    fail(String(line.dropFirst(7)))
+                    throw failure(String(line.dropFirst(7)))
                 }
                 if line.hasPrefix("note: ") { say(String(line.dropFirst(6))) }
             }
@@ -63,7 +65,7 @@ enum Background {
         var status: Int32 = 0
         _ = waitpid(pid, &status, 0)
         let how = status & 0x7f == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(status & 0x7f)"
-        fail("the mount daemon \(how) before the mount was ready")
+        throw failure("the mount daemon \(how) before the mount was ready")
     }
 
     /// Sets this process's command name (/proc/self/comm), which its records
@@ -80,8 +82,6 @@ enum Background {
         _ = line.withCString { write(2, $0, strlen($0)) }
     }
 
-    static func fail(_ message: String) -> Never {
-        say(message)
-        exit(1)
-    }
+    /// `auditfs: <message>` as `say` prints it (verbatim), exit status 1.
+    static func failure(_ message: String) -> CommandFailure { CommandFailure(verbatim: message, code: 1) }
 }

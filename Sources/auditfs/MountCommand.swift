@@ -96,7 +96,8 @@ public struct MountCommand: ParsableCommand {
             if let metrics { args += ["--metrics", metrics] }
             if let reserve { args += ["--reserve", reserve] }
             if let decisionBudget { args += ["--decision-budget", decisionBudget] }
-            Background.start(arguments: args)
+            try Background.start(arguments: args)
+            return   // the daemon is ready
         }
         let readiness = Readiness(fd: readyFD)
         if readyFD != nil {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import AuditCLI
 import AuditDaemon
 
@@ -9,4 +10,4 @@ struct AuditFS: ParsableCommand {
         subcommands: StoreCommands.all + [MountCommand.self])
 }
 
-CommandLineMain.run(AuditFS.self)
+exit(CommandLineMain.run(AuditFS.self))
