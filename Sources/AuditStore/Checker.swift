@@ -28,6 +28,21 @@ public enum Checker {
             /// The failed check, or nil when it passed.
             public var check: CheckName?
             public var message: String
+            /// Why it failed, with the values compared (not in the JSON report:
+            /// `check` and `message` say it there).
+            public var failure: CheckpointFailure?
+
+            private enum CodingKeys: String, CodingKey { case source, size, check, message }
+
+            init(source: String, size: UInt64?, passed message: String) {
+                self.source = source; self.size = size; self.message = message
+            }
+
+            init(source: String, size: UInt64?, failure: CheckpointFailure) {
+                self.source = source; self.size = size; self.failure = failure
+                check = failure.check
+                message = failure.description
+            }
         }
         public var checkpoints: [CheckpointResult] = []
         /// With a verifier key: the records the newest valid checkpoint
@@ -161,7 +176,7 @@ public enum Checker {
                 indexFailure("it covers \(c.snapshot.nextSeq) records; the segments hold \(namespace.nextSeq)")
             }
         }
-        for p in treeComparison?.problems ?? [] { cacheFailures.append(.init(cache: "cache/tree", message: p)) }
+        for p in treeComparison?.problems ?? [] { cacheFailures.append(.init(cache: "cache/tree", message: p.description)) }
         var report = Report(status: .intact, store: path, records: replay.records, files: namespace.fileCount,
                             segments: segments.count, segmentBytes: replay.segmentBytes, payloadBytes: replay.payloadBytes,
                             treeSize: namespace.tree.size, treeRoot: namespace.tree.root.hex,

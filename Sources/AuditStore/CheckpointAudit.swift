@@ -36,7 +36,7 @@ struct CheckpointAudit {
     private var stored: [Note] = []
     private var storedLastBefore: [Int64?] = []
     private var wanted: [UInt64: Hash?] = [:]          // external sizes → root at that size
-    private var externalParsed: [(source: String, note: String, checkpoint: Checkpoint?, error: String?)] = []
+    private var externalParsed: [(source: String, note: String, checkpoint: Checkpoint?, error: (any Error)?)] = []
 
     init(origin: String, verifier: SignedNote.Verifier?, external: [(String, String)], witness: Cosignature.WitnessKey?) {
         self.origin = origin
@@ -48,7 +48,7 @@ struct CheckpointAudit {
                 wanted[c.size] = .some(nil)
                 externalParsed.append((source, note, c, nil))
             } catch {
-                externalParsed.append((source, note, nil, "\(error)"))
+                externalParsed.append((source, note, nil, error))
             }
         }
     }
@@ -115,8 +115,11 @@ struct CheckpointAudit {
             boundaries[records] = (lastTime, newestTime)
         }
         var results: [Checker.Report.CheckpointResult] = []
-        func result(_ source: String, _ size: UInt64?, _ check: CheckName?, _ message: String) {
-            results.append(.init(source: source, size: size, check: check, message: message))
+        func passed(_ source: String, _ size: UInt64?, _ message: String) {
+            results.append(.init(source: source, size: size, passed: message))
+        }
+        func failed(_ source: String, _ size: UInt64?, _ failure: CheckpointFailure) {
+            results.append(.init(source: source, size: size, failure: failure))
         }
         // The key chain from the verifier key (the root key, epoch 0).
         var keys: [(epoch: Int, key: SignedNote.Verifier, certificate: KeyCertificate?)] = []
@@ -128,25 +131,25 @@ struct CheckpointAudit {
                 do {
                     let cert = try KeyCertificate.open(note.text, signedBy: keys.last!.key)
                     if cert.epoch != e || cert.origin != origin {
-                        result(source, cert.size, .keyCertificate, "names epoch \(cert.epoch) of \(cert.origin), expected epoch \(e) of \(origin)")
+                        failed(source, cert.size, .certificateNames(epoch: cert.epoch, origin: cert.origin, expectedEpoch: e, expectedOrigin: origin))
                         break
                     }
                     if cert.size != note.seq || cert.root != note.rootBefore {
-                        result(source, cert.size, .keyCertificate,
-                               "certifies tree size \(cert.size) root \(cert.root.hex), but the store has size \(note.seq) root \(note.rootBefore.hex) there: history before epoch \(e) was rewritten")
+                        failed(source, cert.size, .certificateTreeHead(epoch: e, certified: .init(size: cert.size, root: cert.root),
+                                                                       store: .init(size: note.seq, root: note.rootBefore)))
                         break
                     }
                     keys.append((e, cert.key, cert))
-                    result(source, cert.size, nil, "epoch \(e) key certified by epoch \(e - 1), window \(cert.windowText)")
+                    passed(source, cert.size, "epoch \(e) key certified by epoch \(e - 1), window \(cert.windowText)")
                 } catch {
-                    result(source, nil, .keyCertificate, "not signed by epoch \(e - 1)'s key: \(error)")
+                    failed(source, nil, .certificateSignature(epoch: e, cause: error))
                     break
                 }
                 e += 1
             }
             if let stray = certificates.keys.filter({ $0 >= e }).min() {
                 if results.last?.check == nil {
-                    result(AuditPaths.certificate(epoch: stray), nil, .keyCertificate, "epoch \(stray) has no certified predecessor chain")
+                    failed(AuditPaths.certificate(epoch: stray), nil, .certificateWithoutChain(epoch: stray))
                 }
             }
         }
@@ -166,61 +169,59 @@ struct CheckpointAudit {
         for (i, note) in stored.enumerated() {
             let source = "\(AuditPaths.checkpoints) #\(i + 1) (record \(note.seq))"
             guard let (text, _) = try? SignedNote.parse(note.text), let c = try? Checkpoint.parse(text) else {
-                result(source, nil, .checkpointFormat, "not a signed checkpoint"); continue
+                failed(source, nil, .format(cause: nil)); continue
             }
-            if c.origin != origin { result(source, c.size, .checkpointOrigin, "origin \(c.origin), expected \(origin)"); continue }
+            if c.origin != origin { failed(source, c.size, .origin(found: c.origin, expected: origin, external: false)); continue }
             if c.size != note.seq || c.root != note.rootBefore {
-                result(source, c.size, .checkpointFork, "signs size \(c.size) root \(c.root.hex), but the store has size \(note.seq) root \(note.rootBefore.hex) there")
+                failed(source, c.size, .storedTreeHead(signed: .init(size: c.size, root: c.root), store: .init(size: note.seq, root: note.rootBefore)))
                 continue
             }
-            if c.size < lastSize { result(source, c.size, .checkpointOrder, "size \(c.size) after a checkpoint of size \(lastSize)"); continue }
+            if c.size < lastSize { failed(source, c.size, .order(size: c.size, after: lastSize)); continue }
             lastSize = c.size
             if verifier != nil {
                 guard let (epoch, violation) = signer(of: note.text, c, newest: note.newestBefore) else {
-                    result(source, c.size, .checkpointSignature, "not signed by any key the verifier key certifies: re-signed or forged"); continue
+                    failed(source, c.size, .signature(external: false)); continue
                 }
-                if let violation { result(source, c.size, violation.check, violation.message); continue }
-                result(source, c.size, nil, "signed by epoch \(epoch), matches the store")
+                if let violation { failed(source, c.size, .epochBinding(violation)); continue }
+                passed(source, c.size, "signed by epoch \(epoch), matches the store")
                 valid.append(Valid(source: source, checkpoint: c, epoch: epoch, stored: true, lastCovered: storedLastBefore[i]))
             } else {
-                result(source, c.size, nil, "matches the store (signature not checked: no verifier key)")
+                passed(source, c.size, "matches the store (signature not checked: no verifier key)")
             }
         }
         // Checkpoints from outside.
         for e in externalParsed {
             guard let c = e.checkpoint else {
-                result(e.source, nil, .checkpointFormat, e.error ?? "not a checkpoint"); continue
+                failed(e.source, nil, .format(cause: e.error)); continue
             }
-            if c.origin != origin { result(e.source, c.size, .checkpointOrigin, "a checkpoint of \(c.origin), not of this store (\(origin))"); continue }
+            if c.origin != origin { failed(e.source, c.size, .origin(found: c.origin, expected: origin, external: true)); continue }
             var epoch: Int?
             if verifier != nil {
                 // The time rule waits for the root to match: only then are these its records.
                 guard let (k, violation) = signer(of: e.note, c, newest: nil) else {
-                    result(e.source, c.size, .checkpointSignature, "not signed by any key the verifier key certifies"); continue
+                    failed(e.source, c.size, .signature(external: true)); continue
                 }
-                if let violation { result(e.source, c.size, violation.check, violation.message); continue }
+                if let violation { failed(e.source, c.size, .epochBinding(violation)); continue }
                 epoch = k
             }
             if let witness {
                 do { _ = try Cosignature.verify(e.note, witness: witness) } catch {
-                    result(e.source, c.size, .checkpointCosignature, "\(error)"); continue
+                    failed(e.source, c.size, .cosignature(cause: error)); continue
                 }
             }
             if c.size > records {
-                result(e.source, c.size, .checkpointRollback,
-                       "the store holds \(records) records, the checkpoint \(c.size): the store was rolled back or truncated")
+                failed(e.source, c.size, .rollback(records: records, size: c.size))
                 continue
             }
-            guard let root = wanted[c.size] ?? nil else { result(e.source, c.size, .checkpointRollback, "no tree head at size \(c.size)"); continue }
+            guard let root = wanted[c.size] ?? nil else { failed(e.source, c.size, .noTreeHead(size: c.size)); continue }
             if root != c.root {
-                result(e.source, c.size, .checkpointFork,
-                       "the store's first \(c.size) records have root \(root.hex), the checkpoint \(c.root.hex): a fork (different history at the same size)")
+                failed(e.source, c.size, .fork(size: c.size, signed: c.root, store: root))
                 continue
             }
             if epoch != nil, let v = EpochBinding.timeViolation(of: c, newestRecord: boundaries[c.size]?.newest ?? nil) {
-                result(e.source, c.size, v.check, v.message); continue
+                failed(e.source, c.size, .epochBinding(v)); continue
             }
-            result(e.source, c.size, nil, "consistent: the checkpoint's tree is a prefix of the store")
+            passed(e.source, c.size, "consistent: the checkpoint's tree is a prefix of the store")
             if let epoch {
                 valid.append(Valid(source: e.source, checkpoint: c, epoch: epoch, stored: false, lastCovered: boundaries[c.size]?.last ?? nil))
             }

@@ -32,24 +32,86 @@ public struct ProofBundle: Codable, Sendable {
     public var certificates: [Certificate]
     public var records: [Entry]
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let reason: String
-        public var description: String { reason }
+    /// Why a bundle cannot be made, or does not prove what it says: each
+    /// case carries the values compared and, where another check failed
+    /// inside it, that check's error (its cause).
+    public enum Failure: Error, CustomStringConvertible {
+        // Making a bundle.
+        case noSuchFile(path: String)
+        case isADirectory(path: String)
+        case rangeOutsideFile(start: UInt64, end: UInt64, size: UInt64)
+        case noCheckpointCovers(record: UInt64)
+        case notACertificate(path: String)
+        // Verifying one.
+        case notABundle(format: String)
+        case badHash
+        case rangeReversed(start: UInt64, end: UInt64)
+        /// Certificate `index` (1-based) is not signed by the previous key.
+        case certificateSignature(index: Int, cause: any Error)
+        case certificateNames(index: Int, epoch: Int, origin: String)
+        case certificateNewer(index: Int, size: UInt64, checkpointSize: UInt64)
+        /// The checkpoint's tree does not extend the tree head certified for `epoch`.
+        case notExtending(epoch: Int, cause: any Error)
+        case notSigned
+        case noRecords
+        case badBase64(seq: UInt64)
+        case notInCheckpoint(seq: UInt64, checkpointSize: UInt64)
+        /// Record `seq`'s inclusion proof fails (`MerkleProof.Invalid`) or does not decode.
+        case inclusion(seq: UInt64, cause: any Error)
+        case payloadMismatch(seq: UInt64, expected: Hash, calculated: Hash, expectedLength: UInt64, length: UInt64)
+        case epochBinding(EpochBinding.Violation)
+        case firstRecordNotCreate(path: String)
+        case notAnAppend(seq: UInt64, path: String)
+        case gap(seq: UInt64, offset: UInt64, expected: UInt64)
+        case offsetOverflow(seq: UInt64, offset: UInt64)
+        case coverage(covered: UInt64, range: UInt64)
+
+        public var description: String {
+            switch self {
+            case let .noSuchFile(path): "'\(path)' does not exist in the store"
+            case let .isADirectory(path): "'\(path)' is a directory"
+            case let .rangeOutsideFile(a, b, size): "range \(a):\(b) is outside the file (size \(size))"
+            case let .noCheckpointCovers(record):
+                "no stored checkpoint covers record \(record) yet; issue one (auditfs checkpoint, or wait for the mount's next)"
+            case let .notACertificate(path): "\(path) is not a key certificate"
+            case let .notABundle(format): "not an \(ProofBundle.format) bundle" + (format.isEmpty ? "" : " (format '\(format)')")
+            case .badHash: "bad hash in bundle"
+            case let .rangeReversed(start, end): "the range \(start):\(end) ends before it starts"
+            case let .certificateSignature(i, cause): "key certificate \(i): \(cause)"
+            case let .certificateNames(i, epoch, origin): "key certificate \(i) is for epoch \(epoch) of \(origin)"
+            case let .certificateNewer(i, size, checkpointSize):
+                "key certificate \(i) is newer than the checkpoint (tree size \(size), the checkpoint's \(checkpointSize))"
+            case let .notExtending(epoch, cause): "the checkpoint does not extend the tree certified for epoch \(epoch): \(cause)"
+            case .notSigned: "the checkpoint is not signed by the verifier key or a key it certifies"
+            case .noRecords: "the bundle holds no records"
+            case let .badBase64(seq): "record \(seq): bad base64"
+            case let .notInCheckpoint(seq, size): "record \(seq) is not in the checkpoint (tree size \(size))"
+            case let .inclusion(seq, cause): "record \(seq): \(cause)"
+            case let .payloadMismatch(seq, expected, calculated, expectedLength, length):
+                "record \(seq): the payload does not match its digest (the header says \(expectedLength) bytes of digest \(expected.hex), the bundle holds \(length) bytes of digest \(calculated.hex))"
+            case let .epochBinding(v): v.description
+            case let .firstRecordNotCreate(path): "the first record does not create \(path)"
+            case let .notAnAppend(seq, path): "record \(seq) is not an append to \(path)"
+            case let .gap(seq, offset, expected): "record \(seq) at offset \(offset), expected \(expected): a gap"
+            case let .offsetOverflow(seq, offset): "record \(seq): offset \(offset) + length passes 2^64"
+            case let .coverage(covered, range): "the records cover \(covered) bytes, the range \(range)"
+            }
+        }
     }
 
     static func b64(_ h: Hash) -> String { Data(h.bytes).base64EncodedString() }
-    static func hash(_ s: String) throws -> Hash {
-        guard let d = Data(base64Encoded: s), d.count == 32 else { throw Failure(reason: "bad hash in bundle") }
+    static func hash(_ s: String) throws(Failure) -> Hash {
+        guard let d = Data(base64Encoded: s), d.count == 32 else { throw .badHash }
         return Array(d).withUnsafeBytes { Hash(bytes: $0) }
     }
 
     /// Builds the bundle for bytes [start, end) of `path` from an open store,
     /// against the newest stored checkpoint that covers the records needed.
     public static func make(store: Store, path: String, start: UInt64?, end: UInt64?) throws -> ProofBundle {
-        guard let node = store.lookup(path) else { throw Failure(reason: "'\(path)' does not exist in the store") }
-        guard !node.isDirectory else { throw Failure(reason: "'\(path)' is a directory") }
+        guard let node = store.lookup(path) else { throw Failure.noSuchFile(path: path) }
+        guard !node.isDirectory else { throw Failure.isADirectory(path: path) }
         let a = start ?? 0, b = end ?? node.size
-        guard a <= b, b <= node.size else { throw Failure(reason: "range \(a):\(b) is outside the file (size \(node.size))") }
+        guard a <= b, b <= node.size else { throw Failure.rangeOutsideFile(start: a, end: b, size: node.size) }
         var seqs: [UInt64] = [node.id - 1]
         for block in store.blockRefs(of: node.id) where block.fileOffset < b && block.fileOffset + UInt64(block.length) > a {
             seqs.append(block.seq)
@@ -59,7 +121,7 @@ public struct ProofBundle: Codable, Sendable {
         guard let checkpoint = notes.last(where: { note in
             (try? Checkpoint.parse(SignedNote.parse(note).text).size).map { $0 >= needed } ?? false
         }) else {
-            throw Failure(reason: "no stored checkpoint covers record \(needed - 1) yet; issue one (auditfs checkpoint, or wait for the mount's next)")
+            throw Failure.noCheckpointCovers(record: needed - 1)
         }
         let c = try Checkpoint.parse(SignedNote.parse(checkpoint).text)
         var certs: [Certificate] = []
@@ -69,7 +131,7 @@ public struct ProofBundle: Codable, Sendable {
             let text = try SignedNote.parse(note).text
             let tree = text.split(separator: "\n").first { $0.hasPrefix("tree ") }?.split(separator: " ")
             guard let tree, tree.count == 3, let size = UInt64(tree[1]) else {
-                throw Failure(reason: "\(AuditPaths.certificate(epoch: e)) is not a key certificate")
+                throw Failure.notACertificate(path: AuditPaths.certificate(epoch: e))
             }
             guard size <= c.size else { break }   // certified after this checkpoint
             certs.append(Certificate(note: note, consistency: try store.consistencyProof(old: size, new: c.size).map(b64)))
@@ -97,75 +159,77 @@ public struct ProofBundle: Codable, Sendable {
 
     /// Checks everything in the bundle against `verifier` (epoch 0's key).
     public func verify(with verifier: SignedNote.Verifier) throws -> Proven {
-        guard format == Self.format else { throw Failure(reason: "not an \(Self.format) bundle") }
+        guard format == Self.format else { throw Failure.notABundle(format: format) }
         // The key chain, and the checkpoint's key.
         let (text, _) = try SignedNote.parse(checkpoint)
         let c = try Checkpoint.parse(text)
-        guard start <= end else { throw Failure(reason: "the range \(start):\(end) ends before it starts") }
+        guard start <= end else { throw Failure.rangeReversed(start: start, end: end) }
         var keys: [(key: SignedNote.Verifier, certificate: KeyCertificate?)] = [(verifier, nil)]
         for (i, cert) in certificates.enumerated() {
             let k: KeyCertificate
             do { k = try KeyCertificate.open(cert.note, signedBy: keys.last!.key) } catch {
-                throw Failure(reason: "key certificate \(i + 1): \(error)")
+                throw Failure.certificateSignature(index: i + 1, cause: error)
             }
-            guard k.epoch == i + 1, k.origin == c.origin else { throw Failure(reason: "key certificate \(i + 1) is for epoch \(k.epoch) of \(k.origin)") }
-            guard k.size <= c.size else { throw Failure(reason: "key certificate \(i + 1) is newer than the checkpoint") }
+            guard k.epoch == i + 1, k.origin == c.origin else { throw Failure.certificateNames(index: i + 1, epoch: k.epoch, origin: k.origin) }
+            guard k.size <= c.size else { throw Failure.certificateNewer(index: i + 1, size: k.size, checkpointSize: c.size) }
             do {
                 try MerkleProof.verifyConsistency(old: k.size, new: c.size, root1: k.root, root2: c.root,
                                                   proof: try cert.consistency.map(Self.hash))
             } catch {
-                throw Failure(reason: "the checkpoint does not extend the tree certified for epoch \(i + 1): \(error)")
+                throw Failure.notExtending(epoch: i + 1, cause: error)
             }
             keys.append((k.key, k))
         }
         guard let signing = keys.lastIndex(where: { (try? SignedNote.open(checkpoint, by: $0.key)) != nil }) else {
-            throw Failure(reason: "the checkpoint is not signed by the verifier key or a key it certifies")
+            throw Failure.notSigned
         }
         let nextCertifiedAt = signing + 1 < keys.count ? keys[signing + 1].certificate?.size : nil
         // The records, each included in the checkpoint's tree.
-        guard let first = records.first else { throw Failure(reason: "the bundle holds no records") }
+        guard let first = records.first else { throw Failure.noRecords }
         var decoded: [(Record, [UInt8])] = []
         for e in records {
             guard let header = Data(base64Encoded: e.header), let payload = Data(base64Encoded: e.payload) else {
-                throw Failure(reason: "record \(e.seq): bad base64")
+                throw Failure.badBase64(seq: e.seq)
             }
             let h = Array(header)
             let record = try h.withUnsafeBytes { try Record.decodeHeader($0) }
-            guard record.seq == e.seq, record.seq < c.size else { throw Failure(reason: "record \(e.seq) is not in the checkpoint") }
+            guard record.seq == e.seq, record.seq < c.size else { throw Failure.notInCheckpoint(seq: e.seq, checkpointSize: c.size) }
             let hash = Hash.sha256(h)
             do {
                 try MerkleProof.verifyInclusion(index: e.seq, size: c.size, leafHash: MerkleTree.leafHash(hash),
                                                 proof: try e.inclusion.map(Self.hash), root: c.root)
-            } catch { throw Failure(reason: "record \(e.seq): \(error)") }
-            guard Hash.sha256(Array(payload)) == record.payloadDigest, UInt64(payload.count) == record.payloadLength else {
-                throw Failure(reason: "record \(e.seq): the payload does not match its digest")
+            } catch { throw Failure.inclusion(seq: e.seq, cause: error) }
+            let digest = Hash.sha256(Array(payload))
+            guard digest == record.payloadDigest, UInt64(payload.count) == record.payloadLength else {
+                throw Failure.payloadMismatch(seq: e.seq, expected: record.payloadDigest, calculated: digest,
+                                              expectedLength: record.payloadLength, length: UInt64(payload.count))
             }
             decoded.append((record, Array(payload)))
         }
         // The checkpoint lies in its key's epoch, and after every record it proves.
         if let v = EpochBinding.violation(of: c, epoch: signing, certificate: keys[signing].certificate,
                                           nextCertifiedAt: nextCertifiedAt, newestRecord: decoded.map(\.0.time).max()) {
-            throw Failure(reason: v.description)
+            throw Failure.epochBinding(v)
         }
         // The first record creates the file; the others append to it, contiguously.
         guard case let .create(p, _, _, _) = decoded[0].0.body, decoded[0].0.kind == .file, p.sameBytes(as: path), first.seq == decoded[0].0.seq else {
-            throw Failure(reason: "the first record does not create \(path)")
+            throw Failure.firstRecordNotCreate(path: path)
         }
         let file = Record.fileID(createdBy: first.seq)
         var bytes: [UInt8] = []
         var writers: Proven = Proven(path: path, start: start, end: end, bytes: [], writers: [], checkpoint: c, epoch: signing)
         var expected: UInt64?
         for (record, payload) in decoded.dropFirst() {
-            guard record.file == file, case let .append(offset) = record.body else { throw Failure(reason: "record \(record.seq) is not an append to \(path)") }
-            if let expected, offset != expected { throw Failure(reason: "record \(record.seq) at offset \(offset), expected \(expected): a gap") }
+            guard record.file == file, case let .append(offset) = record.body else { throw Failure.notAnAppend(seq: record.seq, path: path) }
+            if let expected, offset != expected { throw Failure.gap(seq: record.seq, offset: offset, expected: expected) }
             let (blockEnd, overflow) = offset.addingReportingOverflow(record.payloadLength)
-            guard !overflow else { throw Failure(reason: "record \(record.seq): offset \(offset) + length passes 2^64") }
+            guard !overflow else { throw Failure.offsetOverflow(seq: record.seq, offset: offset) }
             expected = blockEnd
             let lo = max(start, offset), hi = min(end, blockEnd)
             if lo < hi { bytes += payload[Int(lo - offset)..<Int(hi - offset)] }
             writers.writers.append((record.seq, record.time, record.writer.uid, record.writer.gid, record.writer.pid, record.writer.command, offset, record.payloadLength))
         }
-        guard UInt64(bytes.count) == end - start else { throw Failure(reason: "the records cover \(bytes.count) bytes, the range \(end - start)") }
+        guard UInt64(bytes.count) == end - start else { throw Failure.coverage(covered: UInt64(bytes.count), range: end - start) }
         writers.bytes = bytes
         return writers
     }

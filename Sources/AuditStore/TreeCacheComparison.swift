@@ -10,12 +10,32 @@ import Glibc
 /// are read front to back in 1 MiB pieces, each up to the size it had when
 /// verify started (a daemon may be appending).
 final class TreeCacheComparison {
+    /// What disagrees, with both values: the cache's and the segments'.
+    enum Mismatch: CustomStringConvertible {
+        /// A cache file that cannot be opened or read.
+        case unreadable(any Error)
+        /// Record `seq`'s position in the segments, and the one the cache holds.
+        case position(seq: UInt64, segment: Int, offset: UInt64, cachedSegment: UInt64, cachedOffset: UInt64)
+        /// Entry `index` of level `level`: the hash the cache holds, and the one the segments' tree has.
+        case hash(level: Int, index: UInt64, cached: Hash, calculated: Hash)
+
+        var description: String {
+            switch self {
+            case let .unreadable(error): "\(error)"
+            case let .position(seq, segment, offset, cachedSegment, cachedOffset):
+                "positions: record \(seq) is at segment \(segment) offset \(offset), the cache says segment \(cachedSegment) offset \(cachedOffset)"
+            case let .hash(level, index, cached, calculated):
+                "level-\(String(level).leftPad(2)) entry \(index) is \(cached.hex), the segments' tree has \(calculated.hex)"
+            }
+        }
+    }
+
     private let directory: String
     private var positions: ElementStream<UInt64>?
     private var levels: [ElementStream<Hash>] = []
     private var levelCounts: [UInt64] = []
-    /// What disagrees, at most a few lines.
-    private(set) var problems: [String] = []
+    /// What disagrees, at most a few.
+    private(set) var problems: [Mismatch] = []
 
     /// Nil when the store has no tree cache; a file that cannot be opened
     /// (not a regular file, unreadable) is a problem of its own.
@@ -32,18 +52,18 @@ final class TreeCacheComparison {
                 level += 1
             }
         } catch {
-            problem("\(error)")
+            problem(.unreadable(error))
         }
         levelCounts = [UInt64](repeating: 0, count: 64)
     }
 
-    private func problem(_ s: String) { if problems.count < 5 { problems.append(s) } }
+    private func problem(_ m: Mismatch) { if problems.count < 5 { problems.append(m) } }
 
     /// Record `seq` was read at `offset` of segment `segment`, with leaf hash `leaf`.
     func leaf(seq: UInt64, leaf: Hash, segment: Int, offset: UInt64) {
         guard problems.isEmpty else { return }
         if let stored = positions?.next(), stored != UInt64(segment) << 40 | offset {
-            problem("positions: record \(seq) is at segment \(segment) offset \(offset), the cache says segment \(stored >> 40) offset \(stored & ((1 << 40) - 1))")
+            problem(.position(seq: seq, segment: segment, offset: offset, cachedSegment: stored >> 40, cachedOffset: stored & ((1 << 40) - 1)))
         }
         compare(level: 0, leaf)
     }
@@ -57,7 +77,7 @@ final class TreeCacheComparison {
         levelCounts[level] += 1
         guard level < levels.count, let stored = levels[level].next() else { return }
         if stored != h {
-            problem("level-\(String(level).leftPad(2)) entry \(index) is \(stored.hex), the segments' tree has \(h.hex)")
+            problem(.hash(level: level, index: index, cached: stored, calculated: h))
         }
     }
 }

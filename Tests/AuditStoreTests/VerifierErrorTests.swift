@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+@testable import AuditStore
+
+/// Verifier errors carry the values they compared, as typed cases: a root
+/// mismatch has the expected root and the one the proof (or the store) gives.
+@Suite(.serialized) struct VerifierErrorTests {
+    static let leaves = MerkleProofTests.leaves
+    static let roots = MerkleProofTests.roots
+
+    @Test func anInclusionProofAgainstAnotherRootNamesTheRootItLeadsTo() throws {
+        let (index, size, proof) = MerkleProofTests.inclusion[2]
+        let wrong = Self.roots[0]
+        #expect(throws: MerkleProof.Invalid.rootMismatch(expected: wrong, calculated: Self.roots[Int(size) - 1])) {
+            try MerkleProof.verifyInclusion(index: index, size: size, leafHash: Self.leaves[Int(index)],
+                                            proof: proof.map(MerkleProofTests.h), root: wrong)
+        }
+    }
+
+    @Test(arguments: MerkleProofTests.consistency.indices.filter { MerkleProofTests.consistency[$0].0 != MerkleProofTests.consistency[$0].1 })
+    func aConsistencyProofAgainstAnotherOldRootNamesTheRootItRebuilds(i: Int) throws {
+        let (m, n, proof) = MerkleProofTests.consistency[i]
+        let realOld = Self.roots[Int(m) - 1], wrong = Self.roots[Int(n) - 1]
+        // A power-of-two old size is its own proof element: the old root is taken as given, the new one then differs.
+        if m & (m - 1) == 0 {
+            #expect(throws: MerkleProof.Invalid.self) {
+                try MerkleProof.verifyConsistency(old: m, new: n, root1: wrong, root2: Self.roots[Int(n) - 1], proof: proof.map(MerkleProofTests.h))
+            }
+            return
+        }
+        #expect(throws: MerkleProof.Invalid.oldRootMismatch(expected: wrong, calculated: realOld)) {
+            try MerkleProof.verifyConsistency(old: m, new: n, root1: wrong, root2: Self.roots[Int(n) - 1], proof: proof.map(MerkleProofTests.h))
+        }
+        #expect(throws: MerkleProof.Invalid.newRootMismatch(expected: realOld, calculated: Self.roots[Int(n) - 1])) {
+            try MerkleProof.verifyConsistency(old: m, new: n, root1: realOld, root2: realOld, proof: proof.map(MerkleProofTests.h))
+        }
+    }
+
+    @Test func theTextOfEachCaseSaysBothValues() {
+        let a = Self.roots[0], b = Self.roots[1]
+        #expect(MerkleProof.Invalid.rootMismatch(expected: a, calculated: b).description == "inclusion proof leads to root \(b.hex), not \(a.hex)")
+        #expect(MerkleProof.Invalid.fork(size: 3, old: a, new: b).description == "two different roots at size 3: a fork (\(a.hex) and \(b.hex))")
+        #expect(MerkleProof.Invalid.tooShort(.inclusion).description == "inclusion proof is shorter than the tree is deep")
+        #expect(MerkleProof.Invalid.tooShort(.consistency).description == "consistency proof is too short")
+    }
+
+    /// A witness's checkpoint of a forked store: the failure carries the root
+    /// the checkpoint signs and the root the store has at its size.
+    @Test func aForkCarriesTheSignedRootAndTheStoresRoot() throws {
+        let tmp = TempDir()
+        let (s, verifier) = try CheckpointTests.signedStore(tmp.path + "/s")
+        try CheckpointTests.write(s, "/app.log", ["base"])
+        s.close()
+        copyStore(s.path, to: tmp.path + "/fork")
+        let a = try Store.open(at: s.path, mode: .readWrite)
+        try CheckpointTests.write(a, "/app.log", ["the real line"])
+        let note = try CheckpointTests.checkpointer(a).issue()
+        a.close()
+        let b = try Store.open(at: tmp.path + "/fork", mode: .readWrite)
+        try CheckpointTests.write(b, "/app.log", ["a forged line"])
+        let own = try Checkpoint.parse(SignedNote.parse(CheckpointTests.checkpointer(b).issue()).text)   // the same (copied) key
+        let signed = try Checkpoint.parse(SignedNote.parse(note).text)
+        b.close()
+        let r = try Checker.verify(at: b.path, anchors: .init(verifier: verifier, checkpoints: [("witness", note)]))
+        let result = try #require(r.checkpoints.first { $0.source == "witness" })
+        guard case let .fork(size, signedRoot, storeRoot) = result.failure else {
+            Issue.record("not a fork: \(String(describing: result.failure))"); return
+        }
+        #expect(own.size == signed.size)   // the fork's own checkpoint: its root at that size
+        #expect(size == signed.size && signedRoot == signed.root && storeRoot == own.root && storeRoot != signed.root)
+        #expect(result.check == .checkpointFork && result.message == result.failure?.description)
+        // The JSON report is as before: check and message, not the typed failure.
+        let json = String(decoding: try JSONEncoder().encode(result), as: UTF8.self)
+        #expect(!json.contains("failure") && json.contains(#""check":"checkpoint-fork""#))
+    }
+}
