@@ -71,8 +71,10 @@ import Testing
         #expect(r.failure?.check == .checkpointRollback)
     }
 
-    @Test func aForkAtTheSameSizeIsCaught() throws {
-        let tmp = TempDir()
+    /// A store copied after one line, the copy and the original each given
+    /// another line and a checkpoint: the original's checkpoint (`witnessed`),
+    /// the fork at `fork` with its own checkpoint of the same size (`own`).
+    static func forkAtTheSameSize(_ tmp: TempDir) throws -> (verifier: SignedNote.Verifier, witnessed: String, fork: String, own: String) {
         let (s, verifier) = try Self.signedStore(tmp.path + "/s")
         try Self.write(s, "/app.log", ["base"])
         s.close()
@@ -83,10 +85,16 @@ import Testing
         a.close()
         let b = try Store.open(at: tmp.path + "/fork", mode: .readWrite)
         try Self.write(b, "/app.log", ["a forged line"])
-        try Self.checkpointer(b).issue()   // signed with the same (copied) key
+        let own = try Self.checkpointer(b).issue()   // signed with the same (copied) key
         b.close()
-        #expect(try Checker.verify(at: b.path, anchors: .init(verifier: verifier)).status == .intact)
-        let r = try Checker.verify(at: b.path, anchors: .init(verifier: verifier, checkpoints: [("witness", note)]))
+        return (verifier, note, b.path, own)
+    }
+
+    @Test func aForkAtTheSameSizeIsCaught() throws {
+        let tmp = TempDir()
+        let (verifier, note, fork, _) = try Self.forkAtTheSameSize(tmp)
+        #expect(try Checker.verify(at: fork, anchors: .init(verifier: verifier)).status == .intact)
+        let r = try Checker.verify(at: fork, anchors: .init(verifier: verifier, checkpoints: [("witness", note)]))
         #expect(r.failure?.check == .checkpointFork)
     }
 

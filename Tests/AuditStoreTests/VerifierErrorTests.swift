@@ -48,20 +48,10 @@ import Testing
     /// the checkpoint signs and the root the store has at its size.
     @Test func aForkCarriesTheSignedRootAndTheStoresRoot() throws {
         let tmp = TempDir()
-        let (s, verifier) = try CheckpointTests.signedStore(tmp.path + "/s")
-        try CheckpointTests.write(s, "/app.log", ["base"])
-        s.close()
-        copyStore(s.path, to: tmp.path + "/fork")
-        let a = try Store.open(at: s.path, mode: .readWrite)
-        try CheckpointTests.write(a, "/app.log", ["the real line"])
-        let note = try CheckpointTests.checkpointer(a).issue()
-        a.close()
-        let b = try Store.open(at: tmp.path + "/fork", mode: .readWrite)
-        try CheckpointTests.write(b, "/app.log", ["a forged line"])
-        let own = try Checkpoint.parse(SignedNote.parse(CheckpointTests.checkpointer(b).issue()).text)   // the same (copied) key
+        let (verifier, note, fork, ownNote) = try CheckpointTests.forkAtTheSameSize(tmp)
+        let own = try Checkpoint.parse(SignedNote.parse(ownNote).text)
         let signed = try Checkpoint.parse(SignedNote.parse(note).text)
-        b.close()
-        let r = try Checker.verify(at: b.path, anchors: .init(verifier: verifier, checkpoints: [("witness", note)]))
+        let r = try Checker.verify(at: fork, anchors: .init(verifier: verifier, checkpoints: [("witness", note)]))
         let result = try #require(r.checkpoints.first { $0.source == "witness" })
         guard case let .fork(size, signedRoot, storeRoot) = result.failure else {
             Issue.record("not a fork: \(String(describing: result.failure))"); return
