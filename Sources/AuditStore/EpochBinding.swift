@@ -13,9 +13,44 @@
 /// So a key copied during its epoch, long erased on the host, signs nothing
 /// dated after its not-after, and so no record written after that.
 public enum EpochBinding {
-    public struct Violation: Error, Equatable, Sendable, CustomStringConvertible {
-        public let check: CheckName
-        public let message: String
+    /// Which part of the rule a checkpoint breaks, with the values compared.
+    public enum Violation: Error, Equatable, Sendable, CustomStringConvertible {
+        /// Signed by the root key (epoch 0), which signs no checkpoint.
+        case rootKey
+        /// Signed by a key whose v1 certificate gives it no window.
+        case noWindow(epoch: Int)
+        /// At a size before the key's epoch began (`epochBegan`: its certificate's size).
+        case beforeEpoch(epoch: Int, size: UInt64, epochBegan: UInt64)
+        /// At a size after the next epoch began (`nextBegan`: the next certificate's size).
+        case afterEpoch(epoch: Int, size: UInt64, nextBegan: UInt64)
+        /// Dated outside the key's window [notBefore, notAfter].
+        case outsideWindow(epoch: Int, time: Int64, notBefore: Int64, notAfter: Int64)
+        /// Dated before the newest record it covers.
+        case beforeRecord(time: Int64, newestRecord: Int64)
+
+        public var check: CheckName {
+            switch self {
+            case .rootKey, .noWindow, .outsideWindow: .checkpointWindow
+            case .beforeEpoch, .afterEpoch: .checkpointEpoch
+            case .beforeRecord: .checkpointTime
+            }
+        }
+
+        public var message: String {
+            switch self {
+            case .rootKey: "signed by the root key (epoch 0), which only certifies epoch 1"
+            case let .noWindow(epoch): "signed by epoch \(epoch)'s key, whose v1 certificate gives it no window to sign checkpoints in"
+            case let .beforeEpoch(epoch, size, began):
+                "signed by epoch \(epoch)'s key at size \(size), but that epoch began at size \(began): re-signed history"
+            case let .afterEpoch(epoch, size, next):
+                "signed by epoch \(epoch)'s key at size \(size), after epoch \(epoch + 1) began at size \(next): a key used after its epoch"
+            case let .outsideWindow(epoch, time, notBefore, notAfter):
+                "dated \(Timestamps.rfc3339(time)), outside epoch \(epoch)'s window [\(Timestamps.rfc3339(notBefore)), \(Timestamps.rfc3339(notAfter))]: a key used outside its epoch"
+            case let .beforeRecord(time, newest):
+                "dated \(Timestamps.rfc3339(time)), before a record it covers (\(Timestamps.rfc3339(newest))): signed before its records were written"
+            }
+        }
+
         public var description: String { "\(check): \(message)" }
     }
 
@@ -26,24 +61,16 @@ public enum EpochBinding {
     /// that the verifier sees.
     public static func violation(of checkpoint: Checkpoint, epoch: Int, certificate: KeyCertificate?,
                                  nextCertifiedAt: UInt64?, newestRecord: Int64?) -> Violation? {
-        guard let certificate else {
-            return Violation(check: .checkpointWindow, message: "signed by the root key (epoch 0), which only certifies epoch 1")
-        }
-        guard certificate.notAfter != nil else {
-            return Violation(check: .checkpointWindow,
-                             message: "signed by epoch \(epoch)'s key, whose v1 certificate gives it no window to sign checkpoints in")
-        }
+        guard let certificate else { return .rootKey }
+        guard let notAfter = certificate.notAfter else { return .noWindow(epoch: epoch) }
         if checkpoint.size < certificate.size {
-            return Violation(check: .checkpointEpoch,
-                             message: "signed by epoch \(epoch)'s key at size \(checkpoint.size), but that epoch began at size \(certificate.size): re-signed history")
+            return .beforeEpoch(epoch: epoch, size: checkpoint.size, epochBegan: certificate.size)
         }
         if let next = nextCertifiedAt, checkpoint.size > next {
-            return Violation(check: .checkpointEpoch,
-                             message: "signed by epoch \(epoch)'s key at size \(checkpoint.size), after epoch \(epoch + 1) began at size \(next): a key used after its epoch")
+            return .afterEpoch(epoch: epoch, size: checkpoint.size, nextBegan: next)
         }
         if !certificate.covers(time: checkpoint.time) {
-            return Violation(check: .checkpointWindow,
-                             message: "dated \(Timestamps.rfc3339(checkpoint.time)), outside epoch \(epoch)'s window \(certificate.windowText): a key used outside its epoch")
+            return .outsideWindow(epoch: epoch, time: checkpoint.time, notBefore: certificate.notBefore, notAfter: notAfter)
         }
         return timeViolation(of: checkpoint, newestRecord: newestRecord)
     }
@@ -51,7 +78,6 @@ public enum EpochBinding {
     /// The `checkpoint-time` rule alone.
     public static func timeViolation(of checkpoint: Checkpoint, newestRecord: Int64?) -> Violation? {
         guard let newestRecord, checkpoint.time < newestRecord else { return nil }
-        return Violation(check: .checkpointTime,
-                         message: "dated \(Timestamps.rfc3339(checkpoint.time)), before a record it covers (\(Timestamps.rfc3339(newestRecord))): signed before its records were written")
+        return .beforeRecord(time: checkpoint.time, newestRecord: newestRecord)
     }
 }

@@ -44,6 +44,23 @@ import Testing
         #expect(MerkleProof.Invalid.tooShort(.consistency).description == "consistency proof is too short")
     }
 
+    /// The epoch rule says which part failed, with the sizes and times compared.
+    @Test func anEpochViolationCarriesTheSizesAndTimesCompared() throws {
+        let s = EpochBindingTests.second
+        let nb: Int64 = 1_000 * s, na = nb + 900 * s
+        let cert = try EpochBindingTests.certificate(notBefore: nb, notAfter: na, size: 10)
+        func violation(size: UInt64, time: Int64, next: UInt64? = nil, newest: Int64? = nil) -> EpochBinding.Violation? {
+            EpochBinding.violation(of: EpochBindingTests.checkpoint(size: size, time: time), epoch: 2, certificate: cert,
+                                   nextCertifiedAt: next, newestRecord: newest)
+        }
+        #expect(violation(size: 9, time: nb) == .beforeEpoch(epoch: 2, size: 9, epochBegan: 10))
+        #expect(violation(size: 31, time: nb, next: 30) == .afterEpoch(epoch: 2, size: 31, nextBegan: 30))
+        #expect(violation(size: 20, time: na + 1) == .outsideWindow(epoch: 2, time: na + 1, notBefore: nb, notAfter: na))
+        #expect(violation(size: 20, time: nb, newest: nb + 1) == .beforeRecord(time: nb, newestRecord: nb + 1))
+        #expect(violation(size: 20, time: na + 1)?.description
+                == "checkpoint-window: dated \(Timestamps.rfc3339(na + 1)), outside epoch 2's window \(cert.windowText): a key used outside its epoch")
+    }
+
     /// A witness's checkpoint of a forked store: the failure carries the root
     /// the checkpoint signs and the root the store has at its size.
     @Test func aForkCarriesTheSignedRootAndTheStoresRoot() throws {
