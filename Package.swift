@@ -7,11 +7,13 @@ import PackageDescription
 //   AuditWitness — witness delivery (directory, command) on queues off the FUSE threads; child commands.
 //   AuditCLI    — the subcommands that work on a store without FUSE.
 //   auditfs-check — the checker alone (verify/log/cat/ls), for hosts without libfuse.
-//   auditfs     — everything, including `mount`.
+//   auditfs     — everything, including `mount` (its ArgumentParser glue and backgrounding).
 //   CFuse3      — system library: libfuse3's low-level API (FUSE_USE_VERSION 314).
 //   CAuditFUSEShim — C for what Swift cannot import from libfuse (macros, variadic log hook).
-//   AuditDaemon — the mount daemon (Sources/AuditDaemon, with the libfuse bridge in Sources/AuditFUSE
-//                 and the mount command in Sources/auditfs for now); the only target that imports libfuse.
+//   FUSEInterface — the seam: RequestContext, answer types, Errno, `FileSystemOperations` (ENOSYS defaults).
+//   AuditDaemon — the mount daemon's logic behind that seam; no libfuse, no ArgumentParser, no CLI.
+//   CAuditDaemonShim — C for the daemon that Swift cannot write safely (a signal handler, struct ucred).
+//   AuditFUSE   — the bridge to libfuse (replies, operations table, session); the only target that imports it.
 let package = Package(
     name: "auditfs",
     platforms: [.macOS(.v14)],
@@ -62,25 +64,31 @@ let package = Package(
             providers: [.apt(["libfuse3-dev"])]
         ),
         .target(name: "CAuditFUSEShim", dependencies: ["CFuse3"]),
-        // The mount daemon. Its files are in their final places (Sources/AuditDaemon: the daemon's
-        // logic; Sources/AuditFUSE: the libfuse bridge; Sources/auditfs: the mount command and
-        // backgrounding); until the daemon's handlers stop taking fuse_req_t they still compile as
-        // one module.
+        // C for the daemon's system calls Swift cannot write safely (a signal handler, struct ucred). No libfuse.
+        .target(name: "CAuditDaemonShim"),
+        // The seam between the daemon and libfuse: request context, answers, errno, the operations protocol.
+        .target(name: "FUSEInterface"),
+        // The daemon's logic: the file system, authorizer, /.audit log, mount rules, checkpoints, alerts,
+        // metrics, and `Daemon.serve(with:)`. No libfuse, no ArgumentParser, no CLI.
         .target(
             name: "AuditDaemon",
             dependencies: [
-                "AuditStore", "AuditPolicy", "AuditCLI", "CFuse3", "CAuditFUSEShim",
-                "AuditRecords", "AuditWitness",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "FUSEInterface", "AuditStore", "AuditPolicy", "AuditRecords", "AuditWitness", "CAuditDaemonShim",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
-            ],
-            path: "Sources",
-            sources: ["AuditDaemon", "AuditFUSE", "auditfs/MountCommand.swift", "auditfs/Background.swift"]
+            ]
         ),
-        .executableTarget(name: "auditfs", dependencies: ["AuditCLI", "AuditDaemon"],
-                          exclude: ["MountCommand.swift", "Background.swift"]),
-        .testTarget(name: "AuditDaemonTests", dependencies: ["AuditDaemon", "AuditStore", "AuditPolicy"]),
+        // The bridge: the only target that imports libfuse.
+        .target(name: "AuditFUSE", dependencies: ["FUSEInterface", "CFuse3", "CAuditFUSEShim"]),
+        .executableTarget(
+            name: "auditfs",
+            dependencies: [
+                "AuditCLI", "AuditDaemon", "AuditFUSE",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The daemon's logic on a temp store, without root or /dev/fuse.
+        .testTarget(name: "AuditDaemonTests", dependencies: ["AuditDaemon", "FUSEInterface", "AuditStore", "AuditPolicy"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore"]),
         // The commands run in-process: a failing command throws and its defers run.
         .testTarget(name: "AuditCLITests", dependencies: ["AuditCLI", "AuditStore",

@@ -1,5 +1,5 @@
 import AuditStore
-import CFuse3
+import FUSEInterface
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,90 +9,90 @@ import Glibc
 /// allows (on an empty file or directory) needs the policy's `setattr`. A
 /// call that changes nothing needs no decision and records nothing.
 extension AuditFileSystem {
-    func setattr(_ reply: consuming Reply<Answer.Attributes>, request: fuse_req_t, id: UInt64,
-                 attr: UnsafeMutablePointer<stat>, toSet: Int32, throughHandle: Bool = false) {
-        if id == CheckpointView.inode {
-            reply.error(authorizer.refuse(request, Self.operationName(toSet), CheckpointView.path, rule: .auditNamespace,
-                                          errno: MountRules.auditNamespaceChange))
-            return
+    /// `handle`: the call came through an open file (ftruncate, fchmod…).
+    func setattr(_ context: RequestContext, ino: UInt64, changes: AttributeChanges,
+                 handle: UInt64?) -> Result<CachedAttributes, Errno> {
+        let throughHandle = handle != nil
+        if ino == CheckpointView.inode {
+            return .failure(Errno(authorizer.refuse(context, Self.operationName(changes), CheckpointView.path,
+                                                    rule: .auditNamespace, errno: MountRules.auditNamespaceChange)))
         }
-        guard let node = store.info(id) else { reply.error(ENOENT); return }
-        let a = attr.pointee
-        let operation = Self.operationName(toSet)
+        guard let node = store.info(ino) else { return .failure(Errno(ENOENT)) }
+        let operation = Self.operationName(changes)
         // The mode bits and ownership first, as the kernel's (ModeBits); a
         // call through an open handle (ftruncate) walks no path.
-        let who = credentials(request)
-        if !throughHandle, let refused = checkSearch(above: node, request, who, operation: operation) {
-            reply.error(refused); return
+        let who = credentials(context)
+        if !throughHandle, let refused = checkSearch(above: node, context, who, operation: operation) {
+            return .failure(Errno(refused))
         }
         var mode: UInt32?
-        switch ModeBits.checkChange(node.modeBitsNode, Self.permissionChange(a, toSet, throughHandle: throughHandle), who) {
+        switch ModeBits.checkChange(node.modeBitsNode, Self.permissionChange(changes, throughHandle: throughHandle), who) {
         case let .failure(refusal):
-            reply.error(authorizer.denyByModeBits(request, operation, node.path, node: node.modeBitsNode, nodePath: node.path,
-                                                  needed: refusal.needed, groups: who.groupsRead, errno: refusal.errno))
-            return
+            return .failure(Errno(authorizer.denyByModeBits(context, operation, node.path, node: node.modeBitsNode,
+                                                            nodePath: node.path, needed: refusal.needed,
+                                                            groups: who.groupsRead, errno: refusal.errno)))
         case let .success(m):
             mode = m
         }
         if Store.isAuditPath(node.path) {
-            reply.error(authorizer.refuse(request, operation, node.path, rule: .auditNamespace,
-                                          errno: MountRules.auditNamespaceChange))
-            return
+            return .failure(Errno(authorizer.refuse(context, operation, node.path, rule: .auditNamespace,
+                                                    errno: MountRules.auditNamespaceChange)))
         }
         // Check everything before recording anything: a refused part refuses the whole call.
-        if toSet & FUSE_SET_ATTR_SIZE != 0, let refused = MountRules.checkTruncate(node.subject, to: UInt64(max(a.st_size, 0))) {
-            reply.error(authorizer.refuse(request, "truncate", node.path, rule: .noTruncate, errno: refused)); return
+        if let size = changes.size, let refused = MountRules.checkTruncate(node.subject, to: size) {
+            return .failure(Errno(authorizer.refuse(context, "truncate", node.path, rule: .noTruncate, errno: refused)))
         }
         var wanted = MountRules.AttributeRequest()
         wanted.mode = mode
-        if toSet & FUSE_SET_ATTR_UID != 0 { wanted.uid = a.st_uid }
-        if toSet & FUSE_SET_ATTR_GID != 0 { wanted.gid = a.st_gid }
+        wanted.uid = changes.uid
+        wanted.gid = changes.gid
         let now = store.options.clock()
-        if toSet & FUSE_SET_ATTR_ATIME_NOW != 0 { wanted.atime = now }
-        else if toSet & FUSE_SET_ATTR_ATIME != 0 { wanted.atime = Self.nanoseconds(a.st_atim) }
-        if toSet & FUSE_SET_ATTR_MTIME_NOW != 0 { wanted.mtime = now }
-        else if toSet & FUSE_SET_ATTR_MTIME != 0 { wanted.mtime = Self.nanoseconds(a.st_mtim) }
+        wanted.atime = changes.atime.map { Self.nanoseconds($0, now: now) }
+        wanted.mtime = changes.mtime.map { Self.nanoseconds($0, now: now) }
         switch MountRules.checkAttributes(node.subject, wanted) {
         case let .failure(refusal):
-            reply.error(authorizer.refuse(request, operation, node.path, rule: .frozenAttributes, errno: refusal.errno))
+            return .failure(Errno(authorizer.refuse(context, operation, node.path, rule: .frozenAttributes,
+                                                    errno: refusal.errno)))
         case .success(nil):
-            reply.attributes(node.stat, timeout: CacheTimeout.attributes)
+            return .success(CachedAttributes(node.attributes, timeout: CacheTimeout.attributes))
         case let .success(change?):
-            if let refused = authorizer.check(request, .setattr, node.path) { reply.error(refused); return }
+            if let refused = authorizer.check(context, .setattr, node.path) { return .failure(Errno(refused)) }
             do {
-                try store.setAttributes(id, change, by: Caller.provenance(of: request))
+                try store.setAttributes(ino, change, by: Caller.provenance(of: context))
             } catch {
-                if error.isFailure { Log.error("set attributes of file \(id): \(error)") }
-                reply.error(error.errno)
-                return
+                if error.isFailure { Log.error("set attributes of file \(ino): \(error)") }
+                return .failure(Errno(error.errno))
             }
-            guard let updated = store.info(id) else { reply.error(ENOENT); return }
-            reply.attributes(updated.stat, timeout: CacheTimeout.attributes)
+            guard let updated = store.info(ino) else { return .failure(Errno(ENOENT)) }
+            return .success(CachedAttributes(updated.attributes, timeout: CacheTimeout.attributes))
         }
     }
 
     /// What a setattr asks of the permission checks.
-    static func permissionChange(_ a: stat, _ toSet: Int32, throughHandle: Bool) -> ModeBits.Change {
+    static func permissionChange(_ changes: AttributeChanges, throughHandle: Bool) -> ModeBits.Change {
         var c = ModeBits.Change()
-        if toSet & FUSE_SET_ATTR_MODE != 0 { c.mode = UInt32(a.st_mode) & 0o7777 }
-        if toSet & FUSE_SET_ATTR_UID != 0 { c.uid = a.st_uid }
-        if toSet & FUSE_SET_ATTR_GID != 0 { c.gid = a.st_gid }
-        c.setsTimes = (toSet & FUSE_SET_ATTR_ATIME != 0 && toSet & FUSE_SET_ATTR_ATIME_NOW == 0)
-            || (toSet & FUSE_SET_ATTR_MTIME != 0 && toSet & FUSE_SET_ATTR_MTIME_NOW == 0)
-        c.touches = !c.setsTimes && toSet & (FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW) != 0
-        c.truncates = toSet & FUSE_SET_ATTR_SIZE != 0 && !throughHandle
+        c.mode = changes.mode.map { $0 & 0o7777 }
+        c.uid = changes.uid
+        c.gid = changes.gid
+        func explicit(_ t: AttributeChanges.Time?) -> Bool { if case .at = t { true } else { false } }
+        c.setsTimes = explicit(changes.atime) || explicit(changes.mtime)
+        c.touches = !c.setsTimes && (changes.atime == .now || changes.mtime == .now)
+        c.truncates = changes.size != nil && !throughHandle
         return c
     }
 
     /// The name a setattr is recorded under: truncate, chmod, chown or utimens.
-    static func operationName(_ toSet: Int32) -> String {
-        if toSet & FUSE_SET_ATTR_SIZE != 0 { return "truncate" }
-        if toSet & FUSE_SET_ATTR_MODE != 0 { return "chmod" }
-        if toSet & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID) != 0 { return "chown" }
+    static func operationName(_ changes: AttributeChanges) -> String {
+        if changes.size != nil { return "truncate" }
+        if changes.mode != nil { return "chmod" }
+        if changes.uid != nil || changes.gid != nil { return "chown" }
         return "utimens"
     }
 
-    static func nanoseconds(_ t: timespec) -> Int64 {
-        Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
+    static func nanoseconds(_ t: AttributeChanges.Time, now: Int64) -> Int64 {
+        switch t {
+        case .now: now
+        case let .at(ns): ns
+        }
     }
 }

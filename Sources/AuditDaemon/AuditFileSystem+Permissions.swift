@@ -1,5 +1,5 @@
 import AuditStore
-import CFuse3
+import FUSEInterface
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,9 +21,8 @@ import Glibc
 extension AuditFileSystem {
     /// The caller's credentials; the supplementary groups are read only if a
     /// check needs them.
-    func credentials(_ request: fuse_req_t) -> ModeBits.Credentials {
-        let ctx = fuse_req_ctx(request)!.pointee
-        return ModeBits.Credentials(uid: ctx.uid, gid: ctx.gid, groups: { Caller.groups(of: request) })
+    func credentials(_ context: RequestContext) -> ModeBits.Credentials {
+        ModeBits.Credentials(uid: context.uid, gid: context.gid, groups: { context.groups() })
     }
 
     /// `dir` and every directory above it, the root first.
@@ -44,28 +43,28 @@ extension AuditFileSystem {
 
     /// Search permission on every directory of `chain` (root first: the
     /// first one that refuses is the one recorded). nil, or the errno.
-    func checkSearch(_ request: fuse_req_t, _ who: ModeBits.Credentials, _ chain: [NodeInfo],
+    func checkSearch(_ context: RequestContext, _ who: ModeBits.Credentials, _ chain: [NodeInfo],
                      operation: String, path: String) -> Int32? {
         if who.isRoot { return nil }
         for d in chain where !ModeBits.allows(d.modeBitsNode, .execute, who) {
-            return authorizer.denyByModeBits(request, operation, path, node: d.modeBitsNode, nodePath: d.path,
+            return authorizer.denyByModeBits(context, operation, path, node: d.modeBitsNode, nodePath: d.path,
                                              needed: "x", groups: who.groupsRead, errno: EACCES)
         }
         return nil
     }
 
     /// Search permission on every directory above `node` (none for the root).
-    func checkSearch(above node: NodeInfo, _ request: fuse_req_t, _ who: ModeBits.Credentials,
+    func checkSearch(above node: NodeInfo, _ context: RequestContext, _ who: ModeBits.Credentials,
                      operation: String) -> Int32? {
         guard !who.isRoot, node.path != "/", let parent = store.info(node.parent) else { return nil }
-        return checkSearch(request, who, ancestry(parent), operation: operation, path: node.path)
+        return checkSearch(context, who, ancestry(parent), operation: operation, path: node.path)
     }
 
     /// `access` on `node` by its own mode bits. nil, or the errno (EACCES).
-    func checkBits(_ request: fuse_req_t, _ who: ModeBits.Credentials, _ node: ModeBits.Node, nodePath: String,
+    func checkBits(_ context: RequestContext, _ who: ModeBits.Credentials, _ node: ModeBits.Node, nodePath: String,
                    _ access: ModeBits.Access, operation: String, path: String) -> Int32? {
         if access.isEmpty || ModeBits.allows(node, access, who) { return nil }
-        return authorizer.denyByModeBits(request, operation, path, node: node, nodePath: nodePath,
+        return authorizer.denyByModeBits(context, operation, path, node: node, nodePath: nodePath,
                                          needed: access.description, groups: who.groupsRead, errno: EACCES)
     }
 
@@ -86,24 +85,24 @@ extension AuditFileSystem {
     /// access(2) and chdir: search above, then the bits asked for (F_OK:
     /// none). The same checks as the operations themselves; a refusal is
     /// recorded like theirs.
-    func access(_ reply: consuming Reply<Answer.Status>, request: fuse_req_t, id: UInt64, mask: Int32) {
-        let who = credentials(request)
+    func access(_ context: RequestContext, ino: UInt64, mask: Int32) -> Result<Void, Errno> {
+        let who = credentials(context)
         let want = ModeBits.Access(rawValue: UInt32(mask & 7))
-        if id == CheckpointView.inode {
-            guard let audit = store.lookup(AuditPaths.root) else { reply.error(ENOENT); return }
-            if let refused = checkSearch(request, who, ancestry(audit), operation: "access", path: CheckpointView.path)
-                ?? checkBits(request, who, checkpointView.modeBitsNode, nodePath: CheckpointView.path, want,
+        if ino == CheckpointView.inode {
+            guard let audit = store.lookup(AuditPaths.root) else { return .failure(Errno(ENOENT)) }
+            if let refused = checkSearch(context, who, ancestry(audit), operation: "access", path: CheckpointView.path)
+                ?? checkBits(context, who, checkpointView.modeBitsNode, nodePath: CheckpointView.path, want,
                              operation: "access", path: CheckpointView.path) {
-                reply.error(refused); return
+                return .failure(Errno(refused))
             }
-            reply.ok(); return
+            return .success(())
         }
-        guard let node = store.info(id) else { reply.error(ENOENT); return }
-        if let refused = checkSearch(above: node, request, who, operation: "access")
-            ?? checkBits(request, who, node.modeBitsNode, nodePath: node.path, want, operation: "access", path: node.path) {
-            reply.error(refused); return
+        guard let node = store.info(ino) else { return .failure(Errno(ENOENT)) }
+        if let refused = checkSearch(above: node, context, who, operation: "access")
+            ?? checkBits(context, who, node.modeBitsNode, nodePath: node.path, want, operation: "access", path: node.path) {
+            return .failure(Errno(refused))
         }
-        reply.ok()
+        return .success(())
     }
 }
 
@@ -115,7 +114,7 @@ extension NodeInfo {
 
 extension CheckpointView {
     var modeBitsNode: ModeBits.Node {
-        let st = stat
-        return ModeBits.Node(mode: UInt32(st.st_mode) & 0o7777, uid: st.st_uid, gid: st.st_gid, isDirectory: false)
+        let a = attributes
+        return ModeBits.Node(mode: a.permissions & 0o7777, uid: a.uid, gid: a.gid, isDirectory: false)
     }
 }

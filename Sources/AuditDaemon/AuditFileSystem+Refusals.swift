@@ -1,5 +1,5 @@
 import AuditStore
-import CFuse3
+import FUSEInterface
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,49 +16,69 @@ import Glibc
 extension AuditFileSystem {
     /// A name in a directory the request named, as a path ("?" parts when
     /// the directory or name cannot exist in a store).
-    func path(parent: UInt64, name: UnsafePointer<CChar>?) -> String {
+    func path(parent: UInt64, name: [UInt8]) -> String {
         let dir = store.info(parent)?.path ?? "#\(parent)"
-        return StorePath.join(dir, name.flatMap(Self.name) ?? "?")
+        return StorePath.join(dir, Self.name(name) ?? "?")
     }
 
     func path(of id: UInt64) -> String { store.info(id)?.path ?? "#\(id)" }
 
-    /// unlink, rmdir, rename, link, symlink, mknod: `path` is the name
-    /// removed, renamed, linked or made; `target` the new name of a rename or
-    /// link, the contents of a symlink.
-    func refuseNamespaceChange(_ reply: consuming Reply<Answer.Status>, request: fuse_req_t, _ operation: String,
-                               path: String, target: String? = nil) {
-        reply.error(recordNamespaceChange(request, operation, path: path, target: target))
+    // unlink, rmdir, rename, link, symlink, mknod: never allowed. Link,
+    // symlink and mknod would answer an entry; they never succeed.
+
+    func unlink(_ context: RequestContext, parent: UInt64, name: [UInt8]) -> Result<Void, Errno> {
+        .failure(refuseNamespaceChange(context, "unlink", path: path(parent: parent, name: name)))
     }
 
-    /// link, symlink and mknod answer with an entry on success; they never succeed.
-    func refuseNamespaceChange(_ reply: consuming Reply<Answer.Entry>, request: fuse_req_t, _ operation: String,
-                               path: String, target: String? = nil) {
-        reply.error(recordNamespaceChange(request, operation, path: path, target: target))
+    func rmdir(_ context: RequestContext, parent: UInt64, name: [UInt8]) -> Result<Void, Errno> {
+        .failure(refuseNamespaceChange(context, "rmdir", path: path(parent: parent, name: name)))
     }
 
-    private func recordNamespaceChange(_ request: fuse_req_t, _ operation: String, path: String, target: String?) -> Int32 {
+    func rename(_ context: RequestContext, parent: UInt64, name: [UInt8], newParent: UInt64, newName: [UInt8],
+                flags: UInt32) -> Result<Void, Errno> {
+        .failure(refuseNamespaceChange(context, "rename", path: path(parent: parent, name: name),
+                                       target: path(parent: newParent, name: newName)))
+    }
+
+    func link(_ context: RequestContext, ino: UInt64, newParent: UInt64, newName: [UInt8]) -> Result<Entry, Errno> {
+        .failure(refuseNamespaceChange(context, "link", path: path(of: ino), target: path(parent: newParent, name: newName)))
+    }
+
+    func symlink(_ context: RequestContext, target: [UInt8], parent: UInt64, name: [UInt8]) -> Result<Entry, Errno> {
+        .failure(refuseNamespaceChange(context, "symlink", path: path(parent: parent, name: name),
+                                       target: String(decoding: target, as: UTF8.self)))
+    }
+
+    func mknod(_ context: RequestContext, parent: UInt64, name: [UInt8], mode: UInt32, device: UInt64) -> Result<Entry, Errno> {
+        .failure(refuseNamespaceChange(context, "mknod", path: path(parent: parent, name: name)))
+    }
+
+    /// `path` is the name removed, renamed, linked or made; `target` the new
+    /// name of a rename or link, the contents of a symlink.
+    private func refuseNamespaceChange(_ context: RequestContext, _ operation: String, path: String,
+                                       target: String? = nil) -> Errno {
         let audit = Store.isAuditPath(path) || (operation != "symlink" && target.map(Store.isAuditPath) == true)
-        return authorizer.refuse(request, operation, path, target: target,
-                                 rule: audit ? .auditNamespace : .permanentNames, errno: MountRules.namespaceChange)
+        return Errno(authorizer.refuse(context, operation, path, target: target,
+                                       rule: audit ? .auditNamespace : .permanentNames, errno: MountRules.namespaceChange))
     }
 
-    func fallocate(_ reply: consuming Reply<Answer.Status>, request: fuse_req_t, id: UInt64) {
-        reply.error(authorizer.refuse(request, "fallocate", path(of: id), rule: .noFallocate, errno: MountRules.fallocate))
+    func fallocate(_ context: RequestContext, ino: UInt64, mode: Int32, offset: Int64, length: Int64,
+                   handle: UInt64) -> Result<Void, Errno> {
+        .failure(Errno(authorizer.refuse(context, "fallocate", path(of: ino), rule: .noFallocate, errno: MountRules.fallocate)))
     }
 
-    func setxattr(_ reply: consuming Reply<Answer.Status>, request: fuse_req_t, id: UInt64) {
-        reply.error(authorizer.refuse(request, "setxattr", path(of: id), rule: .noExtendedAttributes,
-                                      errno: MountRules.setExtendedAttribute))
+    func setxattr(_ context: RequestContext, ino: UInt64, name: [UInt8], value: [UInt8], flags: Int32) -> Result<Void, Errno> {
+        .failure(Errno(authorizer.refuse(context, "setxattr", path(of: ino), rule: .noExtendedAttributes,
+                                         errno: MountRules.setExtendedAttribute)))
     }
 
-    func removexattr(_ reply: consuming Reply<Answer.Status>, request: fuse_req_t, id: UInt64) {
-        reply.error(authorizer.refuse(request, "removexattr", path(of: id), rule: .noExtendedAttributes,
-                                      errno: MountRules.setExtendedAttribute))
+    func removexattr(_ context: RequestContext, ino: UInt64, name: [UInt8]) -> Result<Void, Errno> {
+        .failure(Errno(authorizer.refuse(context, "removexattr", path(of: ino), rule: .noExtendedAttributes,
+                                         errno: MountRules.setExtendedAttribute)))
     }
 
     /// An empty list: its size is 0.
-    func listxattr(_ reply: consuming Reply<Answer.ExtendedAttribute>, size: Int) {
-        if size == 0 { reply.size(0) } else { reply.empty() }
+    func listxattr(_ context: RequestContext, ino: UInt64, size: Int) -> Result<ExtendedAttributeData, Errno> {
+        .success(size == 0 ? .size(0) : .bytes([]))
     }
 }

@@ -1,6 +1,6 @@
 import AuditPolicy
 import AuditStore
-import CFuse3
+import FUSEInterface
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,26 +9,27 @@ import Glibc
 /// creation and open is decided by the policy (`Authorizer`); refusals by the
 /// mount rules are recorded as tamper attempts.
 extension AuditFileSystem {
-    func create(_ reply: consuming Reply<Answer.Created>, request: fuse_req_t, parent: UInt64,
-                name: UnsafePointer<CChar>, mode: mode_t, fi: UnsafeMutablePointer<fuse_file_info>) {
-        let flags = fi.pointee.flags
-        guard let n = Self.name(name) else { reply.error(strlen(name) > Format.maxNameSize ? ENAMETOOLONG : EINVAL); return }
-        guard let dir = store.info(parent) else { reply.error(ENOENT); return }
-        guard dir.isDirectory else { reply.error(ENOTDIR); return }
+    func create(_ context: RequestContext, parent: UInt64, name: [UInt8], mode: UInt32,
+                flags: Int32) -> Result<Created, Errno> {
+        guard let n = Self.name(name) else {
+            return .failure(Errno(name.count > Format.maxNameSize ? ENAMETOOLONG : EINVAL))
+        }
+        guard let dir = store.info(parent) else { return .failure(Errno(ENOENT)) }
+        guard dir.isDirectory else { return .failure(Errno(ENOTDIR)) }
         let path = StorePath.join(dir.path, n)
         // The mode bits first, as the kernel's: search above and in the
         // directory; a new name needs write on the directory too.
-        let who = credentials(request)
+        let who = credentials(context)
         let chain = ancestry(dir)
-        if let refused = checkSearch(request, who, chain, operation: "create", path: path) { reply.error(refused); return }
+        if let refused = checkSearch(context, who, chain, operation: "create", path: path) { return .failure(Errno(refused)) }
         var node = store.lookup(parent: parent, name: n)
-        if node == nil, let refused = checkBits(request, who, dir.modeBitsNode, nodePath: dir.path, .write,
+        if node == nil, let refused = checkBits(context, who, dir.modeBitsNode, nodePath: dir.path, .write,
                                                 operation: "create", path: path) {
-            reply.error(refused); return
+            return .failure(Errno(refused))
         }
         if Store.isAuditPath(path) {
-            reply.error(authorizer.refuse(request, "create", path, rule: .auditNamespace, errno: MountRules.auditNamespaceChange))
-            return
+            return .failure(Errno(authorizer.refuse(context, "create", path, rule: .auditNamespace,
+                                                    errno: MountRules.auditNamespaceChange)))
         }
         var created = false
         if node == nil {
@@ -36,176 +37,177 @@ extension AuditFileSystem {
             // access mode is decided like an open's, before anything is made
             // (a create-only user gets no handle that reads). Its mode bits
             // are not checked: the creator's handle is part of the create.
-            if let refused = authorizer.check(request, .create, path) { reply.error(refused); return }
-            if let refused = checkAccessMode(request, path, flags: flags) { reply.error(refused); return }
-            let writer = Caller.provenance(of: request, fresh: true)
+            if let refused = authorizer.check(context, .create, path) { return .failure(Errno(refused)) }
+            if let refused = checkAccessMode(context, path, flags: flags) { return .failure(Errno(refused)) }
+            let writer = Caller.provenance(of: context, fresh: true)
             do {
-                node = try store.create(StorePath.join(dir.path, n), kind: .file, mode: UInt32(mode) & 0o7777,
+                node = try store.create(StorePath.join(dir.path, n), kind: .file, mode: mode & 0o7777,
                                         owner: writer.uid, group: Self.group(for: writer, in: dir), by: writer)
                 created = true
             } catch .exists {
                 // Another process created it between our lookup and create.
                 node = store.lookup(parent: parent, name: n)
-                if flags & O_EXCL != 0 { reply.error(EEXIST); return }
+                if flags & O_EXCL != 0 { return .failure(Errno(EEXIST)) }
             } catch {
                 if error.isFailure { Log.error("create \(dir.path)/\(n): \(error)") }
-                reply.error(Self.nameErrno(error, n)); return
+                return .failure(Errno(Self.nameErrno(error, n)))
             }
         } else if flags & O_EXCL != 0 {
-            reply.error(EEXIST); return
+            return .failure(Errno(EEXIST))
         }
         // O_CREAT without O_EXCL on an existing file is an open.
-        guard let node else { reply.error(ENOENT); return }
-        guard !node.isDirectory else { reply.error(EISDIR); return }
-        if !created, let refused = checkOpen(request, node, flags: flags, who: who) { reply.error(refused); return }
-        OpenFile.prepare(fi, flags: flags)
+        guard let node else { return .failure(Errno(ENOENT)) }
+        guard !node.isDirectory else { return .failure(Errno(EISDIR)) }
+        if !created, let refused = checkOpen(context, node, flags: flags, who: who) { return .failure(Errno(refused)) }
         authorizer.metrics.openFiles.increment()
-        reply.created(Self.cachesNames(chain) ? node.entry : node.uncachedEntry, fi)
+        return .success(Created(Self.cachesNames(chain) ? node.entry : node.uncachedEntry, OpenFile.opened(flags: flags)))
     }
 
-    func mkdir(_ reply: consuming Reply<Answer.Entry>, request: fuse_req_t, parent: UInt64,
-               name: UnsafePointer<CChar>, mode: mode_t) {
-        guard let n = Self.name(name) else { reply.error(strlen(name) > Format.maxNameSize ? ENAMETOOLONG : EINVAL); return }
-        guard let dir = store.info(parent) else { reply.error(ENOENT); return }
-        guard dir.isDirectory else { reply.error(ENOTDIR); return }
+    func mkdir(_ context: RequestContext, parent: UInt64, name: [UInt8], mode: UInt32) -> Result<Entry, Errno> {
+        guard let n = Self.name(name) else {
+            return .failure(Errno(name.count > Format.maxNameSize ? ENAMETOOLONG : EINVAL))
+        }
+        guard let dir = store.info(parent) else { return .failure(Errno(ENOENT)) }
+        guard dir.isDirectory else { return .failure(Errno(ENOTDIR)) }
         let path = StorePath.join(dir.path, n)
         // The kernel's order: search, an existing name, write on the directory.
-        let caller = credentials(request)
+        let caller = credentials(context)
         let chain = ancestry(dir)
-        if let refused = checkSearch(request, caller, chain, operation: "mkdir", path: path) { reply.error(refused); return }
+        if let refused = checkSearch(context, caller, chain, operation: "mkdir", path: path) { return .failure(Errno(refused)) }
         // An existing name answers EEXIST before any decision (rsyslog's mkdir of a parent).
-        if store.lookup(parent: parent, name: n) != nil { reply.error(EEXIST); return }
-        if let refused = checkBits(request, caller, dir.modeBitsNode, nodePath: dir.path, .write, operation: "mkdir", path: path) {
-            reply.error(refused); return
+        if store.lookup(parent: parent, name: n) != nil { return .failure(Errno(EEXIST)) }
+        if let refused = checkBits(context, caller, dir.modeBitsNode, nodePath: dir.path, .write, operation: "mkdir", path: path) {
+            return .failure(Errno(refused))
         }
         if Store.isAuditPath(path) {
-            reply.error(authorizer.refuse(request, "mkdir", path, rule: .auditNamespace, errno: MountRules.auditNamespaceChange))
-            return
+            return .failure(Errno(authorizer.refuse(context, "mkdir", path, rule: .auditNamespace,
+                                                    errno: MountRules.auditNamespaceChange)))
         }
-        if let refused = authorizer.check(request, .mkdir, path) { reply.error(refused); return }
-        let who = Caller.provenance(of: request, fresh: true)
-        var bits = UInt32(mode) & 0o7777
+        if let refused = authorizer.check(context, .mkdir, path) { return .failure(Errno(refused)) }
+        let who = Caller.provenance(of: context, fresh: true)
+        var bits = mode & 0o7777
         if dir.mode & Self.setGroupID != 0 { bits |= Self.setGroupID }
         do {
             let node = try store.create(StorePath.join(dir.path, n), kind: .directory, mode: bits,
                                         owner: who.uid, group: Self.group(for: who, in: dir), by: who)
-            reply.entry(Self.cachesNames(chain) ? node.entry : node.uncachedEntry)
+            return .success(Self.cachesNames(chain) ? node.entry : node.uncachedEntry)
         } catch {
             if error.isFailure { Log.error("mkdir \(dir.path)/\(n): \(error)") }
-            reply.error(Self.nameErrno(error, n))
+            return .failure(Errno(Self.nameErrno(error, n)))
         }
     }
 
-    func open(_ reply: consuming Reply<Answer.Opened>, request: fuse_req_t, id: UInt64, fi: UnsafeMutablePointer<fuse_file_info>) {
-        if id == CheckpointView.inode {
-            let flags = fi.pointee.flags
-            let who = credentials(request)
-            guard let audit = store.lookup(AuditPaths.root) else { reply.error(ENOENT); return }
-            if let refused = checkSearch(request, who, ancestry(audit), operation: "open", path: CheckpointView.path)
-                ?? checkBits(request, who, checkpointView.modeBitsNode, nodePath: CheckpointView.path,
+    func open(_ context: RequestContext, ino: UInt64, flags: Int32) -> Result<Opened, Errno> {
+        if ino == CheckpointView.inode {
+            let who = credentials(context)
+            guard let audit = store.lookup(AuditPaths.root) else { return .failure(Errno(ENOENT)) }
+            if let refused = checkSearch(context, who, ancestry(audit), operation: "open", path: CheckpointView.path)
+                ?? checkBits(context, who, checkpointView.modeBitsNode, nodePath: CheckpointView.path,
                              Self.access(forOpen: flags), operation: "open", path: CheckpointView.path) {
-                reply.error(refused); return
+                return .failure(Errno(refused))
             }
             if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 {
-                reply.error(authorizer.refuse(request, flags & O_TRUNC != 0 ? "truncate" : "open-write", CheckpointView.path,
-                                              rule: .auditNamespace, errno: MountRules.auditNamespaceChange))
-                return
+                return .failure(Errno(authorizer.refuse(context, flags & O_TRUNC != 0 ? "truncate" : "open-write",
+                                                        CheckpointView.path, rule: .auditNamespace,
+                                                        errno: MountRules.auditNamespaceChange)))
             }
-            if let refused = authorizer.check(request, .read, CheckpointView.path) { reply.error(refused); return }
-            fi.pointee.direct_io = 1   // never served from the page cache: it changes
+            if let refused = authorizer.check(context, .read, CheckpointView.path) { return .failure(Errno(refused)) }
             authorizer.metrics.openFiles.increment()
-            reply.opened(fi)
-            return
+            return .success(Opened(handle: 0, directIO: true))   // never served from the page cache: it changes
         }
-        guard let node = store.info(id) else { reply.error(ENOENT); return }
-        let flags = fi.pointee.flags
-        let who = credentials(request)
-        if let refused = checkSearch(above: node, request, who, operation: "open")
-            ?? checkOpen(request, node, flags: flags, who: who) {
-            reply.error(refused); return
+        guard let node = store.info(ino) else { return .failure(Errno(ENOENT)) }
+        let who = credentials(context)
+        if let refused = checkSearch(above: node, context, who, operation: "open")
+            ?? checkOpen(context, node, flags: flags, who: who) {
+            return .failure(Errno(refused))
         }
-        OpenFile.prepare(fi, flags: flags)
         authorizer.metrics.openFiles.increment()
-        reply.opened(fi)
+        return .success(OpenFile.opened(flags: flags))
     }
 
     /// The checks of opening an existing file: its mode bits (r to read, w
     /// to write or truncate); nothing under /.audit opens for writing;
     /// O_TRUNC only where it changes nothing; then the policy: `read` for
     /// reading, `append` for writing (both for O_RDWR).
-    func checkOpen(_ request: fuse_req_t, _ node: NodeInfo, flags: Int32, who: ModeBits.Credentials) -> Int32? {
-        if let refused = checkBits(request, who, node.modeBitsNode, nodePath: node.path, Self.access(forOpen: flags),
+    func checkOpen(_ context: RequestContext, _ node: NodeInfo, flags: Int32, who: ModeBits.Credentials) -> Int32? {
+        if let refused = checkBits(context, who, node.modeBitsNode, nodePath: node.path, Self.access(forOpen: flags),
                                    operation: "open", path: node.path) {
             return refused
         }
         let access = flags & O_ACCMODE
         if Store.isAuditPath(node.path) && (access != O_RDONLY || flags & O_TRUNC != 0) {
-            return authorizer.refuse(request, flags & O_TRUNC != 0 ? "truncate" : "open-write", node.path,
+            return authorizer.refuse(context, flags & O_TRUNC != 0 ? "truncate" : "open-write", node.path,
                                      rule: .auditNamespace, errno: MountRules.auditNamespaceChange)
         }
         if flags & O_TRUNC != 0, let refused = MountRules.checkTruncate(node.subject, to: 0) {
-            return authorizer.refuse(request, "truncate", node.path, rule: .noTruncate, errno: refused)
+            return authorizer.refuse(context, "truncate", node.path, rule: .noTruncate, errno: refused)
         }
-        return checkAccessMode(request, node.path, flags: flags)
+        return checkAccessMode(context, node.path, flags: flags)
     }
 
     /// The policy's decision on a handle's access mode, for an open and for
     /// the creator's handle of a create alike: `read` for reading, `append`
     /// for writing (both for O_RDWR).
-    func checkAccessMode(_ request: fuse_req_t, _ path: String, flags: Int32) -> Int32? {
+    func checkAccessMode(_ context: RequestContext, _ path: String, flags: Int32) -> Int32? {
         let access = flags & O_ACCMODE
-        if access != O_WRONLY, let refused = authorizer.check(request, .read, path) { return refused }
-        if access != O_RDONLY, let refused = authorizer.check(request, .append, path) { return refused }
+        if access != O_WRONLY, let refused = authorizer.check(context, .read, path) { return refused }
+        if access != O_RDONLY, let refused = authorizer.check(context, .append, path) { return refused }
         return nil
     }
 
     /// One write() is one block. On an O_APPEND handle it lands at the true
     /// end whatever the kernel's offset; otherwise the store refuses any
     /// offset but the current size (EPERM), atomically under its lock.
-    func write(_ reply: consuming Reply<Answer.Written>, request: fuse_req_t, id: UInt64,
-               data: UnsafeRawBufferPointer, offset: Int64, fi: UnsafeMutablePointer<fuse_file_info>) {
-        let file = OpenFile(fh: fi.pointee.fh)
-        let who = Caller.provenance(of: request)
+    func write(_ context: RequestContext, ino: UInt64, data: UnsafeRawBufferPointer, offset: Int64,
+               handle: UInt64) -> Result<Int, Errno> {
+        let file = OpenFile(handle: handle)
+        let who = Caller.provenance(of: context)
         let started = MountMetrics.monotonic()
         do {
-            try store.append(id, data, at: file.appends ? nil : UInt64(max(offset, 0)), by: who)
+            try store.append(ino, data, at: file.appends ? nil : UInt64(max(offset, 0)), by: who)
         } catch {
-            if error.isFailure { Log.error("append to file \(id): \(error)") }
+            if error.isFailure { Log.error("append to file \(ino): \(error)") }
             if case let .notAtEnd(path, _, _) = error {
-                reply.error(authorizer.refuse(request, "write", path, rule: .appendOnly, errno: error.errno))
-                return
+                return .failure(Errno(authorizer.refuse(context, "write", path, rule: .appendOnly, errno: error.errno)))
             }
-            reply.error(error.errno)
-            return
+            return .failure(Errno(error.errno))
         }
         authorizer.metrics.wrote(data.count, since: started)
-        reply.written(data.count)
+        return .success(data.count)
     }
 
-    func flush(_ reply: consuming Reply<Answer.Status>) {
+    func flush(_ context: RequestContext, ino: UInt64, handle: UInt64) -> Result<Void, Errno> {
         // Every acknowledged write is already in the segment file.
-        reply.ok()
+        .success(())
     }
 
-    func release(_ reply: consuming Reply<Answer.Status>) {
+    func release(_ context: RequestContext, ino: UInt64, handle: UInt64, flags: Int32) -> Result<Void, Errno> {
         authorizer.metrics.openFiles.decrement()
-        reply.ok()
+        return .success(())
     }
 
-    /// fsync, fdatasync, and fsync on a directory: returns once the store has
-    /// synced every record appended so far (concurrent callers share one sync).
-    func fsync(_ reply: consuming Reply<Answer.Status>) {
+    /// fsync, fdatasync: returns once the store has synced every record
+    /// appended so far (concurrent callers share one sync).
+    func fsync(_ context: RequestContext, ino: UInt64, dataOnly: Bool, handle: UInt64) -> Result<Void, Errno> {
+        syncStore()
+    }
+
+    /// fsync on a directory: the same.
+    func fsyncdir(_ context: RequestContext, ino: UInt64, dataOnly: Bool, handle: UInt64) -> Result<Void, Errno> {
+        syncStore()
+    }
+
+    private func syncStore() -> Result<Void, Errno> {
         let started = MountMetrics.monotonic()
         do {
             try store.sync()
         } catch {
             if error.isFailure { Log.error("sync: \(error)") }
-            reply.error(error.errno)
-            return
+            return .failure(Errno(error.errno))
         }
         authorizer.metrics.synced(since: started)
         onFsync()
-        reply.ok()
+        return .success(())
     }
 
     // MARK: Helpers

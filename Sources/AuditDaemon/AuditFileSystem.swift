@@ -1,12 +1,13 @@
 import AuditPolicy
 import AuditStore
-import CFuse3
+import FUSEInterface
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The mounted store: one method per FUSE operation, each answering its
-/// request exactly once through its `Reply`. Reading the namespace and the
+/// The mounted store: one method per FUSE operation (`FileSystemOperations`),
+/// each returning its answer; the bridge (AuditFUSE) sends it as the
+/// request's one reply. Reading the namespace and the
 /// data is here; creating, writing, attributes and the refusals have their
 /// own files.
 ///
@@ -17,7 +18,7 @@ import Glibc
 /// Thread safety: the handlers run on libfuse's worker threads at once; the
 /// store and the authorizer are thread-safe and the handlers keep no other
 /// mutable state.
-final class AuditFileSystem: @unchecked Sendable {
+final class AuditFileSystem: FileSystemOperations, @unchecked Sendable {
     let store: Store
     let authorizer: Authorizer
     /// Called once, when the kernel's INIT has been answered: the mount serves.
@@ -47,16 +48,14 @@ final class AuditFileSystem: @unchecked Sendable {
 
     // MARK: Session
 
-    func initialize(_ conn: UnsafeMutablePointer<fuse_conn_info>) {
+    func initialize(offered: Capabilities) -> CapabilityRequest {
         // Write-through only: the writeback cache would re-send stored bytes,
         // handle O_APPEND in the kernel and strip the writer's identity
         // (docs/MOUNT.md "Why no writeback cache").
-        conn.pointee.want &= ~UInt32(FUSE_CAP_WRITEBACK_CACHE)
         // O_TRUNC reaches open() (and create()), where the mount rules check it.
-        if conn.pointee.capable & UInt32(FUSE_CAP_ATOMIC_O_TRUNC) != 0 {
-            conn.pointee.want |= UInt32(FUSE_CAP_ATOMIC_O_TRUNC)
-        }
+        let asked = CapabilityRequest(enable: offered.intersection(.atomicOpenTruncate), disable: .writebackCache)
         onReady()
+        return asked
     }
 
     func destroy() {
@@ -69,131 +68,120 @@ final class AuditFileSystem: @unchecked Sendable {
     /// Search permission on the directory and every one above it first
     /// (a refusal is recorded; a name found is not). The entry may be cached
     /// by the kernel only where everyone may search (AuditFileSystem+Permissions.swift).
-    func lookup(_ reply: consuming Reply<Answer.Entry>, request: fuse_req_t, parent: UInt64, name: UnsafePointer<CChar>) {
-        guard let dir = store.info(parent) else { reply.error(ENOENT); return }
-        guard dir.isDirectory else { reply.error(ENOTDIR); return }
+    func lookup(_ context: RequestContext, parent: UInt64, name: [UInt8]) -> Result<Entry, Errno> {
+        guard let dir = store.info(parent) else { return .failure(Errno(ENOENT)) }
+        guard dir.isDirectory else { return .failure(Errno(ENOTDIR)) }
         let chain = ancestry(dir)
-        if let refused = checkSearch(request, credentials(request), chain, operation: "lookup",
+        if let refused = checkSearch(context, credentials(context), chain, operation: "lookup",
                                      path: StorePath.join(dir.path, Self.name(name) ?? "?")) {
-            reply.error(refused); return
+            return .failure(Errno(refused))
         }
         let cached = Self.cachesNames(chain)
         if let n = Self.name(name), isCheckpointView(parent: parent, name: n) {
             var e = checkpointView.entry
-            if !cached { e.entry_timeout = 0 }
-            reply.entry(e); return
+            if !cached { e.entryTimeout = 0 }
+            return .success(e)
         }
         guard let n = Self.name(name), let node = store.lookup(parent: parent, name: n) else {
-            reply.error(ENOENT); return
+            return .failure(Errno(ENOENT))
         }
-        reply.entry(cached ? node.entry : node.uncachedEntry)
+        return .success(cached ? node.entry : node.uncachedEntry)
     }
 
-    func forget(_ reply: consuming Reply<Answer.Nothing>) {
-        // File ids are never reused or removed: there is no lookup count to keep.
-        reply.none()
+    /// File ids are never reused or removed: there is no lookup count to keep.
+    func forget(ino: UInt64, lookups: UInt64) {}
+
+    func getattr(_ context: RequestContext, ino: UInt64, handle: UInt64?) -> Result<CachedAttributes, Errno> {
+        if ino == CheckpointView.inode { return .success(CachedAttributes(checkpointView.attributes, timeout: 0)) }
+        guard let node = store.info(ino) else { return .failure(Errno(ENOENT)) }
+        return .success(CachedAttributes(node.attributes, timeout: CacheTimeout.attributes))
     }
 
-    func getattr(_ reply: consuming Reply<Answer.Attributes>, id: UInt64) {
-        if id == CheckpointView.inode { reply.attributes(checkpointView.stat, timeout: 0); return }
-        guard let node = store.info(id) else { reply.error(ENOENT); return }
-        reply.attributes(node.stat, timeout: CacheTimeout.attributes)
-    }
-
-    func statfs(_ reply: consuming Reply<Answer.FileSystemStats>) {
+    func statfs(_ context: RequestContext, ino: UInt64) -> Result<FileSystemStatistics, Errno> {
         // fstatvfs: Swift cannot call statvfs() by name (the struct shares it).
         var st = statvfs()
         let fd = Glibc.open(store.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { reply.error(Glibc.errno); return }
+        guard fd >= 0 else { return .failure(Errno(Glibc.errno)) }
         defer { Glibc.close(fd) }
-        guard fstatvfs(fd, &st) == 0 else { reply.error(Glibc.errno); return }
-        st.f_namemax = UInt(Format.maxNameSize)
-        reply.stats(st)
+        guard fstatvfs(fd, &st) == 0 else { return .failure(Errno(Glibc.errno)) }
+        return .success(FileSystemStatistics(
+            blockSize: UInt64(st.f_bsize), fragmentSize: UInt64(st.f_frsize), blocks: UInt64(st.f_blocks),
+            blocksFree: UInt64(st.f_bfree), blocksAvailable: UInt64(st.f_bavail), files: UInt64(st.f_files),
+            filesFree: UInt64(st.f_ffree), filesAvailable: UInt64(st.f_favail), fileSystemID: UInt64(st.f_fsid),
+            flags: UInt64(st.f_flag), nameMax: UInt64(Format.maxNameSize)))
     }
 
     // MARK: Reading
 
-    func read(_ reply: consuming Reply<Answer.Bytes>, id: UInt64, size: Int, offset: Int64) {
-        if id == CheckpointView.inode { reply.bytes(checkpointView.bytes(offset: Int(max(offset, 0)), count: size)); return }
+    func read(_ context: RequestContext, ino: UInt64, size: Int, offset: Int64, handle: UInt64) -> Result<ReadData, Errno> {
+        if ino == CheckpointView.inode { return .success(.bytes(checkpointView.bytes(offset: Int(max(offset, 0)), count: size))) }
         do {
-            let bytes = try store.read(id, offset: UInt64(max(offset, 0)), count: size)
-            reply.bytes(bytes)
+            return .success(.bytes(try store.read(ino, offset: UInt64(max(offset, 0)), count: size)))
         } catch {
-            if error.isFailure { Log.error("read of file \(id) at \(offset): \(error)") }
-            reply.error(error.errno)
+            if error.isFailure { Log.error("read of file \(ino) at \(offset): \(error)") }
+            return .failure(Errno(error.errno))
         }
     }
 
-    func opendir(_ reply: consuming Reply<Answer.Opened>, request: fuse_req_t, id: UInt64,
-                 fi: UnsafeMutablePointer<fuse_file_info>) {
-        guard let dir = store.info(id) else { reply.error(ENOENT); return }
-        guard dir.isDirectory else { reply.error(ENOTDIR); return }
-        let who = credentials(request)
-        if let refused = checkSearch(above: dir, request, who, operation: "opendir")
-            ?? checkBits(request, who, dir.modeBitsNode, nodePath: dir.path, .read, operation: "opendir", path: dir.path) {
-            reply.error(refused); return
+    func opendir(_ context: RequestContext, ino: UInt64, flags: Int32) -> Result<Opened, Errno> {
+        guard let dir = store.info(ino) else { return .failure(Errno(ENOENT)) }
+        guard dir.isDirectory else { return .failure(Errno(ENOTDIR)) }
+        let who = credentials(context)
+        if let refused = checkSearch(above: dir, context, who, operation: "opendir")
+            ?? checkBits(context, who, dir.modeBitsNode, nodePath: dir.path, .read, operation: "opendir", path: dir.path) {
+            return .failure(Errno(refused))
         }
-        if let refused = authorizer.check(request, .list, dir.path) { reply.error(refused); return }
+        if let refused = authorizer.check(context, .list, dir.path) { return .failure(Errno(refused)) }
         // Nothing is kept per open directory: readdir offsets are positions
         // in the directory's creation order (`DirectoryOffset`).
-        fi.pointee.fh = 0
-        reply.opened(fi)
+        return .success(Opened(handle: 0))
     }
 
     /// The entries from position `offset` that fit in `size` bytes. Only
     /// those are copied out of the store, never the whole directory.
-    func readdir(_ reply: consuming Reply<Answer.Bytes>, request: fuse_req_t, id: UInt64, size: Int, offset: Int64) {
-        guard let dir = store.info(id), dir.isDirectory else { reply.error(ENOTDIR); return }
+    func readdir(_ context: RequestContext, ino: UInt64, size: Int, offset: Int64,
+                 handle: UInt64) -> Result<DirectoryEntries, Errno> {
+        guard let dir = store.info(ino), dir.isDirectory else { return .failure(Errno(ENOTDIR)) }
         let showsCheckpoint = dir.path.sameBytes(as: AuditPaths.root) && !checkpointView.isEmpty
-        var buffer = [UInt8](repeating: 0, count: size)
-        var used = 0
+        var list = DirectoryEntries(capacity: size)
         var position = Int(clamping: max(offset, 0))
-        buffer.withUnsafeMutableBytes { out in
-            /// Adds the entry at `position` (the next one's position is its offset); false when it does not fit.
-            func add(_ name: String, _ ino: UInt64, directory: Bool) -> Bool {
-                var st = Glibc.stat()
-                st.st_ino = ino_t(ino)
-                st.st_mode = directory ? S_IFDIR : S_IFREG
-                let room = size - used
-                let need = name.withCString { name in
-                    fuse_add_direntry(request, out.baseAddress!.assumingMemoryBound(to: CChar.self) + used, room, name, &st,
-                                      off_t(position + 1))
-                }
-                if need > room { return false }
-                used += need
-                position += 1
-                return true
-            }
+        /// Adds the entry at `position` (the next one's position is its offset); false when it does not fit.
+        func add(_ name: String, _ id: UInt64, directory: Bool) -> Bool {
+            guard list.add(Array(name.utf8), ino: id, kind: directory ? .directory : .regularFile,
+                           nextOffset: Int64(position + 1)) else { return false }
+            position += 1
+            return true
+        }
+        fill: do {
             while position < DirectoryOffset.firstEntry {
                 switch position {
-                case DirectoryOffset.dot: guard add(".", dir.id, directory: true) else { return }
-                case DirectoryOffset.dotDot: guard add("..", dir.parent, directory: true) else { return }
+                case DirectoryOffset.dot: guard add(".", dir.id, directory: true) else { break fill }
+                case DirectoryOffset.dotDot: guard add("..", dir.parent, directory: true) else { break fill }
                 case DirectoryOffset.checkpoint where showsCheckpoint:
-                    guard add(CheckpointView.name, CheckpointView.inode, directory: false) else { return }
+                    guard add(CheckpointView.name, CheckpointView.inode, directory: false) else { break fill }
                 default:
                     position += 1   // the checkpoint's position, outside /.audit
                 }
             }
-            while used < size {
-                let page = store.children(of: id, from: position - DirectoryOffset.firstEntry,
-                                          limit: DirectoryOffset.fitting(size - used))
-                if page.isEmpty { return }
-                for child in page { guard add(child.name, child.id, directory: child.isDirectory) else { return } }
+            while list.remaining > 0 {
+                let page = store.children(of: ino, from: position - DirectoryOffset.firstEntry,
+                                          limit: DirectoryOffset.fitting(list.remaining))
+                if page.isEmpty { break fill }
+                for child in page { guard add(child.name, child.id, directory: child.isDirectory) else { break fill } }
             }
         }
-        buffer.removeLast(size - used)
-        reply.bytes(buffer)
+        return .success(list)
     }
 
-    func releasedir(_ reply: consuming Reply<Answer.Status>) {
-        reply.ok()
+    func releasedir(_ context: RequestContext, ino: UInt64, handle: UInt64) -> Result<Void, Errno> {
+        .success(())
     }
 
     // MARK: Helpers
 
     /// A name from the kernel as the store spells it: UTF-8, or nil (no such
     /// name can exist in a store).
-    static func name(_ c: UnsafePointer<CChar>) -> String? {
-        String(validatingCString: c)
+    static func name(_ bytes: [UInt8]) -> String? {
+        String(validating: bytes, as: UTF8.self)
     }
 }

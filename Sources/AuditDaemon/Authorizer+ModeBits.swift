@@ -1,5 +1,5 @@
 import AuditStore
-import CFuse3
+import FUSEInterface
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,10 +9,10 @@ extension Authorizer {
     /// "Permission checks") — reason "mode-bits", with the mode and owner of
     /// the node that refused — and returns its errno. The refusal stands
     /// even if it cannot be recorded.
-    func denyByModeBits(_ request: fuse_req_t, _ operation: String, _ path: String, node: ModeBits.Node,
+    func denyByModeBits(_ context: RequestContext, _ operation: String, _ path: String, node: ModeBits.Node,
                         nodePath: String, needed: String, groups: [UInt32]?, errno: Int32) -> Int32 {
-        let who = Caller.provenance(of: request, fresh: true)
-        var r = record(who, thread: Caller.thread(of: request), groups: groups, verb: operation, path: path,
+        let who = Caller.provenance(of: context, fresh: true)
+        var r = record(who, thread: context.tid, groups: groups, verb: operation, path: path,
                        policy: loaded.policy)
         r.reason = "mode-bits"
         r.modePath = nodePath

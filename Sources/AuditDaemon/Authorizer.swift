@@ -1,6 +1,6 @@
 import AuditPolicy
 import AuditStore
-import CFuse3
+import FUSEInterface
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -59,13 +59,13 @@ final class Authorizer: Sendable {
     /// Asks the policy whether the request's caller may `verb` `path`;
     /// records the decision. Returns nil to go ahead, or the errno
     /// (EACCES; EIO when the decision could not be recorded).
-    func check(_ request: fuse_req_t, _ verb: Verb, _ path: String) -> Int32? {
+    func check(_ context: RequestContext, _ verb: Verb, _ path: String) -> Int32? {
         let policy = loaded.policy
-        let who = Caller.provenance(of: request, fresh: true)
-        let groups = policy.namesGroups ? Caller.groups(of: request) : nil
+        let who = Caller.provenance(of: context, fresh: true)
+        let groups = policy.namesGroups ? context.groups() : nil
         let d = policy.decide(Principal(uid: who.uid, gid: who.gid, groups: groups ?? []), verb, path)
         if d.granted && (verb == .read || verb == .list) && Store.isAuditPath(path) { return nil }
-        var r = record(who, thread: Caller.thread(of: request), groups: groups, verb: verb.rawValue, path: path, policy: policy)
+        var r = record(who, thread: context.tid, groups: groups, verb: verb.rawValue, path: path, policy: policy)
         if d.granted {
             r.decision = "grant"
             r.reason = "rule"
@@ -93,10 +93,10 @@ final class Authorizer: Sendable {
 
     /// Records a refusal by a mount rule — a tamper attempt — and returns
     /// its errno (the refusal stands even if it cannot be recorded).
-    func refuse(_ request: fuse_req_t, _ operation: String, _ path: String, target: String? = nil,
+    func refuse(_ context: RequestContext, _ operation: String, _ path: String, target: String? = nil,
                 rule: MountRules.Rule, errno: Int32) -> Int32 {
-        let who = Caller.provenance(of: request, fresh: true)
-        var r = record(who, thread: Caller.thread(of: request), groups: nil, verb: operation, path: path, policy: loaded.policy)
+        let who = Caller.provenance(of: context, fresh: true)
+        var r = record(who, thread: context.tid, groups: nil, verb: operation, path: path, policy: loaded.policy)
         r.target = target
         r.reason = "mount-rule"
         r.mountRule = rule.rawValue

@@ -1,50 +1,29 @@
 import AuditStore
-import CFuse3
+import FUSEInterface
 import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Who sent a request: uid, gid and thread id from `fuse_req_ctx`, the
+/// Who sent a request: uid, gid and thread id from its `RequestContext`, the
 /// process id (the thread group id, `Tgid:` in /proc/TID/status) and the
 /// command name from /proc/TID/comm. The kernel puts the calling THREAD's id
 /// in a FUSE request; a multithreaded writer (Apache, a Python program with
 /// threads) would show one id per thread, so the provenance's pid is the
-/// process's, and the thread id is `thread(of:)` (the decision records keep
-/// both). The name is the calling thread's name.
+/// process's, and the thread id is the context's `tid` (the decision records
+/// keep both). The name is the calling thread's name.
 enum Caller {
     /// `fresh`: read the command name now and do not reuse it for the next
     /// request of this thread. For opens, creates and decisions: a shell
     /// opens `>> log` in its forked child and then execs the command that
     /// writes, so a name kept from the open would name the shell for the
     /// first writes (within the reuse window).
-    static func provenance(of request: fuse_req_t, fresh: Bool = false) -> Provenance {
-        let ctx = fuse_req_ctx(request)!.pointee
-        let tid = UInt32(bitPattern: ctx.pid)
-        let task = fresh ? commandNames.freshTask(tid) : commandNames.task(tid)
-        return Provenance(uid: ctx.uid, gid: ctx.gid, pid: task.process, commandBytes: task.name)
-    }
-
-    /// The calling thread's id, as the kernel put it in the request.
-    static func thread(of request: fuse_req_t) -> UInt32 {
-        UInt32(bitPattern: fuse_req_ctx(request)!.pointee.pid)
+    static func provenance(of context: RequestContext, fresh: Bool = false) -> Provenance {
+        let task = fresh ? commandNames.freshTask(context.tid) : commandNames.task(context.tid)
+        return Provenance(uid: context.uid, gid: context.gid, pid: task.process, commandBytes: task.name)
     }
 
     static let commandNames = CommandNames()
-
-    /// The caller's supplementary groups (`fuse_req_getgroups`: libfuse reads
-    /// them from /proc/PID/task/TID/status, so this costs a file read; the
-    /// daemon asks only when the policy names a group). Empty when unknown.
-    static func groups(of request: fuse_req_t) -> [UInt32] {
-        var list = [gid_t](repeating: 0, count: 64)
-        var n = fuse_req_getgroups(request, Int32(list.count), &list)
-        if n > Int32(list.count) {
-            list = [gid_t](repeating: 0, count: Int(n))
-            n = fuse_req_getgroups(request, Int32(list.count), &list)
-        }
-        guard n > 0 else { return [] }
-        return Array(list.prefix(Int(min(n, Int32(list.count)))))
-    }
 }
 
 /// The command name and the process of a calling thread, from /proc/TID.

@@ -1,5 +1,5 @@
 import AuditStore
-import CFuse3
+import FUSEInterface
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -33,27 +33,14 @@ final class CheckpointView: @unchecked Sendable {
         return Array(note[offset..<min(note.count, offset + count)])
     }
 
-    var stat: stat {
+    var attributes: Attributes {
         lock.lock(); defer { lock.unlock() }
-        var st = Glibc.stat()
-        st.st_ino = ino_t(Self.inode)
-        st.st_mode = S_IFREG | 0o444
-        st.st_nlink = 1
-        st.st_size = off_t(note.count)
-        st.st_blksize = 4096
-        let t = NodeInfo.timespec(time)
-        st.st_atim = t; st.st_mtim = t; st.st_ctim = t
-        return st
+        return Attributes(ino: Self.inode, kind: .regularFile, permissions: 0o444, links: 1, uid: 0, gid: 0,
+                          size: UInt64(note.count), blocks: 0, blockSize: 4096, atime: time, mtime: time, ctime: time)
     }
 
     /// Never cached by the kernel: it changes with every checkpoint.
-    var entry: fuse_entry_param {
-        var e = fuse_entry_param()
-        e.ino = fuse_ino_t(Self.inode)
-        e.generation = 1
-        e.attr = stat
-        e.attr_timeout = 0
-        e.entry_timeout = 0
-        return e
+    var entry: Entry {
+        Entry(attributes, attributeTimeout: 0, entryTimeout: 0)
     }
 }

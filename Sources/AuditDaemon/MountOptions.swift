@@ -13,7 +13,7 @@ import Glibc
 /// `default_permissions` is accepted and dropped: the daemon makes the
 /// permission checks itself so that it can record each denial (docs/MOUNT.md
 /// "Permission checks"); with it the kernel would refuse unrecorded.
-struct MountOptions {
+public struct MountOptions {
     var policy: String?
     var metrics: String?
     var checkpointInterval: Int?
@@ -21,8 +21,6 @@ struct MountOptions {
     var witnessDir: String?
     var reserve: String?
     var decisionBudget: String?
-    /// The longest checkpoint interval: a day, in seconds.
-    static let maxCheckpointInterval = 86_400
     /// Everything else, for libfuse, in the order given.
     var libfuse: [String] = []
 
@@ -43,8 +41,8 @@ struct MountOptions {
                     guard value == "fsync" else { throw MountError("-o checkpoint=\(value): the only value is fsync") }
                     checkpointOnFsync = true
                 case "checkpoint-interval":
-                    guard let n = Int(value), (0...Self.maxCheckpointInterval).contains(n) else {
-                        throw MountError("-o checkpoint-interval=\(value): expected seconds from 0 to \(Self.maxCheckpointInterval) (a day)")
+                    guard let n = Int(value), (0...CheckpointSettings.maxInterval).contains(n) else {
+                        throw MountError("-o checkpoint-interval=\(value): expected seconds from 0 to \(CheckpointSettings.maxInterval) (a day)")
                     }
                     checkpointInterval = n
                 case "default_permissions": continue
@@ -60,7 +58,9 @@ struct MountOptions {
         return (String(o[..<eq]), String(o[o.index(after: eq)...]))
     }
 
-    static func absolute(_ path: String) -> String {
+    /// `path` made absolute against the working directory (a background
+    /// daemon's is "/").
+    public static func absolute(_ path: String) -> String {
         if path.hasBytePrefix("/") { return path }
         guard let cwd = getcwd(nil, 0) else { return path }
         defer { free(cwd) }

@@ -7,16 +7,16 @@ import Glibc
 /// started it, over a pipe: zero or more `note: TEXT` lines, then exactly one
 /// of `ready` (the mount serves) or `error: TEXT`. The starter returns once it
 /// reads either; EOF before them means the daemon died.
-final class Readiness: Sendable {
+public final class Readiness: Sendable {
     private let fd: Mutex<Int32?>
 
-    init(fd: Int32?) { self.fd = Mutex(fd) }
+    public init(fd: Int32?) { self.fd = Mutex(fd) }
 
-    func note(_ text: String) { send("note: " + text, last: false) }
+    public func note(_ text: String) { send("note: " + text, last: false) }
 
-    func ready() { send("ready", last: true) }
+    public func ready() { send("ready", last: true) }
 
-    func failed(_ text: String) { send("error: " + text, last: true) }
+    public func failed(_ text: String) { send("error: " + text, last: true) }
 
     private func send(_ line: String, last: Bool) {
         fd.withLock { fd in

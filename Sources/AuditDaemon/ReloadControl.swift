@@ -1,6 +1,6 @@
 import AuditPolicy
 import AuditStore
-import CAuditFUSEShim
+import CAuditDaemonShim
 import Foundation
 #if canImport(Glibc)
 import Glibc

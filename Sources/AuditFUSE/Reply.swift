@@ -1,4 +1,5 @@
 import CFuse3
+import FUSEInterface
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,7 +8,7 @@ import Glibc
 /// the send methods of its kind, so a handler cannot answer a lookup with a
 /// byte count. Every kind can also answer an error.
 enum Answer {
-    /// lookup, mkdir: `fuse_reply_entry`.
+    /// lookup, mkdir, link, symlink, mknod: `fuse_reply_entry`.
     enum Entry {}
     /// create: `fuse_reply_create`.
     enum Created {}
@@ -17,8 +18,10 @@ enum Answer {
     enum Opened {}
     /// write: `fuse_reply_write`.
     enum Written {}
-    /// read, readdir: `fuse_reply_buf`.
+    /// read: `fuse_reply_buf`.
     enum Bytes {}
+    /// readdir: directory entries packed with `fuse_add_direntry`, then `fuse_reply_buf`.
+    enum Directory {}
     /// statfs: `fuse_reply_statfs`.
     enum FileSystemStats {}
     /// getxattr, listxattr: `fuse_reply_xattr` or `fuse_reply_buf`.
@@ -50,8 +53,14 @@ struct Reply<Kind>: ~Copyable {
         discard self
     }
 
+    consuming func error(_ e: Errno) {
+        fuse_reply_err(request, e.code)
+        discard self
+    }
+
     deinit {
-        Log.error("internal: \(operation) request dropped without a reply; answered EIO")
+        let line = "auditfs: internal: \(operation) request dropped without a reply; answered EIO\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
         fuse_reply_err(request, EIO)
     }
 }
@@ -60,6 +69,13 @@ extension Reply where Kind == Answer.Status {
     consuming func ok() {
         fuse_reply_err(request, 0)
         discard self
+    }
+
+    consuming func answer(_ result: Result<Void, Errno>) {
+        switch result {
+        case .success: ok()
+        case let .failure(e): error(e)
+        }
     }
 }
 
@@ -71,33 +87,63 @@ extension Reply where Kind == Answer.Nothing {
 }
 
 extension Reply where Kind == Answer.Entry {
-    consuming func entry(_ e: fuse_entry_param) {
-        var e = e
-        fuse_reply_entry(request, &e)
+    consuming func entry(_ e: FUSEInterface.Entry) {
+        var p = e.parameter
+        fuse_reply_entry(request, &p)
         discard self
+    }
+
+    consuming func answer(_ result: Result<FUSEInterface.Entry, Errno>) {
+        switch result {
+        case let .success(e): entry(e)
+        case let .failure(e): error(e)
+        }
     }
 }
 
 extension Reply where Kind == Answer.Created {
-    consuming func created(_ e: fuse_entry_param, _ fi: UnsafeMutablePointer<fuse_file_info>) {
-        var e = e
-        fuse_reply_create(request, &e, fi)
+    consuming func created(_ c: FUSEInterface.Created, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        var p = c.entry.parameter
+        c.opened.fill(fi)
+        fuse_reply_create(request, &p, fi)
         discard self
+    }
+
+    consuming func answer(_ result: Result<FUSEInterface.Created, Errno>, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        switch result {
+        case let .success(c): created(c, fi)
+        case let .failure(e): error(e)
+        }
     }
 }
 
 extension Reply where Kind == Answer.Attributes {
-    consuming func attributes(_ st: stat, timeout: Double) {
-        var st = st
-        fuse_reply_attr(request, &st, timeout)
+    consuming func attributes(_ a: CachedAttributes) {
+        var st = a.attributes.stat
+        fuse_reply_attr(request, &st, a.timeout)
         discard self
+    }
+
+    consuming func answer(_ result: Result<CachedAttributes, Errno>) {
+        switch result {
+        case let .success(a): attributes(a)
+        case let .failure(e): error(e)
+        }
     }
 }
 
 extension Reply where Kind == Answer.Opened {
-    consuming func opened(_ fi: UnsafeMutablePointer<fuse_file_info>) {
+    consuming func opened(_ o: FUSEInterface.Opened, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        o.fill(fi)
         fuse_reply_open(request, fi)
         discard self
+    }
+
+    consuming func answer(_ result: Result<FUSEInterface.Opened, Errno>, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        switch result {
+        case let .success(o): opened(o, fi)
+        case let .failure(e): error(e)
+        }
     }
 }
 
@@ -106,39 +152,107 @@ extension Reply where Kind == Answer.Written {
         fuse_reply_write(request, count)
         discard self
     }
+
+    consuming func answer(_ result: Result<Int, Errno>) {
+        switch result {
+        case let .success(n): written(n)
+        case let .failure(e): error(e)
+        }
+    }
 }
 
 extension Reply where Kind == Answer.Bytes {
-    consuming func bytes(_ buffer: UnsafeRawBufferPointer) {
-        fuse_reply_buf(request, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), buffer.count)
-        discard self
-    }
-
     consuming func bytes(_ array: [UInt8]) {
         array.withUnsafeBytes { b in
             _ = fuse_reply_buf(request, b.baseAddress?.assumingMemoryBound(to: CChar.self), b.count)
         }
         discard self
     }
+
+    consuming func answer(_ result: Result<ReadData, Errno>) {
+        switch result {
+        case let .success(.bytes(b)): bytes(b)
+        case let .failure(e): error(e)
+        }
+    }
+}
+
+extension Reply where Kind == Answer.Directory {
+    /// The entries packed as the kernel reads them (`fuse_add_direntry`:
+    /// each one's inode number and type, and the offset of the next).
+    consuming func entries(_ list: DirectoryEntries) {
+        var buffer = [UInt8](repeating: 0, count: list.capacity)
+        var used = 0
+        buffer.withUnsafeMutableBytes { out in
+            for item in list.items {
+                var st = Glibc.stat()
+                st.st_ino = ino_t(item.ino)
+                st.st_mode = item.kind == .directory ? S_IFDIR : S_IFREG
+                let room = list.capacity - used
+                let need = (item.name + [0]).withUnsafeBufferPointer { name in
+                    name.withMemoryRebound(to: CChar.self) { name in
+                        fuse_add_direntry(request, out.baseAddress!.assumingMemoryBound(to: CChar.self) + used, room,
+                                          name.baseAddress, &st, off_t(item.nextOffset))
+                    }
+                }
+                if need > room { break }
+                used += need
+            }
+        }
+        buffer.removeLast(list.capacity - used)
+        buffer.withUnsafeBytes { b in
+            _ = fuse_reply_buf(request, b.baseAddress?.assumingMemoryBound(to: CChar.self), b.count)
+        }
+        discard self
+    }
+
+    consuming func answer(_ result: Result<DirectoryEntries, Errno>) {
+        switch result {
+        case let .success(list): entries(list)
+        case let .failure(e): error(e)
+        }
+    }
 }
 
 extension Reply where Kind == Answer.FileSystemStats {
-    consuming func stats(_ st: statvfs) {
-        var st = st
+    consuming func stats(_ s: FileSystemStatistics) {
+        var st = statvfs()
+        st.f_bsize = UInt(s.blockSize)
+        st.f_frsize = UInt(s.fragmentSize)
+        st.f_blocks = fsblkcnt_t(s.blocks)
+        st.f_bfree = fsblkcnt_t(s.blocksFree)
+        st.f_bavail = fsblkcnt_t(s.blocksAvailable)
+        st.f_files = fsfilcnt_t(s.files)
+        st.f_ffree = fsfilcnt_t(s.filesFree)
+        st.f_favail = fsfilcnt_t(s.filesAvailable)
+        st.f_fsid = UInt(s.fileSystemID)
+        st.f_flag = UInt(s.flags)
+        st.f_namemax = UInt(s.nameMax)
         fuse_reply_statfs(request, &st)
         discard self
+    }
+
+    consuming func answer(_ result: Result<FileSystemStatistics, Errno>) {
+        switch result {
+        case let .success(s): stats(s)
+        case let .failure(e): error(e)
+        }
     }
 }
 
 extension Reply where Kind == Answer.ExtendedAttribute {
-    /// The size of an empty attribute list (the caller asked for the size).
-    consuming func size(_ n: Int) {
-        fuse_reply_xattr(request, n)
-        discard self
-    }
-
-    consuming func empty() {
-        fuse_reply_buf(request, nil, 0)
-        discard self
+    consuming func answer(_ result: Result<ExtendedAttributeData, Errno>) {
+        switch result {
+        case let .success(.size(n)):
+            fuse_reply_xattr(request, n)
+            discard self
+        case let .success(.bytes(b)):
+            b.withUnsafeBytes { b in
+                _ = fuse_reply_buf(request, b.baseAddress?.assumingMemoryBound(to: CChar.self), b.count)
+            }
+            discard self
+        case let .failure(e):
+            error(e)
+        }
     }
 }

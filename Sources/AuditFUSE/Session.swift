@@ -1,5 +1,6 @@
 import CAuditFUSEShim
 import CFuse3
+import FUSEInterface
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,50 +10,52 @@ import Glibc
 /// handlers → destroy. Each rung that fails undoes the ones before it.
 ///
 /// SIGTERM and SIGINT end the loop (libfuse's handlers; SIGHUP is caught
-/// before, by ReloadControl, and reloads the policy); requests in
-/// flight finish and are answered first (libfuse's workers run with
+/// before, by the daemon's ReloadControl, and reloads the policy); requests
+/// in flight finish and are answered first (libfuse's workers run with
 /// cancellation disabled while they handle a request). An unmount by
 /// `umount`/`fusermount3 -u` ends it the same way.
-enum Session {
+public struct Session: MountSession {
     /// Worker threads: libfuse starts one more whenever all are busy, up to
     /// `maxThreads`, and keeps up to `maxIdleThreads` idle ones. Equal values:
     /// no thread is ever created and destroyed per request.
     static let maxThreads: UInt32 = 10
     static let maxIdleThreads: UInt32 = 10
 
-    /// Mounts `fileSystem` on `mountpoint` and serves it until unmounted or
-    /// signalled. Returns the loop's result (0 or the signal number).
-    static func serve(_ fileSystem: AuditFileSystem, mountpoint: String, options: String, echoLog: Bool) throws(MountError) -> Int32 {
+    public init() {}
+
+    public func serve(_ fileSystem: any FileSystemOperations, mountpoint: String, options: String,
+                      echoLog: Bool) throws(SessionError) -> Int32 {
         auditfs_fuse_capture_log(echoLog ? 1 : 0)
         var ops = Operations.table()
         var argv: [UnsafeMutablePointer<CChar>?] = ["auditfs", "-o", options].map { (s: String) in strdup(s) }
         defer { argv.forEach { free($0) } }
-        let userdata = Unmanaged.passUnretained(fileSystem).toOpaque()
+        // The session's user data: the file system every request goes to (held until the session ends).
+        let served = Served(fileSystem)
+        let userdata = Unmanaged.passUnretained(served).toOpaque()
+        defer { withExtendedLifetime(served) {} }
 
         let session: OpaquePointer? = argv.withUnsafeMutableBufferPointer { p in
             var args = fuse_args(argc: Int32(p.count), argv: p.baseAddress, allocated: 0)
             defer { fuse_opt_free_args(&args) }
             return fuse_session_new(&args, &ops, MemoryLayout<fuse_lowlevel_ops>.size, userdata)
         }
-        guard let session else { throw MountError(lastLibfuseMessage() ?? "libfuse rejected the options '\(options)'") }
+        guard let session else { throw SessionError(Self.lastLibfuseMessage() ?? "libfuse rejected the options '\(options)'") }
         defer { fuse_session_destroy(session) }
 
-        guard fuse_set_signal_handlers(session) == 0 else { throw MountError("could not install signal handlers") }
+        guard fuse_set_signal_handlers(session) == 0 else { throw SessionError("could not install signal handlers") }
         defer { fuse_remove_signal_handlers(session) }
 
         guard fuse_session_mount(session, mountpoint) == 0 else {
-            throw MountError("mounting on '\(mountpoint)' failed: " + (lastLibfuseMessage() ?? "unknown reason"))
+            throw SessionError("mounting on '\(mountpoint)' failed: " + (Self.lastLibfuseMessage() ?? "unknown reason"))
         }
         defer { fuse_session_unmount(session) }
 
         // Hold no directory busy (a daemon's working directory pins its mount).
         _ = chdir("/")
-        return auditfs_fuse_session_loop_mt(session, maxIdleThreads, maxThreads)
+        return auditfs_fuse_session_loop_mt(session, Self.maxIdleThreads, Self.maxThreads)
     }
 
-    /// Parses `options` the way `serve` will, without mounting, so that a
-    /// mount refused for its options leaves the store untouched.
-    static func validate(options: String) throws(MountError) {
+    public func validate(options: String) throws(SessionError) {
         auditfs_fuse_capture_log(0)
         var ops = Operations.table()
         var argv: [UnsafeMutablePointer<CChar>?] = ["auditfs", "-o", options].map { (s: String) in strdup(s) }
@@ -62,7 +65,7 @@ enum Session {
             defer { fuse_opt_free_args(&args) }
             return fuse_session_new(&args, &ops, MemoryLayout<fuse_lowlevel_ops>.size, nil)
         }
-        guard let session else { throw MountError(lastLibfuseMessage() ?? "libfuse rejected the options '\(options)'") }
+        guard let session else { throw SessionError(Self.lastLibfuseMessage() ?? "libfuse rejected the options '\(options)'") }
         fuse_session_destroy(session)
     }
 
@@ -74,4 +77,11 @@ enum Session {
         if s.hasPrefix("fuse: ") { s.removeFirst(6) }
         return "libfuse: " + s
     }
+}
+
+/// The file system a session serves, as one object the session's user data
+/// can point to.
+final class Served: Sendable {
+    let fileSystem: any FileSystemOperations
+    init(_ fileSystem: any FileSystemOperations) { self.fileSystem = fileSystem }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import AuditCLI
-import AuditPolicy
-import AuditStore
+import AuditDaemon
+import AuditFUSE
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -57,32 +57,27 @@ public struct MountCommand: ParsableCommand {
 
     public init() {}
 
-    /// The options every mount gets, before the caller's.
-    /// No default_permissions: the daemon checks the mode bits (ModeBits) and records each denial.
-    static let defaultOptions = ["allow_other", "fsname=auditfs", "subtype=auditfs"]
-
     public func run() throws {
-        let parsed: MountOptions
-        do { parsed = try MountOptions(parsing: options) } catch {
+        var numbers = CheckpointSettings()
+        numbers.interval = checkpointInterval
+        numbers.epochLength = checkpoints.epochLength
+        numbers.witnessDirectory = checkpoints.witnessDir
+        numbers.witnessCommand = checkpoints.witnessCmd
+        numbers.keys = checkpoints.keys
+        let configuration: MountConfiguration
+        do {
+            configuration = try MountConfiguration(store: store, mountpoint: mountpoint, options: options, policy: policy,
+                                                   checkpoints: numbers, metrics: metrics, reserve: reserve,
+                                                   decisionBudget: decisionBudget)
+        } catch {
             Background.say(error.message)
             throw ExitCode(1)
         }
-        // --policy and -o policy= must agree when both are given.
-        let policyFile: String?? = {
-            let a = policy.map(MountOptions.absolute), b = parsed.policy
-            if let a, let b, a != b { return nil }
-            return .some(a ?? b)
-        }()
-        // Numbers out of bounds: one line here, before a background daemon is started.
-        if let problem = Self.boundsProblem(interval: parsed.checkpointInterval ?? checkpointInterval, checkpoints) {
+        // Numbers out of bounds, a metrics address that does not parse: one
+        // line here, before a background daemon is started (a ValidationError
+        // would add the usage text).
+        if let problem = configuration.problem() {
             Background.say(problem)
-            throw ExitCode(1)
-        }
-        let libfuseOptions = parsed.libfuse
-        let metricsAddress = metrics ?? parsed.metrics
-        if let m = metricsAddress, MetricsServer.parse(m) == nil {
-            // One line, like every other startup error (a ValidationError would add the usage text).
-            Background.say("--metrics '\(m)': expected PORT, ADDR:PORT or [ADDR6]:PORT")
             throw ExitCode(1)
         }
         if !foreground {
@@ -105,8 +100,7 @@ public struct MountCommand: ParsableCommand {
             Background.nameProcess("auditfs")   // started as /proc/self/exe: "exe" otherwise
         }
         do {
-            let code = try serve(readiness, libfuseOptions: libfuseOptions, policyFile: policyFile, checkpointSettings: parsed,
-                                 metricsAddress: metricsAddress)
+            let code = try Daemon(configuration, readiness: readiness, foreground: readyFD == nil).serve(with: Session())
             if code < 0 {
                 Background.say("the FUSE loop ended with an error: \(String(cString: strerror(-code)))")
                 throw ExitCode(1)
@@ -117,153 +111,4 @@ public struct MountCommand: ParsableCommand {
             throw ExitCode(1)
         }
     }
-
-    /// The one-line error for a checkpoint interval or epoch length out of
-    /// bounds, or nil.
-    static func boundsProblem(interval: Int, _ checkpoints: CheckpointOptions) -> String? {
-        guard (0...MountOptions.maxCheckpointInterval).contains(interval) else {
-            return "--checkpoint-interval \(interval): expected seconds from 0 to \(MountOptions.maxCheckpointInterval) (a day)"
-        }
-        var numbers = checkpoints
-        numbers.witnessDir = nil   // checked by the daemon, as root
-        return numbers.problem()
-    }
-
-    /// Checks, opens the store, mounts and serves; returns after unmount with
-    /// the store synced and closed.
-    private func serve(_ readiness: Readiness, libfuseOptions: [String], policyFile: String??,
-                       checkpointSettings: MountOptions, metricsAddress: String?) throws(MountError) -> Int32 {
-        try Preflight.requireRoot()
-        try Preflight.requireFuseDevice()
-        try Preflight.requireFusermount()
-        let mountpointPath = try Preflight.checkMountpoint(mountpoint)
-        try Session.validate(options: (Self.defaultOptions + libfuseOptions).joined(separator: ","))
-        // Every number and the witness directory are checked before the store is touched.
-        let interval = checkpointSettings.checkpointInterval ?? checkpointInterval
-        if let problem = Self.boundsProblem(interval: interval, checkpoints) { throw MountError(problem) }
-        var cp = checkpoints
-        if let d = checkpointSettings.witnessDir { cp.witnessDir = d }
-        if let problem = cp.problem() { throw MountError(problem) }
-        guard let policyFile else { throw MountError("--policy and -o policy= name different files") }
-        // A policy that does not parse stops the mount before the store is touched.
-        let loaded: Authorizer.Loaded
-        if let file = policyFile {
-            switch PolicyLoader.parse(file: file) {
-            case let .success(p): loaded = Authorizer.Loaded(policy: p, file: file)
-            case let .failure(error): throw error
-            }
-        } else {
-            loaded = Authorizer.Loaded(policy: AccessPolicy.builtin, file: nil)
-        }
-        // Metrics and alerts (docs/QUERY.md): ready before the store opens, so
-        // that a store failing its checks at start is alerted on.
-        let metrics = MountMetrics()
-        let alerts = AlertDispatcher(rules: loaded.policy.alerts, mountpoint: mountpointPath, metrics: metrics)
-        // What a flood may cost (docs/POLICY.md "Floods").
-        let storePathGiven = MountOptions.absolute(store)
-        let folding = try FloodLimits.budget(decisionBudget ?? checkpointSettings.decisionBudget)
-        var storeOptions = Store.Options()
-        let space = FloodLimits.space(of: storePathGiven)
-        storeOptions.reserve = try FloodLimits.reserve(reserve ?? checkpointSettings.reserve, total: space?.total ?? 0)
-        if let free = space?.free, free < storeOptions.reserve {
-            let note = "only \(free) bytes free on the store's file system, less than the \(storeOptions.reserve) held back "
-                + "for the audit records: writes outside /.audit get ENOSPC until space is freed"
-            readiness.note(note)
-            if readyFD == nil { Background.say(note) }
-        }
-        let s: Store
-        do {
-            s = try Store.open(at: storePathGiven, mode: .readWrite, options: storeOptions)
-        } catch {
-            if case .damaged = error { alerts.verificationFailed(store: MountOptions.absolute(store), error: error.description) }
-            throw MountError(error.description)
-        }
-        defer { s.close() }
-        if let recovery = s.recovery {
-            readiness.note(recovery.description)
-            if readyFD == nil { Background.say(recovery.description) }
-        }
-        // A mount that cannot sign checkpoints does not start (README "Checkpoints").
-        let checkpointer: Checkpointer
-        do {
-            checkpointer = try cp.checkpointer(for: s, writer: .current())
-        } catch {
-            throw MountError("cannot sign checkpoints, not mounting: \(error)")
-        }
-        let announce = readyFD == nil
-        let storePath = s.path
-        let authorizer: Authorizer
-        let started = ReloadControl.actor(pid: UInt32(getpid()), uid: getuid(), via: "mount")
-        do {
-            let log = try AuditLog(store: s, alerts: alerts, folding: folding)
-            authorizer = Authorizer(log: log, policy: loaded, metrics: metrics)
-            try PolicyLoader(authorizer: authorizer, mountpoint: mountpointPath).recordInitialLoad(by: started)
-            let now = log.now
-            if let recovery = s.recovery {
-                try log.event(EventRecord(time: Timestamps.rfc3339(now), timeNs: now, event: "torn-tail-recovered",
-                                          daemon: log.daemon.pid, mountpoint: mountpointPath, store: storePath,
-                                          detail: recovery.description))
-            }
-            try log.event(EventRecord(time: Timestamps.rfc3339(now), timeNs: now, event: "mount", daemon: log.daemon.pid,
-                                      mountpoint: mountpointPath, store: storePath, policy: loaded.policy.sha256,
-                                      policyFile: loaded.file, by: started))
-        } catch {
-            throw MountError("could not write the audit namespace (/.audit): \(error)")
-        }
-        // Signed checkpoints: every interval, on fsync if asked, at unmount.
-        let view = CheckpointView()
-        let schedule = CheckpointSchedule(checkpointer: checkpointer, view: view, interval: Double(interval),
-                                          onFsync: checkpointSettings.checkpointOnFsync)
-        schedule.deliver(to: cp.witnesses.witnesses(origin: checkpointer.origin), log: authorizer.log,
-                         mountpoint: mountpointPath, store: storePath)
-        schedule.onIssued = { t, new in new ? metrics.checkpointIssued(at: t) : metrics.checkpointFound(at: t) }
-        schedule.onFailure = { [authorizer] failure in
-            metrics.checkpointFailed()
-            let log = authorizer.log
-            let now = log.now
-            var e = EventRecord(time: Timestamps.rfc3339(now), timeNs: now, event: failure.event, daemon: log.daemon.pid,
-                                mountpoint: mountpointPath, store: storePath)
-            e.error = failure.error
-            e.detail = failure.detail
-            do { try log.event(e) } catch { Log.error("could not record the event \(failure.event): \(error)") }
-            if failure.event == CheckpointSchedule.Failure.failed { alerts.checkpointFailed(e) }
-        }
-        authorizer.log.startFlushing()
-        defer { authorizer.log.stopFlushing() }
-        let metricsServer = try metricsAddress.flatMap(MetricsServer.parse).map { a throws(MountError) in
-            try MetricsServer(host: a.host, port: a.port, metrics: metrics)
-        }
-        defer { metricsServer?.stop() }
-        let loader = PolicyLoader(authorizer: authorizer, mountpoint: mountpointPath)
-        let control = ReloadControl(loader: loader, mountpoint: mountpointPath)
-        try control.start()
-        defer { control.stop() }
-        let fileSystem = AuditFileSystem(store: s, authorizer: authorizer, checkpointView: view, onReady: {
-            schedule.start()
-            readiness.ready()
-            if announce {
-                Background.say("serving store '\(storePath)' on \(mountpointPath)")
-                // systemd Type=notify: ready only now that the kernel's INIT is answered.
-                SystemdNotify.send("READY=1\nMAINPID=\(getpid())\nSTATUS=serving \(storePath) on \(mountpointPath)")
-            }
-        }, onUnmount: {
-            if announce { SystemdNotify.send("STOPPING=1") }
-            let log = authorizer.log
-            log.stopFlushing()   // every count held is written before the unmount event
-            let now = log.now
-            do {
-                try log.event(EventRecord(time: Timestamps.rfc3339(now), timeNs: now, event: "unmount", daemon: log.daemon.pid,
-                                          mountpoint: mountpointPath, store: storePath, policy: authorizer.loaded.policy.sha256))
-            } catch {
-                Log.error("could not record the unmount: \(error)")
-            }
-            alerts.drain(timeout: 10)   // alerts in flight are recorded before the last checkpoint
-            schedule.stop()   // the last checkpoint covers the unmount event
-        }, onFsync: {
-            schedule.fsynced()
-        })
-        let all = (Self.defaultOptions + libfuseOptions).joined(separator: ",")
-        return try Session.serve(fileSystem, mountpoint: mountpointPath, options: all, echoLog: readyFD == nil)
-    }
-
 }

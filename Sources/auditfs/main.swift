@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import AuditCLI
-import AuditDaemon
 
 struct AuditFS: ParsableCommand {
     static let configuration = CommandConfiguration(

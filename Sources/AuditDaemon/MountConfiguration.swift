@@ -1,0 +1,78 @@
+/// Everything a mount starts with, as plain values: the store, the mount
+/// point, the `-o` options (auditfs's own taken out, `MountOptions`), the
+/// policy, checkpoints, metrics and flood limits. `auditfs mount` builds it
+/// from its command line; `Daemon` serves it.
+public struct MountConfiguration: Sendable {
+    /// Where the policy comes from.
+    public enum Policy: Sendable, Equatable {
+        /// The built-in policy: everyone gets what the mount allows.
+        case builtin
+        case file(String)
+        /// `--policy` and `-o policy=` name different files (refused at start).
+        case conflicting
+    }
+
+    /// The store directory, as given.
+    public var store: String
+    /// The mount point, as given.
+    public var mountpoint: String
+    /// The options for libfuse, after `defaultOptions` (`-o` groups, each comma-separated).
+    public var libfuseOptions: [String] = []
+    public var policy: Policy = .builtin
+    public var checkpoints = CheckpointSettings()
+    /// Where to serve metrics: PORT, ADDR:PORT or [ADDR6]:PORT (`MetricsServer.parse`).
+    public var metrics: String?
+    /// Space held back for the /.audit records (`FloodLimits.reserve`).
+    public var reserve: String?
+    /// Decision lines per user and interval (`FloodLimits.budget`).
+    public var decisionBudget: String?
+
+    /// The options every mount gets, before the caller's.
+    /// No default_permissions: the daemon checks the mode bits (ModeBits) and records each denial.
+    public static let defaultOptions = ["allow_other", "fsname=auditfs", "subtype=auditfs"]
+
+    public init(store: String, mountpoint: String) {
+        self.store = store
+        self.mountpoint = mountpoint
+    }
+
+    /// A mount's configuration from its command line: `options` are the `-o`
+    /// groups, the rest the values of the other options (nil: not given).
+    /// An option given both ways: `-o witness-dir=` wins over `--witness-dir`,
+    /// `--metrics`, `--reserve` and `--decision-budget` over their `-o`
+    /// forms, and `--policy` must name the file `-o policy=` names. Throws
+    /// the one-line error of an `-o` option auditfs cannot use.
+    public init(store: String, mountpoint: String, options: [String], policy: String?, checkpoints: CheckpointSettings,
+                metrics: String?, reserve: String?, decisionBudget: String?) throws(MountError) {
+        let parsed = try MountOptions(parsing: options)
+        self.init(store: store, mountpoint: mountpoint)
+        libfuseOptions = parsed.libfuse
+        switch (policy.map(MountOptions.absolute), parsed.policy) {
+        case let (a?, b?) where a != b: self.policy = .conflicting
+        case let (a?, _): self.policy = .file(a)
+        case let (nil, b?): self.policy = .file(b)
+        case (nil, nil): self.policy = .builtin
+        }
+        self.checkpoints = checkpoints
+        if let n = parsed.checkpointInterval { self.checkpoints.interval = n }
+        if parsed.checkpointOnFsync { self.checkpoints.onFsync = true }
+        if let d = parsed.witnessDir { self.checkpoints.witnessDirectory = d }
+        self.metrics = metrics ?? parsed.metrics
+        self.reserve = reserve ?? parsed.reserve
+        self.decisionBudget = decisionBudget ?? parsed.decisionBudget
+    }
+
+    /// The one-line error for a number out of bounds or a metrics address
+    /// that does not parse — what can be said before a background daemon is
+    /// started — or nil.
+    public func problem() -> String? {
+        if let p = checkpoints.boundsProblem() { return p }
+        if let m = metrics, MetricsServer.parse(m) == nil {
+            return "--metrics '\(m)': expected PORT, ADDR:PORT or [ADDR6]:PORT"
+        }
+        return nil
+    }
+
+    /// All options for libfuse, comma-separated.
+    var allLibfuseOptions: String { (Self.defaultOptions + libfuseOptions).joined(separator: ",") }
+}
