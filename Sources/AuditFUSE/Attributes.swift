@@ -30,9 +30,16 @@ extension Attributes {
         return Glibc.timespec(tv_sec: Int(q), tv_nsec: Int(r))
     }
 
-    /// A timespec from the kernel as nanoseconds since the epoch.
+    /// A timespec from the kernel (a setattr's times) as nanoseconds since
+    /// the epoch. The kernel passes any 64-bit second count: a time past what
+    /// nanoseconds in an Int64 hold (after 2262, before 1678) is the last or
+    /// first one a store can hold, as the kernel clamps a time to a file
+    /// system's range.
     static func nanoseconds(_ t: timespec) -> Int64 {
-        Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
+        let (s, o1) = Int64(t.tv_sec).multipliedReportingOverflow(by: 1_000_000_000)
+        let (ns, o2) = s.addingReportingOverflow(Int64(t.tv_nsec))
+        if o1 || o2 { return t.tv_sec < 0 ? Int64.min : Int64.max }
+        return ns
     }
 }
 
