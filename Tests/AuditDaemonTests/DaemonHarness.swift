@@ -4,6 +4,7 @@ import AuditStore
 import Foundation
 import FUSEInterface
 import Glibc
+import Synchronization
 @testable import AuditDaemon
 
 /// The daemon's logic without a kernel: a fresh store in a temp directory,
@@ -29,13 +30,26 @@ final class DaemonHarness: @unchecked Sendable {
     let metrics: MountMetrics
     private var closed = false
 
+    /// The store's clock (ns since the epoch): what every record's time is.
+    /// Starts at 2026-01-01 and moves only when a test moves it.
+    let clock = Clock()
+
+    final class Clock: @unchecked Sendable {
+        private let now = Mutex<Int64>(1_767_225_600_000_000_000)
+        func read() -> Int64 { now.withLock { $0 } }
+        func advance(seconds: Double) { now.withLock { $0 += Int64(seconds * 1e9) } }
+    }
+
     /// `policy`: a policy's YAML text; nil: the built-in policy (everyone
     /// gets what the mount allows).
     init(policy: String? = nil, checkpointView: CheckpointView = CheckpointView()) throws {
         var template = Array("/tmp/auditfs-daemon-test.XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw StoreError.io("mkdtemp: \(errno)") }
         directory = String(cString: made)
-        store = try Store.create(at: directory + "/store")
+        var options = Store.Options()
+        let clock = self.clock
+        options.clock = { clock.read() }
+        store = try Store.create(at: directory + "/store", options: options)
         let loaded: Authorizer.Loaded
         if let policy {
             loaded = Authorizer.Loaded(policy: try PolicyParser.parse(policy).policy, file: nil)
@@ -46,8 +60,8 @@ final class DaemonHarness: @unchecked Sendable {
         let log = try AuditLog(store: store)
         authorizer = Authorizer(log: log, policy: loaded, metrics: metrics)
         fs = AuditFileSystem(store: store, authorizer: authorizer, checkpointView: checkpointView, onReady: {})
-        // A directory everyone may write in (a store's root is root's, 0755), made by root as an administrator would.
-        _ = try fs.mkdir(caller(uid: 0), parent: Namespace.rootID, name: Array("w".utf8), mode: 0o777).get()
+        // A directory everyone may write in (a store's root is root's, 0755), made as by `auditfs` offline: no decision.
+        try store.create(Self.work, kind: .directory, mode: 0o777, owner: 0, group: 0, by: .current())
     }
 
     /// A directory (root's, 0777) where every caller may create: the tests' files live in it.
@@ -150,6 +164,15 @@ final class DaemonHarness: @unchecked Sendable {
             }
         }
         return out
+    }
+
+    /// Every line of /.audit/alerts.jsonl, once the alerts in flight are sent.
+    func alerts() -> [AlertRecord] {
+        authorizer.log.alerts.drain(timeout: 10)
+        guard let n = store.lookup(AuditFiles.alerts), let bytes = try? store.read(n.id, offset: 0, count: Int(n.size)) else {
+            return []
+        }
+        return bytes.split(separator: UInt8(ascii: "\n")).compactMap { try? JSONDecoder().decode(AlertRecord.self, from: Data($0)) }
     }
 
     /// The decisions about `path` (as the record spells it).
