@@ -2,6 +2,8 @@
 import PackageDescription
 
 // Layout (see README.md, "Architecture"):
+//   AuditPlumbing — what every target shares and none owns: byte strings, clocks and times, mountinfo,
+//                 Unix socket addresses, atomic file writes, the one-line error. Foundation/Glibc only.
 //   AuditStore  — the store: on-disk format, Merkle tree, index, checker. No libfuse.
 //   AuditPolicy — the permission policy: YAML (Yams), globs, decisions. No libfuse.
 //   AuditWitness — witness delivery (directory, command) on queues off the FUSE threads; child commands.
@@ -31,29 +33,34 @@ let package = Package(
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
+        .target(name: "AuditPlumbing"),
         .target(
             name: "AuditStore",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["AuditPlumbing", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["FORMAT.md"]
         ),
         .target(
             name: "AuditPolicy",
             dependencies: [
-                "AuditStore",
+                "AuditPlumbing",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // The /.audit record types (Codable), shared by the daemon and the readers.
-        .target(name: "AuditRecords", dependencies: ["AuditPolicy"]),
+        // The /.audit record types (Codable) and layout, and the daemon's control socket, shared by
+        // the daemon and the readers.
+        .target(
+            name: "AuditRecords",
+            dependencies: ["AuditPolicy", "AuditPlumbing", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // The query index (cache/query), filters and the follower of new records. No libfuse.
-        .target(name: "AuditQuery", dependencies: ["AuditStore", "AuditPolicy", "AuditRecords"]),
+        .target(name: "AuditQuery", dependencies: ["AuditStore", "AuditRecords", "AuditPlumbing"]),
         // Handing checkpoints to witnesses (directory, command) off the FUSE threads; running child commands.
-        .target(name: "AuditWitness", dependencies: ["AuditStore"]),
+        .target(name: "AuditWitness", dependencies: ["AuditStore", "AuditPlumbing"]),
         .target(
             name: "AuditCLI",
             dependencies: [
-                "AuditStore", "AuditPolicy", "AuditRecords", "AuditQuery", "AuditWitness",
+                "AuditPlumbing", "AuditStore", "AuditPolicy", "AuditRecords", "AuditQuery", "AuditWitness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -89,15 +96,17 @@ let package = Package(
         ),
         // The daemon's logic on a temp store, without root or /dev/fuse.
         .testTarget(name: "AuditDaemonTests", dependencies: ["AuditDaemon", "FUSEInterface", "AuditStore", "AuditPolicy"]),
-        .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore"]),
+        .testTarget(name: "AuditPlumbingTests", dependencies: ["AuditPlumbing"]),
+        .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore", "AuditPlumbing"]),
         // The commands run in-process: a failing command throws and its defers run.
         .testTarget(name: "AuditCLITests", dependencies: ["AuditCLI", "AuditStore",
                                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "AuditPolicyTests", dependencies: ["AuditPolicy"]),
+        .testTarget(name: "AuditPolicyTests", dependencies: ["AuditPolicy", "AuditPlumbing"]),
         .testTarget(name: "AuditWitnessTests", dependencies: ["AuditWitness", "AuditStore"]),
-        .testTarget(name: "AuditQueryTests", dependencies: ["AuditQuery", "AuditStore", "AuditRecords"]),
+        .testTarget(name: "AuditRecordsTests", dependencies: ["AuditRecords", "AuditStore", "AuditPlumbing"]),
+        .testTarget(name: "AuditQueryTests", dependencies: ["AuditQuery", "AuditStore", "AuditRecords", "AuditPlumbing"]),
         // Seeded mutation fuzzing of every reader of outside input (docs/TESTING.md).
-        .testTarget(name: "AuditFuzzTests", dependencies: ["AuditStore", "AuditPolicy", "AuditQuery", "AuditRecords"]),
+        .testTarget(name: "AuditFuzzTests", dependencies: ["AuditPlumbing", "AuditStore", "AuditPolicy", "AuditQuery", "AuditRecords"]),
         // bench/store.sh: opening time and memory of a store of millions of blocks.
         .executableTarget(name: "store-bench", dependencies: ["AuditStore"], path: "bench/StoreBench"),
         // bench/query.py and Tests/integration/test_query.py: a store of generated decision records.

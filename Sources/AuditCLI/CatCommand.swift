@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuditPlumbing
 import AuditStore
 import Foundation
 
@@ -42,11 +43,5 @@ struct LsCommand: ParsableCommand {
             let name = TerminalText.escape(e.name) + (e.isDirectory ? "/" : "")
             print("\(type)\(String(e.mode, radix: 8).leftPadded(4)) \(String(e.uid).leftPadded(5, " ")) \(String(e.gid).leftPadded(5, " ")) \(String(e.size).leftPadded(12, " ")) \(Timestamps.rfc3339(e.mtime)) \(name)")
         }
-    }
-}
-
-extension String {
-    func leftPadded(_ width: Int, _ c: Character = "0") -> String {
-        count >= width ? self : String(repeating: c, count: width - count) + self
     }
 }

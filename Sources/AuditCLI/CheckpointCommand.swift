@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuditPlumbing
 import AuditStore
 import AuditWitness
 import Foundation
@@ -59,7 +60,7 @@ struct CheckpointCommand: ParsableCommand {
             let note = try c.issue()
             // A one-shot command: each witness gets it now, in turn; a failure is a line, not an exit.
             for w in options.witnesses.witnesses(origin: c.origin) {
-                if let why = w.deliver(note, cancelled: { false }).reason { printError("auditfs: \(why)") }
+                if let why = w.deliver(note, cancelled: { false }).reason { ErrorLine.write(line: "auditfs: \(why)") }
             }
             print(note, terminator: "")
         } catch {

@@ -1,3 +1,4 @@
+import AuditPlumbing
 import AuditStore
 
 /// A command that cannot go on: the exit status and the one line that says

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuditPlumbing
 import AuditStore
 import Foundation
 
@@ -26,7 +27,7 @@ public enum CommandLineMain {
     /// already reported) and returns the exit status.
     static func report(_ root: any ParsableCommand.Type, _ error: any Error) -> Int32 {
         if let failure = error as? CommandFailure {
-            if let line = failure.line { printError("auditfs: " + line) }
+            if let line = failure.line { ErrorLine.write(line: "auditfs: " + line) }
             return failure.code
         }
         let code = root.exitCode(for: error)
@@ -34,17 +35,12 @@ public enum CommandLineMain {
         if error is CleanExit || error is ExitCode || code == .success {
             let text = root.fullMessage(for: error)
             if !text.isEmpty {
-                if code == .success { print(text) } else { printError(text) }
+                if code == .success { print(text) } else { ErrorLine.write(line: text) }
             }
             return code.rawValue
         }
         let message = root.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-        printError("auditfs: " + TerminalText.escape(message))
+        ErrorLine.write(message)
         return code.rawValue
     }
-}
-
-/// One line on standard error.
-func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
 }

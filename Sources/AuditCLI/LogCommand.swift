@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuditPlumbing
 import AuditPolicy
 import AuditStore
 import Foundation
@@ -17,7 +18,7 @@ struct LogCommand: ParsableCommand {
     @Option(help: "Only records written by this command name (as in /proc/PID/comm).") var command: String?
 
     private func times() throws -> (since: Int64?, until: Int64?) {
-        let now = FileSystem.nowNanoseconds()
+        let now = Clock.realtime.now
         return (try since.map { try cliTime("--since", $0, now: now) }, try until.map { try cliTime("--until", $0, now: now) })
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuditPlumbing
 import AuditPolicy
 import AuditStore
 import Foundation
@@ -16,10 +17,10 @@ func loadPolicy(_ file: String, printWarnings: Bool = true) throws(CommandFailur
     guard let text = String(data: data, encoding: .utf8) else { throw CommandFailure("policy file '\(file)' is not UTF-8") }
     do {
         let result = try PolicyParser.parse(text)
-        if printWarnings { for w in result.warnings { printError("\(file):\(w.line):\(w.column): warning: \(w.message)") } }
+        if printWarnings { for w in result.warnings { ErrorLine.write(line: "\(file):\(w.line):\(w.column): warning: \(w.message)") } }
         return result.policy
     } catch {
-        for e in error.errors { printError("\(file):\(e.line):\(e.column): error: \(e.message)") }
+        for e in error.errors { ErrorLine.write(line: "\(file):\(e.line):\(e.column): error: \(e.message)") }
         throw .reported(code: 1)
     }
 }

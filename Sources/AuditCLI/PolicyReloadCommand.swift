@@ -1,5 +1,7 @@
 import ArgumentParser
+import AuditPlumbing
 import AuditPolicy
+import AuditRecords
 import AuditStore
 import Foundation
 
@@ -38,7 +40,7 @@ struct PolicyReloadCommand: ParsableCommand {
         case "unchanged":
             print("reloaded: policy unchanged (\(short(reply.new)))")
         default:
-            printError("auditfs: policy reload rejected, the policy in force (\(short(reply.previous))) stays: \(TerminalText.escape(reply.error ?? "unknown reason"))")
+            ErrorLine.write(line: "auditfs: policy reload rejected, the policy in force (\(short(reply.previous))) stays: \(TerminalText.escape(reply.error ?? "unknown reason"))")
             throw ExitCode(1)
         }
     }

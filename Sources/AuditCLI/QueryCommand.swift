@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuditPlumbing
 import AuditQuery
 import AuditRecords
 import AuditStore
@@ -23,7 +24,7 @@ struct QueryCommand: ParsableCommand {
     @Flag(help: "Print how many records matched and how the index was used, on standard error.") var stats = false
 
     func run() throws {
-        let filter = try options.filter(now: FileSystem.nowNanoseconds())
+        let filter = try options.filter(now: Clock.realtime.now)
         guard let source = AuditSource.resolve(source) else {
             throw CommandFailure("'\(self.source)' is neither an auditfs store nor an auditfs mount point")
         }
@@ -87,8 +88,8 @@ enum DecisionTable {
         return (try? JSONDecoder().decode(DecisionRecord.self, from: Data(line)))?.decisions ?? 1
     }
 
-    static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-    static func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
+    static func pad(_ s: String, _ n: Int) -> String { s.rightPadded(n) }
+    static func lpad(_ s: String, _ n: Int) -> String { s.leftPadded(n, " ") }
 }
 
 /// Buffered standard output (a query can print a million lines).

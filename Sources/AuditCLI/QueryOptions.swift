@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuditPlumbing
 import AuditPolicy
 import AuditQuery
 import AuditStore

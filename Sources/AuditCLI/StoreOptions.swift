@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuditPlumbing
 import AuditStore
 
 /// The STORE argument shared by every subcommand that works on a store.
@@ -13,7 +14,7 @@ func openStore(_ path: String, mode: Store.Mode) throws(CommandFailure) -> Store
     do {
         let store = try Store.open(at: path, mode: mode)
         if let r = store.recovery {
-            printError("auditfs: " + r.description)
+            ErrorLine.write(line: "auditfs: " + r.description)
         }
         return store
     } catch {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuditPlumbing
 import AuditQuery
 import AuditStore
 import Foundation

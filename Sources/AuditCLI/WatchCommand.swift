@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuditPlumbing
 import AuditQuery
 import AuditRecords
 import AuditStore
@@ -26,7 +27,7 @@ struct WatchCommand: ParsableCommand {
     func run() throws {
         guard (1...60_000).contains(interval) else { throw CommandFailure("--interval \(interval): expected milliseconds from 1 to 60000") }
         if let exitAfter, exitAfter < 1 { throw CommandFailure("--exit-after \(exitAfter): expected a count of 1 or more") }
-        let filter = try options.filter(now: FileSystem.nowNanoseconds())
+        let filter = try options.filter(now: Clock.realtime.now)
         guard let resolved = AuditSource.resolve(source) else {
             throw CommandFailure("'\(source)' is neither an auditfs store nor an auditfs mount point")
         }
@@ -73,24 +74,24 @@ struct WatchPrinter {
     mutating func line(path: String, bytes: [UInt8]) throws(Done) {
         let source: String
         var text: String
-        if AuditFiles.isDecisions(path) {
+        if AuditLayout.isDecisions(path) {
             guard let d = try? decoder.decode(DecisionRecord.self, from: Data(bytes)), filter.matches(d) else { return }
             source = "decisions"
             text = String(decoding: DecisionTable.row(d).dropLast(), as: UTF8.self)
         } else {
             if filter.isDecisionsOnly { return }
             switch path {
-            case AuditFiles.changes:
+            case AuditLayout.changes:
                 guard let c = try? decoder.decode(PolicyChangeRecord.self, from: Data(bytes)), filter.matches(time: c.timeNs) else { return }
                 source = "policy"
                 text = "\(c.time) policy \(c.event) \(c.outcome) by \(c.by.user ?? String(c.by.uid)) via \(c.by.via)"
                 if let e = c.error { text += ": " + e }
-            case AuditFiles.events:
+            case AuditLayout.events:
                 guard let e = try? decoder.decode(EventRecord.self, from: Data(bytes)), filter.matches(time: e.timeNs) else { return }
                 source = "events"
                 text = "\(e.time) event \(e.event)" + (e.mountpoint.map { " " + $0 } ?? "") + (e.error.map { ": " + $0 } ?? "")
                     + (e.detail.map { ": " + $0 } ?? "")
-            case AuditFiles.alerts:
+            case AuditLayout.alerts:
                 guard let a = try? decoder.decode(AlertRecord.self, from: Data(bytes)), filter.matches(time: a.timeNs) else { return }
                 source = "alerts"
                 text = "\(a.time) ALERT \(a.alert) [\(a.severity)] \(a.message)"
@@ -118,12 +119,12 @@ struct MountedTail {
     init(auditDir: String) { self.auditDir = auditDir }
 
     func files() -> [String] {
-        let days = (try? FileManager.default.contentsOfDirectory(atPath: auditDir + "/decisions")) ?? []
-        return days.filter { $0.hasSuffix(".jsonl") }.sorted().map { AuditFiles.decisionsDirectory + "/" + $0 }
-            + [AuditFiles.changes, AuditFiles.events, AuditFiles.alerts]
+        let days = (try? FileManager.default.contentsOfDirectory(atPath: local(AuditLayout.decisionsDirectory))) ?? []
+        return days.filter { AuditLayout.day(ofDecisionsFile: $0) != nil }.sorted().map { AuditLayout.decisionsDirectory + "/" + $0 }
+            + [AuditLayout.changes, AuditLayout.events, AuditLayout.alerts]
     }
 
-    private func local(_ path: String) -> String { auditDir + String(path.dropFirst(AuditFiles.root.count)) }
+    private func local(_ path: String) -> String { AuditLayout.path(path, in: auditDir) }
 
     mutating func skipToEnd() {
         for f in files() {

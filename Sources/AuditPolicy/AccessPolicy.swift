@@ -1,3 +1,4 @@
+import AuditPlumbing
 import Crypto
 
 /// A permission policy (README "Policy"): roles hold rules (verbs on path
@@ -66,8 +67,7 @@ public struct AccessPolicy: Sendable {
             switch s { case .group, .gid: true; default: false }
         } }
         self.text = text
-        let hexDigits = Array("0123456789abcdef")
-        self.sha256 = String(SHA256.hash(data: Array(text.utf8)).flatMap { [hexDigits[Int($0 >> 4)], hexDigits[Int($0 & 15)]] })
+        self.sha256 = Hex.encode(SHA256.hash(data: Array(text.utf8)))
     }
 
     /// The built-in policy of a mount started without --policy: every user

@@ -1,3 +1,5 @@
+import AuditPlumbing
+
 /// An `alerts:` rule of the policy (docs/QUERY.md "Alerts"): which events
 /// it matches and what to do when one happens.
 ///

@@ -1,3 +1,5 @@
+import AuditPlumbing
+
 /// The answer of the policy for one request, with what made it.
 public struct Decision: Sendable, Equatable {
     public var granted: Bool

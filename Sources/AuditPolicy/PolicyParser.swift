@@ -1,4 +1,4 @@
-import AuditStore
+import AuditPlumbing
 import Yams
 #if canImport(Glibc)
 import Glibc
@@ -280,37 +280,10 @@ public enum PolicyParser {
     }
 }
 
-/// The system's user database (NSS: /etc/passwd, /etc/group, LDAP…).
-public enum SystemUsers {
-    public static func uid(ofUser name: String) -> UInt32? {
-        getpwnam(name).map { $0.pointee.pw_uid }
-    }
-
-    public static func gid(ofGroup name: String) -> UInt32? {
-        getgrnam(name).map { $0.pointee.gr_gid }
-    }
-
-    public static func userName(_ uid: UInt32) -> String? {
-        getpwuid(uid).map { String(cString: $0.pointee.pw_name) }
-    }
-
-    public static func groupName(_ gid: UInt32) -> String? {
-        getgrgid(gid).map { String(cString: $0.pointee.gr_name) }
-    }
-
+extension SystemUsers {
     /// The principal a login of `user` (a name or a numeric uid) would have:
     /// its uid, primary gid and supplementary groups.
     public static func principal(forUser user: String) -> Principal? {
-        guard let pw = (UInt32(user).flatMap { getpwuid($0) }) ?? getpwnam(user) else {
-            return UInt32(user).map { Principal(uid: $0, gid: $0, groups: []) }
-        }
-        let uid = pw.pointee.pw_uid, gid = pw.pointee.pw_gid
-        var count: Int32 = 64
-        var groups = [gid_t](repeating: 0, count: Int(count))
-        if getgrouplist(pw.pointee.pw_name, gid, &groups, &count) < 0 {
-            groups = [gid_t](repeating: 0, count: Int(count))
-            _ = getgrouplist(pw.pointee.pw_name, gid, &groups, &count)
-        }
-        return Principal(uid: uid, gid: gid, groups: Array(groups.prefix(Int(max(count, 0)))))
+        account(user).map { Principal(uid: $0.uid, gid: $0.gid, groups: $0.groups) }
     }
 }

@@ -1,3 +1,4 @@
+import AuditPlumbing
 import AuditRecords
 import AuditStore
 
@@ -37,7 +38,7 @@ public final class AuditFollower {
             let r = item.record
             switch r.body {
             case let .create(path, _, _, _):
-                if r.kind == .file && path.hasBytePrefix(AuditFiles.root + "/") { auditFiles[r.file] = path }
+                if r.kind == .file && path.hasBytePrefix(AuditPaths.root + "/") { auditFiles[r.file] = path }
             case .append:
                 guard let path = auditFiles[r.file], item.payload.count > 0 else { return }
                 // Checked here, where the bytes are read: a derived index only

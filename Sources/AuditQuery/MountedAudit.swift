@@ -1,3 +1,4 @@
+import AuditPlumbing
 import AuditRecords
 import Foundation
 
@@ -7,11 +8,11 @@ import Foundation
 public enum MountedAudit {
     /// The decisions files under `auditDir` whose day can hold times in the filter's range.
     static func decisionFiles(_ auditDir: String, _ filter: QueryFilter) throws -> [String] {
-        let dir = auditDir + "/decisions"
-        let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".jsonl") }.sorted()
+        let dir = AuditLayout.path(AuditLayout.decisionsDirectory, in: auditDir)
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { AuditLayout.day(ofDecisionsFile: $0) != nil }.sorted()
         let first = filter.since.map { Timestamps.day($0) }, last = filter.until.map { Timestamps.day($0) }
         return names.filter { name in
-            let day = String(name.dropLast(".jsonl".count))
+            guard let day = AuditLayout.day(ofDecisionsFile: name) else { return false }
             if let first, day < first { return false }
             if let last, day > last { return false }
             return true

@@ -1,4 +1,4 @@
-import AuditPolicy
+import AuditPlumbing
 import AuditRecords
 import AuditStore
 

@@ -1,4 +1,4 @@
-import AuditPolicy
+import AuditPlumbing
 import AuditRecords
 import AuditStore
 import Foundation
@@ -172,7 +172,7 @@ public final class QueryIndex {
         let follower = try AuditFollower(store: storePath, from: state.position, segments: state.segments, auditFiles: files)
         let decoder = JSONDecoder()
         try follower.poll { line in
-            guard AuditFiles.isDecisions(line.path) else { return }
+            guard AuditLayout.isDecisions(line.path) else { return }
             guard let f = try? decoder.decode(IndexedFields.self, from: Data(line.bytes)) else { return }
             recent.append(Self.entry(f, line, intern: intern))
         }
@@ -251,10 +251,7 @@ public final class QueryIndex {
         let digest = key.mac(out).hex
         out.append(0x0A)
         out += Array(digest.utf8)
-        let tmp = directory + "/state.tmp"
-        let f = try RawFile.open(tmp, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-        try f.write(out, at: 0)
-        guard rename(tmp, directory + "/state") == 0 else { throw StoreError.io("rename \(tmp): \(String(cString: strerror(errno)))") }
+        try AtomicFile.replace(directory + "/state", out)
     }
 
     // MARK: Searching

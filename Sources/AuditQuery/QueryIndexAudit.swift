@@ -45,7 +45,7 @@ extension QueryIndex {
         let decoder = JSONDecoder()
         var i = 0
         try follower.poll { line in
-            guard i < count, AuditFiles.isDecisions(line.path),
+            guard i < count, AuditLayout.isDecisions(line.path),
                   let f = try? decoder.decode(IndexedFields.self, from: Data(line.bytes)) else { return }
             var want = entry(f, line, intern: { ids[$0] ?? UInt32.max - 1 })
             let have = disk.entry(i)

@@ -1,4 +1,5 @@
-import AuditPolicy
+import AuditPlumbing
+import AuditRecords
 import AuditStore
 #if canImport(Glibc)
 import Glibc
@@ -27,42 +28,10 @@ public enum AuditSource: Equatable, Sendable {
            access(store + "/" + Format.segmentsDirectory, R_OK | X_OK) == 0 {
             return .store(store)
         }
-        return .mounted(path + "/.audit")
+        return .mounted(path + AuditLayout.root)
     }
 
-    static func isMountpoint(_ path: String) -> Bool { mountSource(path) != nil }
-
-    /// The source field of the mount at `path` in /proc/self/mountinfo.
-    static func mountSource(_ path: String) -> String? {
-        guard let text = try? RawFile.open("/proc/self/mountinfo", flags: O_RDONLY) else { return nil }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        var at: UInt64 = 0
-        while let n = try? chunk.withUnsafeMutableBytes({ try text.read(into: $0, at: at) }), n > 0 {
-            bytes += chunk[0..<n]; at += UInt64(n)
-        }
-        var found: String?
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-            let f = line.split(separator: " ")
-            guard f.count > 6, unescape(f[4]) == path, let dash = f.firstIndex(of: "-"), dash + 2 < f.count else { continue }
-            found = unescape(f[dash + 2])
-        }
-        return found
-    }
-
-    private static func unescape(_ s: Substring) -> String {
-        var out: [UInt8] = []
-        let b = Array(s.utf8)
-        var i = 0
-        while i < b.count {
-            if b[i] == UInt8(ascii: "\\"), i + 3 < b.count, let v = UInt8(String(decoding: b[i + 1...i + 3], as: UTF8.self), radix: 8) {
-                out.append(v); i += 4
-            } else {
-                out.append(b[i]); i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func isMountpoint(_ path: String) -> Bool { MountInfo.mount(at: path) != nil }
 
     static func storeOfDaemon(mountpoint: String) -> String? {
         guard let pidText = try? RawFile.open(PolicyControl.pidPath(forMountpoint: mountpoint), flags: O_RDONLY).read(count: 64, at: 0),
@@ -79,7 +48,7 @@ public enum AuditSource: Equatable, Sendable {
     }
 
     static func storeFromMountinfo(mountpoint: String) -> String? {
-        guard let source = mountSource(mountpoint), source.hasPrefix("/") else { return nil }
+        guard let source = MountInfo.mount(at: mountpoint)?.source, source.hasBytePrefix("/") else { return nil }
         return source
     }
 }

@@ -1,5 +1,4 @@
 import AuditPolicy
-import AuditStore
 
 /// The JSON lines the daemon writes under `/.audit` (docs/POLICY.md "The
 /// audit namespace", docs/QUERY.md "Alerts"). Encoded by the daemon's
@@ -206,20 +205,5 @@ public struct AlertRecord: Codable, Sendable {
     public init(time: String, timeNs: Int64, alert: String, event: String, severity: String, message: String) {
         self.time = time; self.timeNs = timeNs; self.alert = alert; self.event = event; self.severity = severity
         self.message = message
-    }
-}
-
-/// The paths of the /.audit files these records go to.
-public enum AuditFiles {
-    public static let root = "/.audit"
-    public static let decisionsDirectory = "/.audit/decisions"
-    public static let policyDirectory = "/.audit/policy"
-    public static let changes = "/.audit/policy/changes.jsonl"
-    public static let events = "/.audit/events.jsonl"
-    public static let alerts = "/.audit/alerts.jsonl"
-
-    /// Whether `path` is a decisions file (/.audit/decisions/YYYY-MM-DD.jsonl).
-    public static func isDecisions(_ path: String) -> Bool {
-        path.hasBytePrefix(decisionsDirectory + "/") && path.hasByteSuffix(".jsonl")
     }
 }

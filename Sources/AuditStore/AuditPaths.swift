@@ -1,3 +1,5 @@
+import AuditPlumbing
+
 /// Where the store keeps its own records, as ordinary files under /.audit
 /// (README "The audit namespace"): covered by the same chains and checks as
 /// every other file, and written only by auditfs itself.

@@ -1,3 +1,4 @@
+import AuditPlumbing
 import Crypto
 #if canImport(Glibc)
 import Glibc
@@ -45,22 +46,15 @@ public struct CacheKey: Sendable, Equatable {
     static func replace(store: String, bytes: [UInt8]) throws -> CacheKey {
         guard bytes.count == size else { throw SystemError(call: "write", path: path(store), errno: EINVAL) }
         let key = CacheKey(bytes: bytes)
-        try FileSystem.writeAtomically(path(store), key.bytes, directory: store)
+        try AtomicFile.replace(path(store), key.bytes)
         return key
     }
 
-    /// Creates the key unless another process just did (link fails then).
+    /// Creates the key unless another process just did (its key is then the
+    /// store's: `readOrCreate` reads it).
     private static func create(store: String, bytes: [UInt8]) throws {
         guard bytes.count == size else { throw SystemError(call: "write", path: path(store), errno: EINVAL) }
-        let tmp = path(store) + ".new." + String(getpid())
-        let f = try RawFile.open(tmp, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-        try f.write(bytes, at: 0)
-        try f.sync()
-        let linked = link(tmp, path(store)) == 0
-        let e = errno
-        unlink(tmp)
-        guard linked || e == EEXIST else { throw SystemError(call: "link", path: path(store), errno: e) }
-        try FileSystem.syncDirectory(store)
+        do { try AtomicFile.create(path(store), bytes) } catch let e as SystemError where e.errno == EEXIST {}
     }
 
     /// An HMAC-SHA256 over data given in pieces.

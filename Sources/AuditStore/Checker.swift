@@ -1,3 +1,5 @@
+import AuditPlumbing
+
 /// The offline checker: streams every segment with constant memory (per
 /// file, not per block) and recomputes every payload digest, record hash,
 /// both chains and the Merkle tree (FORMAT.md "Rules").

@@ -58,18 +58,14 @@ public enum Cosignature {
         public init(name: String, publicKey: [UInt8]) { self.name = name; self.publicKey = publicKey }
 
         public init(parsing text: String) throws(SignedNote.Invalid) {
-            let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 3, parts[1].count == 8, let id = UInt32(parts[1], radix: 16),
-                  let raw = Data(base64Encoded: String(parts[2])), raw.count == 33, raw.first == Cosignature.type else {
+            guard let key = VerifierKeyText.parse(text, type: Cosignature.type) else {
                 throw SignedNote.Invalid(reason: "not a witness key (expected name+keyid+base64 of 0x04 || Ed25519 key)")
             }
-            self.init(name: String(parts[0]), publicKey: Array(raw.dropFirst()))
-            guard keyID == id else { throw SignedNote.Invalid(reason: "witness key id does not match its key") }
+            self.init(name: key.name, publicKey: key.publicKey)
+            guard keyID == key.keyID else { throw SignedNote.Invalid(reason: "witness key id does not match its key") }
         }
 
-        public var description: String {
-            name + "+" + String(keyID, radix: 16).leftPad(8) + "+" + Data([Cosignature.type] + publicKey).base64EncodedString()
-        }
+        public var description: String { VerifierKeyText.format(name: name, type: Cosignature.type, publicKey: publicKey) }
     }
 
     public static func message(checkpointText: String, timestamp: UInt64) -> [UInt8] {

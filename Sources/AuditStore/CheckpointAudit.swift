@@ -1,3 +1,5 @@
+import AuditPlumbing
+
 /// Checks a store against signed checkpoints (README "Checkpoints"):
 ///
 /// - the key chain: each epoch's certificate in /.audit/keys is signed by

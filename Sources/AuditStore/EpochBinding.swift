@@ -1,3 +1,5 @@
+import AuditPlumbing
+
 /// The rule that binds a checkpoint to the epoch of the key that signed it
 /// (FORMAT.md "Signed notes in /.audit"), shared by `verify --key` and `verify-bundle`:
 ///

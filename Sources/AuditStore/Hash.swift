@@ -1,5 +1,6 @@
-import Foundation
+import AuditPlumbing
 import Crypto
+import Foundation
 
 /// A SHA-256 value held inline (no heap allocation), used for record hashes,
 /// payload digests and Merkle tree nodes. The bytes are kept in on-disk order.
@@ -26,14 +27,8 @@ public struct Hash: Hashable, Sendable, CustomStringConvertible, BitwiseCopyable
     }
 
     public init?(hex: String) {
-        let chars = Array(hex.utf8)
-        guard chars.count == 64 else { return nil }
-        var out = [UInt8](repeating: 0, count: 32)
-        for i in 0..<32 {
-            guard let hi = Hash.nibble(chars[2 * i]), let lo = Hash.nibble(chars[2 * i + 1]) else { return nil }
-            out[i] = hi << 4 | lo
-        }
-        self = out.withUnsafeBytes { Hash(bytes: $0) }
+        guard hex.utf8.count == 64, let bytes = Hex.decode(hex) else { return nil }
+        self = bytes.withUnsafeBytes { Hash(bytes: $0) }
     }
 
     public var bytes: [UInt8] {
@@ -47,24 +42,9 @@ public struct Hash: Hashable, Sendable, CustomStringConvertible, BitwiseCopyable
         return try withUnsafeBytes(of: &copy) { try body($0) }
     }
 
-    public var hex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(64)
-        withBytes { for b in $0 { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) } }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public var hex: String { withBytes { Hex.encode($0) } }
 
     public var description: String { hex }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
-    }
 
     /// SHA-256 of the given bytes.
     public static func sha256(_ bytes: UnsafeRawBufferPointer) -> Hash {

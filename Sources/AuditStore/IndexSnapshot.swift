@@ -80,30 +80,26 @@ enum IndexSnapshot {
             first += UInt64(n.blocks.count)
         }
         while w.bytes.count % 8 != 0 { w.u8(0) }
-        let tmp = dir + "/" + fileName + ".tmp"
-        let out = try RawFile.open(tmp, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-        var hasher = CacheKey.MAC(key: key)
-        var at: UInt64 = 0
-        func emit(_ bytes: UnsafeRawBufferPointer) throws {
-            hasher.update(bytes)
-            try out.write([bytes], at: at)
-            at += UInt64(bytes.count)
-        }
-        try w.bytes.withUnsafeBytes { try emit($0) }
-        // Blocks, in node order, 32 bytes each, written in 1 MiB batches.
-        var batch: [BlockRef] = []
-        batch.reserveCapacity(1 << 15)
-        for n in nodes {
-            for i in 0..<n.blocks.count {
-                batch.append(n.blocks[i])
-                if batch.count == 1 << 15 { try batch.withUnsafeBytes { try emit($0) }; batch.removeAll(keepingCapacity: true) }
+        try AtomicFile.replace(dir + "/" + fileName) { out in
+            var hasher = CacheKey.MAC(key: key)
+            func emit(_ bytes: UnsafeRawBufferPointer) throws {
+                hasher.update(bytes)
+                try out.write(bytes)
             }
+            try w.bytes.withUnsafeBytes { try emit($0) }
+            // Blocks, in node order, 32 bytes each, written in 1 MiB batches.
+            var batch: [BlockRef] = []
+            batch.reserveCapacity(1 << 15)
+            for n in nodes {
+                for i in 0..<n.blocks.count {
+                    batch.append(n.blocks[i])
+                    if batch.count == 1 << 15 { try batch.withUnsafeBytes { try emit($0) }; batch.removeAll(keepingCapacity: true) }
+                }
+            }
+            try batch.withUnsafeBytes { try emit($0) }
+            let digest = hasher.finalize()
+            try digest.withBytes { try out.write($0) }
         }
-        try batch.withUnsafeBytes { try emit($0) }
-        let digest = hasher.finalize()
-        try digest.withBytes { try out.write([$0], at: at) }
-        try out.sync()
-        guard rename(tmp, dir + "/" + fileName) == 0 else { throw SystemError(call: "rename", path: tmp, errno: errno) }
     }
 
     /// Loads `cache/index` and checks it against its MAC under `key` and the
@@ -220,6 +216,7 @@ enum IndexSnapshot {
     }
 }
 
+import AuditPlumbing
 import Crypto
 #if canImport(Glibc)
 import Glibc

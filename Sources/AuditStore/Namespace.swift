@@ -1,3 +1,5 @@
+import AuditPlumbing
+
 /// The files and directories a sequence of records describes, and the rules a
 /// record must obey to be applied (FORMAT.md "Rules"). The store and the
 /// checker replay records through the same `Namespace`, so the two cannot

@@ -1,3 +1,4 @@
+import AuditPlumbing
 import Foundation
 
 /// A self-contained proof of a file's bytes for an auditor

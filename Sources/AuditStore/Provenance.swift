@@ -1,3 +1,4 @@
+import AuditPlumbing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,17 +24,7 @@ public struct Provenance: Equatable, Sendable {
 
     /// The command name of process `pid` from /proc/PID/comm, or "?" when the
     /// process is gone.
-    public static func commandName(pid: UInt32) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: 64)
-        let fd = open("/proc/\(pid)/comm", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return Array("?".utf8) }
-        defer { close(fd) }
-        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return Array("?".utf8) }
-        var out = Array(bytes[0..<n])
-        if out.last == UInt8(ascii: "\n") { out.removeLast() }
-        return out
-    }
+    public static func commandName(pid: UInt32) -> [UInt8] { CommandName.read(pid: pid) ?? CommandName.unknown }
 
     /// The process running this code.
     public static func current() -> Provenance {

@@ -1,3 +1,4 @@
+import AuditPlumbing
 import Crypto
 import Foundation
 
@@ -38,19 +39,15 @@ public enum SignedNote {
 
         public var keyID: UInt32 { SignedNote.keyID(name: name, type: SignedNote.ed25519, publicKey: publicKey) }
 
-        /// "name+hex(key id)+base64(0x01 || key)"
-        public var description: String {
-            name + "+" + String(keyID, radix: 16).leftPad(8) + "+" + Data([SignedNote.ed25519] + publicKey).base64EncodedString()
-        }
+        /// "name+hex(key id)+base64(0x01 || key)" (`VerifierKeyText`)
+        public var description: String { VerifierKeyText.format(name: name, type: SignedNote.ed25519, publicKey: publicKey) }
 
         public init(parsing text: String) throws(Invalid) {
-            let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 3, let id = UInt32(parts[1], radix: 16), parts[1].count == 8,
-                  let raw = Data(base64Encoded: String(parts[2])), raw.count == 33, raw.first == SignedNote.ed25519 else {
+            guard let key = VerifierKeyText.parse(text, type: SignedNote.ed25519) else {
                 throw Invalid(reason: "not a verifier key (expected name+keyid+base64 of an Ed25519 key)")
             }
-            try self.init(name: String(parts[0]), publicKey: Array(raw.dropFirst()))
-            guard keyID == id else { throw Invalid(reason: "verifier key id \(parts[1]) does not match its key") }
+            try self.init(name: key.name, publicKey: key.publicKey)
+            guard keyID == key.keyID else { throw Invalid(reason: "verifier key id \(Hex.uint32(key.keyID)) does not match its key") }
         }
 
         /// Whether `signature` is this key's valid signature of `message`.
@@ -129,10 +126,10 @@ public enum SignedNote {
     public static func open(_ note: String, by verifier: Verifier) throws(Invalid) -> String {
         let (text, sigs) = try parse(note)
         guard let sig = sigs.first(where: { $0.name == verifier.name && $0.keyID == verifier.keyID }) else {
-            throw Invalid(reason: "not signed by key \(verifier.name)+\(String(verifier.keyID, radix: 16).leftPad(8))")
+            throw Invalid(reason: "not signed by key \(verifier.name)+\(Hex.uint32(verifier.keyID))")
         }
         guard verifier.verifies(sig.bytes, of: Array(text.utf8)) else {
-            throw Invalid(reason: "the signature of key \(verifier.name)+\(String(verifier.keyID, radix: 16).leftPad(8)) does not verify")
+            throw Invalid(reason: "the signature of key \(verifier.name)+\(Hex.uint32(verifier.keyID)) does not verify")
         }
         return text
     }

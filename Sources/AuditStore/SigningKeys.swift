@@ -1,3 +1,4 @@
+import AuditPlumbing
 import Foundation
 
 /// The store's forward-secure signing key (README "Checkpoints"): one

@@ -1,3 +1,5 @@
+import AuditPlumbing
+
 /// The audit namespace: `/.audit` at the root of a store, written only by
 /// the mount daemon (and the checkpointer) through this API, never through
 /// the mount. Its files are ordinary store files: the same records, chains

@@ -1,3 +1,4 @@
+import AuditPlumbing
 import Foundation
 
 /// A snapshot of one file's or directory's attributes.

@@ -1,3 +1,4 @@
+import AuditPlumbing
 /// The identity file at the top of a store (FORMAT.md "Store directory"):
 ///
 ///   auditfs-store v1\n
@@ -11,7 +12,7 @@ public struct StoreIdentity: Equatable, Sendable {
         Array("\(Format.identityMagic) v\(Format.version)\nid \(idHex)\n".utf8)
     }
 
-    public var idHex: String { id.map { String($0, radix: 16).leftPad(2) }.joined() }
+    public var idHex: String { Hex.encode(id) }
 
     /// Parses the file. Throws `.unsupportedVersion` when the first line is
     /// `auditfs-store v<digits>` of another version, whatever follows it (a
@@ -31,13 +32,7 @@ public struct StoreIdentity: Equatable, Sendable {
         guard lines.count == 3, lines[2].isEmpty else { throw .badIdentity(store) }
         let second = lines[1].split(separator: " ")
         guard second.count == 2, second[0] == "id", second[1].utf8.count == 32,
-              let id = Hash(hex: String(second[1]) + String(repeating: "0", count: 32)) else { throw .badIdentity(store) }
-        return StoreIdentity(id: Array(id.bytes.prefix(16)))
-    }
-}
-
-extension String {
-    func leftPad(_ width: Int, with c: Character = "0") -> String {
-        count >= width ? self : String(repeating: c, count: width - count) + self
+              let id = Hex.decode(second[1]) else { throw .badIdentity(store) }
+        return StoreIdentity(id: id)
     }
 }

@@ -1,3 +1,5 @@
+import AuditPlumbing
+
 /// Paths inside a store: absolute, "/"-separated, normalised (FORMAT.md "Paths").
 /// No empty, "." or ".." component, no NUL, components of at most 255 bytes,
 /// at most 4096 bytes in all. "/" is the root directory.

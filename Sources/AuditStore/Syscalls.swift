@@ -1,24 +1,7 @@
+import AuditPlumbing
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// An errno-carrying failure of a system call, with the call and the path.
-public struct SystemError: Error, CustomStringConvertible, Sendable, Equatable {
-    public let call: String
-    public let path: String
-    public let errno: Int32
-    /// Said instead of strerror when the call worked but the file was refused.
-    public var refusal: String?
-
-    public init(call: String, path: String, errno: Int32, refusal: String? = nil) {
-        self.call = call; self.path = path; self.errno = errno; self.refusal = refusal
-    }
-
-    public var description: String {
-        if let refusal { return "\(path): \(refusal)" }
-        return "\(path): \(call) failed: \(String(cString: strerror(errno)))"
-    }
-}
 
 /// The only place the store calls raw file system calls. A thin owner of one
 /// file descriptor; every call retries on EINTR and throws `SystemError`.
@@ -205,21 +188,14 @@ public enum FileSystem {
     }
 
     /// fsync of a directory, so that new entries in it are durable.
-    public static func syncDirectory(_ path: String) throws {
-        let dir = try RawFile.open(path, flags: O_RDONLY | O_DIRECTORY)
-        try dir.sync()
-    }
+    /// (Forwards to `AtomicFile.syncDirectory` until its callers move.)
+    public static func syncDirectory(_ path: String) throws { try AtomicFile.syncDirectory(path) }
 
     public static func isWritable(_ path: String) -> Bool { access(path, W_OK) == 0 }
 
-    /// Writes a file atomically: temporary file, fsync, rename, directory fsync.
+    /// Writes a file atomically (forwards to `AtomicFile.replace` until its callers move).
     public static func writeAtomically(_ path: String, _ bytes: [UInt8], directory: String) throws {
-        let tmp = path + ".tmp"
-        let f = try RawFile.open(tmp, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-        try f.write(bytes, at: 0)
-        try f.sync()
-        guard rename(tmp, path) == 0 else { throw SystemError(call: "rename", path: path, errno: errno) }
-        try syncDirectory(directory)
+        try AtomicFile.replace(path, bytes)
     }
 
     public static func remove(_ path: String) { unlink(path) }
@@ -229,9 +205,6 @@ public enum FileSystem {
         return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &rng) }
     }
 
-    public static func nowNanoseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
+    /// Wall-clock ns (forwards to `Clock.realtime` until its callers move).
+    public static func nowNanoseconds() -> Int64 { Clock.realtime.now }
 }

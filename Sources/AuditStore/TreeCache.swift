@@ -64,7 +64,7 @@ final class TreeCache {
     }
 
     static func path(_ directory: String, _ level: Int) -> String {
-        directory + "/level-" + String(level).leftPad(2)
+        directory + "/level-" + String(level).leftPadded(2)
     }
 
     /// Where record `seq`'s frame starts.
@@ -228,6 +228,7 @@ final class CachedArray<Element: BitwiseCopyable> {
     }
 }
 
+import AuditPlumbing
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,4 @@
+import AuditPlumbing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,7 +26,7 @@ final class TreeCacheComparison {
             case let .position(seq, segment, offset, cachedSegment, cachedOffset):
                 "positions: record \(seq) is at segment \(segment) offset \(offset), the cache says segment \(cachedSegment) offset \(cachedOffset)"
             case let .hash(level, index, cached, calculated):
-                "level-\(String(level).leftPad(2)) entry \(index) is \(cached.hex), the segments' tree has \(calculated.hex)"
+                "level-\(String(level).leftPadded(2)) entry \(index) is \(cached.hex), the segments' tree has \(calculated.hex)"
             }
         }
     }

@@ -1,4 +1,5 @@
 import Testing
+import AuditPlumbing
 @testable import AuditPolicy
 
 @Suite struct PolicyParserTests {

@@ -198,10 +198,7 @@ public enum Timestamps {
         return (out, rest)
     }
 
-    private static func pad(_ v: Int, _ width: Int) -> String {
-        let s = String(v)
-        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-    }
+    private static func pad(_ v: Int, _ width: Int) -> String { String(v).leftPadded(width) }
 }
 
 extension String {

@@ -1,4 +1,4 @@
-import AuditStore
+import AuditPlumbing
 import Testing
 
 @Suite struct TimestampsTests {

@@ -1,4 +1,6 @@
-import AuditStore
+import AuditPlumbing
+import AuditPolicy
+import Crypto
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -52,13 +54,12 @@ public enum PolicyControl {
                  UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: ":"):
                 out.append(Character(UnicodeScalar(b)))
             case UInt8(ascii: ".") where i > 0: out += "."
-            default: out += String(format: "\\x%02x", b)
+            default: out += Hex.escaped(b)
             }
         }
         // sun_path holds 107 bytes and a NUL.
         if directory.utf8.count + 1 + out.utf8.count + 5 > 107 {
-            let digest = AccessPolicy(roles: [], bindings: [], text: path).sha256
-            out = "sha256-" + digest.prefix(32)
+            out = "sha256-" + Hex.encode(SHA256.hash(data: Array(path.utf8)).prefix(16))
         }
         return out
     }
@@ -83,11 +84,9 @@ public enum PolicyControl {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Failure(message: "socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var addr = try address(path)
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else {
+        let address: UnixSocketAddress
+        do { address = try UnixSocketAddress(path: path) } catch { throw Failure(message: error.description) }
+        guard address.connect(fd) == 0 else {
             let e = errno
             if e == ENOENT || e == ECONNREFUSED {
                 throw Failure(message: "no auditfs daemon serves '\(mountpoint)' (no control socket \(path))")

@@ -1,4 +1,4 @@
-import AuditStore
+import AuditPlumbing
 import Testing
 
 /// Times and durations from outside never overflow: each is a value or a

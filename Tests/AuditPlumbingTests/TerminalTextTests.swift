@@ -1,4 +1,4 @@
-import AuditStore
+import AuditPlumbing
 import Testing
 
 /// The one escaping of names in text output (TerminalText.swift).

@@ -38,7 +38,7 @@ public enum TerminalText {
                 for u in valid.unicodeScalars { append(u, to: &out) }
                 rest = rest.dropFirst(n)
             } else {
-                out += hexByte(rest.first!)
+                out += Hex.escaped(rest.first!)
                 rest = rest.dropFirst()
             }
         }
@@ -61,17 +61,12 @@ public enum TerminalText {
         case 0x0A: out += "\\n"
         case 0x09: out += "\\t"
         case 0x0D: out += "\\r"
-        case 0x00...0x1F, 0x7F: out += hexByte(UInt8(u.value))
+        case 0x00...0x1F, 0x7F: out += Hex.escaped(UInt8(u.value))
         default:
-            let hex = String(u.value, radix: 16)
-            out += "\\u{" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex + "}"
+            out += "\\u{" + String(u.value, radix: 16).leftPadded(4) + "}"
         }
     }
 
-    private static func hexByte(_ b: UInt8) -> String {
-        let digits = Array("0123456789abcdef")
-        return "\\x" + String(digits[Int(b >> 4)]) + String(digits[Int(b & 0xF)])
-    }
 
     /// The length of the longest prefix of `b` that is valid UTF-8 and ends
     /// on a scalar boundary.

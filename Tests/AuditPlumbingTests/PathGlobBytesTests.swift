@@ -1,5 +1,5 @@
 import Testing
-@testable import AuditPolicy
+@testable import AuditPlumbing
 
 /// Globs match bytes (docs/POLICY.md "Globs"), and in time linear in the
 /// path: the old recursive matcher backtracked over every `**`.

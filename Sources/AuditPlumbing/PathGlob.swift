@@ -1,5 +1,3 @@
-import AuditStore
-
 /// A path pattern of a policy rule, compiled once when the policy loads.
 ///
 /// Patterns are absolute ("/nginx/*.log"). `*` matches any run of bytes

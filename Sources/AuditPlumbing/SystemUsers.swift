@@ -1,0 +1,39 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The system's user database (NSS: /etc/passwd, /etc/group, LDAP…).
+public enum SystemUsers {
+    public static func uid(ofUser name: String) -> UInt32? {
+        getpwnam(name).map { $0.pointee.pw_uid }
+    }
+
+    public static func gid(ofGroup name: String) -> UInt32? {
+        getgrnam(name).map { $0.pointee.gr_gid }
+    }
+
+    public static func userName(_ uid: UInt32) -> String? {
+        getpwuid(uid).map { String(cString: $0.pointee.pw_name) }
+    }
+
+    public static func groupName(_ gid: UInt32) -> String? {
+        getgrgid(gid).map { String(cString: $0.pointee.gr_name) }
+    }
+
+    /// The ids a login of `user` (a name or a numeric uid) would have: its
+    /// uid, primary gid and supplementary groups (getgrouplist). A number
+    /// that names no user is that uid, with itself as gid and no groups.
+    public static func account(_ user: String) -> (uid: UInt32, gid: UInt32, groups: [UInt32])? {
+        guard let pw = (UInt32(user).flatMap { getpwuid($0) }) ?? getpwnam(user) else {
+            return UInt32(user).map { ($0, $0, []) }
+        }
+        let uid = pw.pointee.pw_uid, gid = pw.pointee.pw_gid
+        var count: Int32 = 64
+        var groups = [gid_t](repeating: 0, count: Int(count))
+        if getgrouplist(pw.pointee.pw_name, gid, &groups, &count) < 0 {
+            groups = [gid_t](repeating: 0, count: Int(count))
+            _ = getgrouplist(pw.pointee.pw_name, gid, &groups, &count)
+        }
+        return (uid, gid, Array(groups.prefix(Int(max(count, 0)))))
+    }
+}
