@@ -94,14 +94,14 @@ public final class QueryIndex {
     init(store: String, state: State) {
         storePath = store
         key = CacheKey.read(store: store)
-        directory = store + "/" + Format.cacheDirectory + "/query"
+        directory = StoreDirectory(store).cachePath + "/query"
         self.state = state
     }
 
     /// Opens the index of `store`, rebuilding it when missing or unusable,
     /// brings it up to the end of the store and saves it when it can.
     public static func open(store: String) throws -> QueryIndex {
-        let identity = try StoreIdentity.read(at: store)
+        let identity = try StoreDirectory(store).readIdentity()
         let fresh = State(store: identity.idHex)
         let index = QueryIndex(store: store, state: fresh)
         let lock = index.lockForUpdate()
@@ -127,7 +127,7 @@ public final class QueryIndex {
 
     private func lockForUpdate() -> RawFile? {
         if !FileSystem.isDirectory(directory) {
-            mkdir(storePath + "/" + Format.cacheDirectory, 0o700)
+            mkdir(StoreDirectory(storePath).cachePath, 0o700)
             mkdir(directory, 0o700)
         }
         guard let file = try? RawFile.open(directory + "/lock", flags: O_RDWR | O_CREAT, mode: 0o600) else { return nil }
@@ -313,7 +313,7 @@ public final class QueryIndex {
         guard s < state.segments.count else { throw Stale(description: "entry \(i) names a segment the state does not list") }
         let map: MappedFile
         if let m = segmentMaps[s] { map = m } else {
-            map = try RawFile.open(storePath + "/" + Format.segmentsDirectory + "/" + state.segments[s], flags: O_RDONLY).map()
+            map = try StoreDirectory(storePath).openSegment(state.segments[s]).map()
             segmentMaps[s] = map
         }
         guard e.position <= UInt64(map.length), UInt64(e.length) <= UInt64(map.length) - e.position else {
@@ -373,19 +373,4 @@ struct IndexedFields: Decodable {
 
 extension RawFile {
     func readAll() throws -> [UInt8] { try read(count: Int(try size()), at: 0) }
-}
-
-extension StoreIdentity {
-    /// The identity file of the store at `path`.
-    public static func read(at path: String) throws(StoreError) -> StoreIdentity {
-        let file: RawFile
-        do { file = try RawFile.open(path + "/" + Format.identityFile, flags: O_RDONLY) } catch {
-            if !FileSystem.exists(path) { throw .missing(path) }
-            if errno == EACCES { throw .permissionDenied(path) }
-            throw .notAStore(path)
-        }
-        let bytes: [UInt8]
-        do { bytes = try file.read(count: 4096, at: 0) } catch { throw .io("\(error)") }
-        return try StoreIdentity.decode(bytes, store: path)
-    }
 }

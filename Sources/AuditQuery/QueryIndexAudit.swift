@@ -19,7 +19,7 @@ extension QueryIndex {
     public static func audit(store: String) throws -> Audit {
         var out = Audit()
         func fail(_ s: String) { if out.failures.count < 5 { out.failures.append(s) } }
-        let identity = try StoreIdentity.read(at: store)
+        let identity = try StoreDirectory(store).readIdentity()
         let disk = QueryIndex(store: store, state: State(store: identity.idHex))
         do {
             try disk.load(identity: identity, requireMAC: false)

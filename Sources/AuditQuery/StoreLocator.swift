@@ -21,11 +21,11 @@ public enum AuditSource: Equatable, Sendable {
     /// when that is a store (mount helpers set fsname to the store).
     public static func resolve(_ argument: String) -> AuditSource? {
         let path = PolicyControl.resolve(argument)
-        if FileSystem.exists(path + "/" + Format.identityFile) { return .store(path) }
+        if FileSystem.exists(StoreDirectory(path).identityPath) { return .store(path) }
         guard isMountpoint(path) else { return nil }
         if let store = storeOfDaemon(mountpoint: path) ?? storeFromMountinfo(mountpoint: path),
-           access(store + "/" + Format.identityFile, R_OK) == 0,
-           access(store + "/" + Format.segmentsDirectory, R_OK | X_OK) == 0 {
+           case let directory = StoreDirectory(store),
+           access(directory.identityPath, R_OK) == 0, access(directory.segmentsPath, R_OK | X_OK) == 0 {
             return .store(store)
         }
         return .mounted(path + AuditLayout.root)

@@ -24,7 +24,7 @@ public struct CacheKey: Sendable, Equatable {
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
-    static func path(_ store: String) -> String { store + "/" + fileName }
+    static func path(_ store: String) -> String { StoreDirectory(store).cacheKeyPath }
 
     /// The store's key, or nil when it has none yet or this user cannot read it.
     public static func read(store: String) -> CacheKey? {

@@ -127,20 +127,17 @@ public enum Checker {
     }
 
     public static func verify(at path: String, anchors: Anchors = Anchors()) throws(StoreError) -> Report {
-        let identity: StoreIdentity
-        var segments: [Replay.Segment]
+        let directory = StoreDirectory(path)
+        let identity = try directory.readIdentity()
+        var segments = try directory.openSegments(writable: false)
         var aheadFinding: Finding?
-        do {
-            identity = try Store.readIdentity(at: path)
-            segments = try Store.openSegments(at: path, writable: false)
-        } catch { throw .wrap(error) }
         var cacheNotes: [String] = []
         var cacheFailures: [Report.CacheFailure] = []
         func indexFailure(_ m: String) { cacheFailures.append(.init(cache: "cache/index", message: m)) }
         var snapshot: IndexSnapshot.Loaded?
         do {
             // Compared whatever its MAC says: a cache is checked, never believed.
-            snapshot = try IndexSnapshot.load(store: path, identity: identity, segments: segments,
+            snapshot = try IndexSnapshot.load(store: directory, identity: identity, segments: segments,
                                               key: CacheKey.read(store: path), requireMAC: false)
         } catch let e as IndexSnapshot.Ahead {
             cacheNotes.append("cache/index covers \(e.records) records; the segments hold fewer")
@@ -159,17 +156,18 @@ public enum Checker {
             cacheNotes.append("cache/index is not MACed under the store's cache key (readers ignore it until it is written again)")
         }
         let namespace = Namespace(keepBlocks: false)
-        var replay = Replay(identity: identity, namespace: namespace, checkPayloads: true)
-        var comparison = snapshot.map { IndexComparison(snapshot: $0.namespace) }
+        let tree = LogTree()
+        var replay = Replay(identity: identity, namespace: namespace, tree: tree, checkPayloads: true)
+        var comparison = snapshot.map { IndexComparison(snapshot: $0.namespace, tree: $0.tree) }
         let treeComparison = TreeCacheComparison(store: path)
-        if let t = treeComparison { namespace.subtrees = { level, root in t.subtree(level: level, root: root) } }
+        if let t = treeComparison { tree.completed = { level, root in t.subtree(level: level, root: root) } }
         var audit = CheckpointAudit(origin: Checkpoint.origin(of: identity), verifier: anchors.verifier,
                                     external: anchors.checkpoints, witness: anchors.witness)
         let outcome = replay.run(&segments, willApply: { record in
-            audit.willApply(record, tree: namespace.tree)
+            audit.willApply(record, tree: tree.range)
         }, onRecord: { record, hash, frame, index in
-            comparison?.check(record: record, frame: frame, segment: index, replayed: namespace)
-            treeComparison?.leaf(seq: record.seq, leaf: namespace.lastLeaf, segment: index, offset: frame.offset)
+            comparison?.check(record: record, frame: frame, segment: index, replayed: namespace, tree: tree.range)
+            treeComparison?.leaf(seq: record.seq, leaf: tree.lastLeaf, segment: index, offset: frame.offset)
             audit.didApply(record, payload: frame.payload)
         })
         if let c = comparison {
@@ -181,7 +179,7 @@ public enum Checker {
         for p in treeComparison?.problems ?? [] { cacheFailures.append(.init(cache: "cache/tree", message: p.description)) }
         var report = Report(status: .intact, store: path, records: replay.records, files: namespace.fileCount,
                             segments: segments.count, segmentBytes: replay.segmentBytes, payloadBytes: replay.payloadBytes,
-                            treeSize: namespace.tree.size, treeRoot: namespace.tree.root.hex,
+                            treeSize: tree.size, treeRoot: tree.root.hex,
                             lastRecordHash: namespace.lastHash.hex, failure: nil, tornTail: nil, cache: cacheNotes,
                             cacheFailures: cacheFailures)
         switch outcome {
@@ -193,7 +191,7 @@ public enum Checker {
             report.status = .tornTail
             report.tornTail = .init(segment: segments[index].name, offset: offset, reason: reason)
         }
-        (report.checkpoints, report.signing) = audit.finish(records: namespace.nextSeq, root: namespace.tree.root)
+        (report.checkpoints, report.signing) = audit.finish(records: namespace.nextSeq, root: tree.root)
         if report.status != .damaged, let bad = report.checkpoints.first(where: { $0.check != nil }) {
             report.status = .damaged
             report.failure = Finding(segment: "-", offset: 0, seq: bad.size, check: bad.check!, expected: "a checkpoint the store matches",
@@ -235,14 +233,15 @@ public enum Checker {
 /// chain heads and every node's attributes. Memory: one counter per file.
 struct IndexComparison {
     let snapshot: Namespace
+    let snapshotTree: CompactRange
     private var blocksSeen: [UInt64: Int] = [:]
     private(set) var notes: [String] = []
 
-    init(snapshot: Namespace) { self.snapshot = snapshot }
+    init(snapshot: Namespace, tree: CompactRange) { self.snapshot = snapshot; self.snapshotTree = tree }
 
     private mutating func note(_ s: String) { if notes.count < 20 { notes.append("disagrees with the segments: " + s) } }
 
-    mutating func check(record: Record, frame: SegmentReader.Frame, segment: Int, replayed: Namespace) {
+    mutating func check(record: Record, frame: SegmentReader.Frame, segment: Int, replayed: Namespace, tree: CompactRange) {
         guard record.seq < snapshot.nextSeq else { return }
         if case let .append(offset) = record.body {
             let k = blocksSeen[record.file, default: 0]
@@ -255,7 +254,7 @@ struct IndexComparison {
             }
         }
         if replayed.nextSeq == snapshot.nextSeq {
-            if replayed.tree != snapshot.tree { note("tree at size \(snapshot.nextSeq)") }
+            if tree != snapshotTree { note("tree at size \(snapshot.nextSeq)") }
             if replayed.lastHash != snapshot.lastHash { note("last record hash") }
             if replayed.fileCount != snapshot.fileCount { note("\(snapshot.fileCount) files, segments have \(replayed.fileCount)") }
             for (id, n) in replayed.nodes {

@@ -21,15 +21,12 @@ public enum History {
     /// the path of the file it belongs to. Stops at the first damage (thrown
     /// after the intact prefix was delivered); a torn tail ends the history.
     public static func read(at path: String, _ body: (HistoryEntry) -> Void) throws(StoreError) {
-        let identity: StoreIdentity
-        var segments: [Replay.Segment]
-        do {
-            identity = try Store.readIdentity(at: path)
-            segments = try Store.openSegments(at: path, writable: false)
-        } catch { throw .wrap(error) }
+        let directory = StoreDirectory(path)
+        let identity = try directory.readIdentity()
+        var segments = try directory.openSegments(writable: false)
         let names = segments.map(\.name)
         let namespace = Namespace(keepBlocks: false)
-        var replay = Replay(identity: identity, namespace: namespace, checkPayloads: false)
+        var replay = Replay(identity: identity, namespace: namespace, tree: LogTree(), checkPayloads: false)
         let outcome = replay.run(&segments, onRecord: { record, hash, frame, index in
             var offset: UInt64?
             if case let .append(o) = record.body { offset = o }

@@ -19,6 +19,8 @@ enum IndexSnapshot {
 
     struct Loaded {
         let namespace: Namespace
+        /// The tree's compact range over the same records.
+        let tree: CompactRange
         let position: Position
         let segmentFirstSeqs: [UInt64]
         let mapping: MappedFile
@@ -50,11 +52,11 @@ enum IndexSnapshot {
         var description: String { "index cache ignored: \(reason)" }
     }
 
-    /// Writes the snapshot of `namespace` (whose records end at `position`)
-    /// atomically to `cache/index`.
-    static func write(_ namespace: Namespace, identity: StoreIdentity, segmentFirstSeqs: [UInt64], position: Position,
-                      store: String, key: CacheKey) throws {
-        let dir = store + "/" + Format.cacheDirectory
+    /// Writes the snapshot of `namespace` and `tree` (whose records end at
+    /// `position`) atomically to `cache/index`.
+    static func write(_ namespace: Namespace, tree: CompactRange, identity: StoreIdentity, segmentFirstSeqs: [UInt64],
+                      position: Position, store: StoreDirectory, key: CacheKey) throws {
+        let dir = store.cachePath
         if !FileSystem.exists(dir) { try FileSystem.makeDirectory(dir) }
         let nodes = namespace.nodes.values.sorted { $0.id < $1.id }
         let blockCount = nodes.reduce(0) { $0 + $1.blocks.count }
@@ -65,8 +67,8 @@ enum IndexSnapshot {
         w.u32(UInt32(segmentFirstSeqs.count)); w.u32(UInt32(position.segmentCount))
         w.u64(position.lastSegmentEnd)
         for s in segmentFirstSeqs { w.u64(s) }
-        w.u32(UInt32(namespace.tree.hashes.count)); w.u32(0)
-        for h in namespace.tree.hashes { w.hash(h) }
+        w.u32(UInt32(tree.hashes.count)); w.u32(0)
+        for h in tree.hashes { w.hash(h) }
         w.u64(UInt64(nodes.count)); w.u64(UInt64(blockCount))
         var first: UInt64 = 0
         for n in nodes {
@@ -105,9 +107,9 @@ enum IndexSnapshot {
     /// Loads `cache/index` and checks it against its MAC under `key` and the
     /// segments' headers. The namespace's block lists point into the mapping.
     /// With `requireMAC` false (verify) it is parsed whatever its MAC.
-    static func load(store: String, identity: StoreIdentity, segments: [Replay.Segment], key: CacheKey?,
+    static func load(store: StoreDirectory, identity: StoreIdentity, segments: [Replay.Segment], key: CacheKey?,
                      requireMAC: Bool = true) throws -> Loaded {
-        let path = store + "/" + Format.cacheDirectory + "/" + fileName
+        let path = store.cachePath + "/" + fileName
         guard FileSystem.exists(path) else { throw Invalid(reason: "none yet", kind: .absent) }
         let file = try RawFile.open(path, flags: O_RDONLY)
         let size = try file.size()
@@ -168,7 +170,7 @@ enum IndexSnapshot {
             var ranges: [(Namespace.Node, Int, Int)] = []
             for _ in 0..<nodeCount {
                 let id = try r.u64(), parent = try r.u64()
-                guard let kind = Record.Kind(rawValue: try r.u8()) else { throw Invalid(reason: "bad node kind") }
+                guard let kind = NodeKind(rawValue: try r.u8()) else { throw Invalid(reason: "bad node kind") }
                 _ = try r.u8()
                 let pathLength = Int(try r.u16())
                 let mode = try r.u32(), uid = try r.u32(), gid = try r.u32()
@@ -193,7 +195,7 @@ enum IndexSnapshot {
             }
             let ns: Namespace
             do {
-                ns = try Namespace(restoring: nodes, nextSeq: nextSeq, lastHash: lastHash, lastTime: lastTime, tree: tree)
+                ns = try Namespace(restoring: nodes, nextSeq: nextSeq, lastHash: lastHash, lastTime: lastTime)
             } catch {
                 throw Invalid(reason: "its files do not form a tree")
             }
@@ -208,7 +210,7 @@ enum IndexSnapshot {
             guard tail.withUnsafeBytes({ Hash(bytes: $0) }) == lastHash else {
                 throw Invalid(reason: "its last record hash is not the segments' record \(nextSeq - 1)")
             }
-            return Loaded(namespace: ns, position: Position(segmentCount: covered, lastSegmentEnd: lastEnd),
+            return Loaded(namespace: ns, tree: tree, position: Position(segmentCount: covered, lastSegmentEnd: lastEnd),
                           segmentFirstSeqs: firsts, mapping: mapping, authentic: authentic)
         } catch is ByteReader.Short {
             throw Invalid(reason: "truncated")

@@ -7,7 +7,7 @@ import AuditPlumbing
 public final class Namespace: @unchecked Sendable {
     public final class Node: @unchecked Sendable {
         public let id: UInt64
-        public let kind: Record.Kind
+        public let kind: NodeKind
         public let path: String
         public let parent: UInt64
         public var mode: UInt32
@@ -31,7 +31,7 @@ public final class Namespace: @unchecked Sendable {
         /// Blocks of a file, in offset order (kept only when the namespace is built to serve reads).
         public var blocks = BlockList()
 
-        init(id: UInt64, kind: Record.Kind, path: String, parent: UInt64, mode: UInt32, uid: UInt32, gid: UInt32, time: Int64, hash: Hash) {
+        init(id: UInt64, kind: NodeKind, path: String, parent: UInt64, mode: UInt32, uid: UInt32, gid: UInt32, time: Int64, hash: Hash) {
             self.id = id; self.kind = kind; self.path = path; self.parent = parent
             self.mode = mode; self.uid = uid; self.gid = gid
             self.ctime = time; self.mtime = time; self.atime = time; self.lastHash = hash
@@ -65,12 +65,6 @@ public final class Namespace: @unchecked Sendable {
     public private(set) var nodes: [UInt64: Node] = [:]
     public private(set) var nextSeq: UInt64 = 0
     public private(set) var lastHash: Hash = .zero
-    public private(set) var tree = CompactRange()
-    /// The leaf hash of the last record applied.
-    public private(set) var lastLeaf: Hash = .zero
-    /// Sees every perfect subtree the tree completes as records are applied
-    /// (the store's tree cache keeps them, so no node is hashed twice).
-    var subtrees: ((_ level: Int, _ root: Hash) -> Void)?
     public private(set) var lastTime: Int64 = 0
     let keepBlocks: Bool
 
@@ -80,13 +74,12 @@ public final class Namespace: @unchecked Sendable {
 
     /// A namespace as an index snapshot saved it; the children maps and
     /// lists are rebuilt in id order, which is creation order.
-    init(restoring nodes: [UInt64: Node], nextSeq: UInt64, lastHash: Hash, lastTime: Int64, tree: CompactRange) throws {
+    init(restoring nodes: [UInt64: Node], nextSeq: UInt64, lastHash: Hash, lastTime: Int64) throws {
         keepBlocks = true
         self.nodes = nodes
         self.nextSeq = nextSeq
         self.lastHash = lastHash
         self.lastTime = lastTime
-        self.tree = tree
         guard nodes[Namespace.rootID]?.isDirectory == true else { throw InconsistentRestore() }
         for id in nodes.keys.sorted() where id != Namespace.rootID {
             let node = nodes[id]!
@@ -116,7 +109,7 @@ public final class Namespace: @unchecked Sendable {
         }
         switch record.body {
         case let .create(path, mode, _, _):
-            guard record.kind == .directory || record.kind == .file else { throw mismatch(record) }
+            guard NodeKind(creating: record.kind) != nil else { throw mismatch(record) }
             let id = Record.fileID(createdBy: record.seq)
             guard record.file == id else { throw Violation(check: .fileID, expected: "\(id)", found: "\(record.file)") }
             guard record.prevFileHash == .zero else { throw Violation(check: .fileChain, expected: Hash.zero.hex, found: record.prevFileHash.hex) }
@@ -162,18 +155,25 @@ public final class Namespace: @unchecked Sendable {
     /// Checks and applies a record whose hash is `hash`. `block` locates the
     /// payload of an append for reads.
     @discardableResult
-    public func apply(_ record: Record, hash: Hash, leaf: Hash? = nil, block: BlockRef? = nil) throws(Violation) -> Node {
+    public func apply(_ record: Record, hash: Hash, block: BlockRef? = nil) throws(Violation) -> Node {
         try check(record)
+        return commit(record, hash: hash, block: block)
+    }
+
+    /// Applies a record that `check` has passed, with nothing since: the
+    /// store checks a record before its frame is written, and commits it
+    /// once it is, so the rules run once per record.
+    func commit(_ record: Record, hash: Hash, block: BlockRef? = nil) -> Node {
         let node: Node
         switch record.body {
         case let .create(path, mode, owner, group):
             let id = Record.fileID(createdBy: record.seq)
             let parentID = record.seq == 0 ? id : lookup(StorePath.parent(of: path))!.id
-            node = Node(id: id, kind: record.kind, path: path, parent: parentID, mode: mode, uid: owner, gid: group, time: record.time, hash: hash)
+            node = Node(id: id, kind: NodeKind(creating: record.kind)!, path: path, parent: parentID, mode: mode, uid: owner, gid: group, time: record.time, hash: hash)
             nodes[id] = node
             if record.seq != 0 {
                 let parent = nodes[parentID]!
-                _ = parent.addChild(StorePath.name(of: path), id: id, isDirectory: record.kind == .directory)
+                _ = parent.addChild(StorePath.name(of: path), id: id, isDirectory: node.isDirectory)
                 parent.mtime = record.time
             }
         case .append:
@@ -194,8 +194,6 @@ public final class Namespace: @unchecked Sendable {
         nextSeq += 1
         lastHash = hash
         lastTime = record.time
-        lastLeaf = leaf ?? MerkleTree.leafHash(hash)
-        if let subtrees { tree.append(leaf: lastLeaf, completed: subtrees) } else { tree.append(leaf: lastLeaf) }
         return node
     }
 }

@@ -41,6 +41,7 @@ public final class RecordFollower {
     }
 
     public let storePath: String
+    public let directory: StoreDirectory
     public let identity: StoreIdentity
     public private(set) var position: StorePosition
     /// The segments read so far, in order; `Item.segment` indexes this.
@@ -52,13 +53,13 @@ public final class RecordFollower {
     /// which is checked against the segment first.
     public init(store path: String, from saved: StorePosition? = nil, knownSegments: [String] = []) throws {
         storePath = path
-        identity = try Store.readIdentity(at: path)
-        let dir = path + "/" + Format.segmentsDirectory
+        directory = StoreDirectory(path)
+        identity = try directory.readIdentity()
         if let saved {
-            guard let hash = Hash(hex: saved.lastHash), FileSystem.exists(dir + "/" + saved.segment) else {
+            guard let hash = Hash(hex: saved.lastHash), FileSystem.exists(directory.segmentPath(saved.segment)) else {
                 throw PositionMismatch(description: "segment \(saved.segment) is gone")
             }
-            file = try RawFile.open(dir + "/" + saved.segment, flags: O_RDONLY)
+            file = try directory.openSegment(saved.segment)
             let size = try file.size()
             if saved.nextSeq > 0 {
                 guard saved.offset >= 32 + UInt64(Format.segmentHeaderSize), saved.offset <= size else {
@@ -74,7 +75,7 @@ public final class RecordFollower {
             segmentNames = knownSegments.last == saved.segment ? knownSegments : [saved.segment]
         } else {
             let first = SegmentHeader.fileName(firstSeq: 0)
-            file = try RawFile.open(dir + "/" + first, flags: O_RDONLY)
+            file = try directory.openSegment(first)
             let header = try Self.header(of: file)
             guard header.storeID == identity.id, header.firstSeq == 0 else {
                 throw StoreError.damaged(Finding(segment: first, offset: 16, seq: nil, check: .segmentStoreID,
@@ -130,9 +131,8 @@ public final class RecordFollower {
             }
             // The segment ends here (for now): a next segment starts at nextSeq.
             let next = SegmentHeader.fileName(firstSeq: position.nextSeq)
-            let path = storePath + "/" + Format.segmentsDirectory + "/" + next
-            guard !torn, next != position.segment, FileSystem.exists(path) else { return }
-            let f = try RawFile.open(path, flags: O_RDONLY)
+            guard !torn, next != position.segment, FileSystem.exists(directory.segmentPath(next)) else { return }
+            let f = try directory.openSegment(next)
             guard try f.size() >= UInt64(Format.segmentHeaderSize) else { return }   // being started
             let header = try Self.header(of: f)
             guard header.storeID == identity.id, header.prevStoreHash == lastHash else {
@@ -147,7 +147,5 @@ public final class RecordFollower {
     }
 
     /// Opens segment `name` of the store for reading payloads.
-    public func openSegment(_ name: String) throws -> RawFile {
-        try RawFile.open(storePath + "/" + Format.segmentsDirectory + "/" + name, flags: O_RDONLY)
-    }
+    public func openSegment(_ name: String) throws -> RawFile { try directory.openSegment(name) }
 }

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Reads a store's segments front to back, checks every frame, record and
-/// rule, and applies the records to a `Namespace`. The store replays to open;
-/// the checker replays (with payload digests) to verify.
+/// rule, and applies the records to a `Namespace` and a `LogTree`. The store
+/// replays to open; the checker replays (with payload digests) to verify.
 struct Replay {
     enum Outcome: Equatable {
         case intact
@@ -19,6 +19,7 @@ struct Replay {
 
     let identity: StoreIdentity
     let namespace: Namespace
+    let tree: LogTree
     /// Recompute each payload's SHA-256 against the digest in its header.
     let checkPayloads: Bool
     private(set) var records: UInt64 = 0
@@ -27,8 +28,8 @@ struct Replay {
     /// Where the last good frame of the last segment ends.
     private(set) var validEnd: UInt64 = 0
 
-    init(identity: StoreIdentity, namespace: Namespace, checkPayloads: Bool) {
-        self.identity = identity; self.namespace = namespace; self.checkPayloads = checkPayloads
+    init(identity: StoreIdentity, namespace: Namespace, tree: LogTree, checkPayloads: Bool) {
+        self.identity = identity; self.namespace = namespace; self.tree = tree; self.checkPayloads = checkPayloads
     }
 
     /// Replays `segments` in order. `onRecord` sees each applied record.
@@ -142,10 +143,11 @@ struct Replay {
                         }
                         willApply(record)
                         do {
-                            try namespace.apply(record, hash: hash, leaf: hashes.leaf[i], block: block)
+                            try namespace.apply(record, hash: hash, block: block)
                         } catch {
                             return finding(frame.offset, seq, error.check, error.expected, error.found)
                         }
+                        tree.append(recordHash: hash, leaf: hashes.leaf[i], segment: index, offset: frame.offset)
                         onRecord(record, hash, frame, index)
                         records += 1
                         payloadBytes += record.payloadLength

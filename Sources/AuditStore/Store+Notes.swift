@@ -30,7 +30,7 @@ extension Store {
             file = try appendLocked(kind: .file, file: Record.fileID(createdBy: namespace.nextSeq),
                                     body: .create(path: path, mode: 0o644, owner: 0, group: 0), payload: nil, digest: nil, by: writer).id
         }
-        let size = namespace.tree.size, root = namespace.tree.root
+        let size = tree.size, root = tree.root
         let bytes: [UInt8]
         do { bytes = try make(size, root) } catch { throw .wrap(error) }
         let offset = namespace.node(file)!.size

@@ -41,7 +41,7 @@ final class TreeCacheComparison {
     /// Nil when the store has no tree cache; a file that cannot be opened
     /// (not a regular file, unreadable) is a problem of its own.
     init?(store: String) {
-        directory = store + "/" + Format.cacheDirectory + "/tree"
+        directory = StoreDirectory(store).treeCachePath
         guard FileSystem.exists(directory) else { return nil }
         do {
             positions = try ElementStream(path: directory + "/positions")

@@ -1,0 +1,97 @@
+/// The store's Merkle tree (RFC 9162) over its records, with one owner: the
+/// compact range (the roots the tree head is folded from) and, when one is
+/// kept, the tree cache (every record's position and every subtree, for
+/// proofs). One `append` hashes a record's leaf and every subtree it
+/// completes once, and gives them to both. Not thread-safe: the store calls
+/// it under its lock; the checker and the history from one thread.
+final class LogTree {
+    private(set) var range: CompactRange
+    /// The leaf hash of the last record appended.
+    private(set) var lastLeaf: Hash = .zero
+    /// cache/tree; nil when the store keeps none (a reader, the checker) or
+    /// it failed (proofs then say it is unavailable).
+    private(set) var cache: TreeCache?
+    /// Sees every perfect subtree the tree completes, by level (the checker
+    /// compares them with cache/tree).
+    var completed: ((_ level: Int, _ root: Hash) -> Void)?
+
+    init(range: CompactRange = CompactRange(), cache: TreeCache? = nil) {
+        self.range = range
+        self.cache = cache
+    }
+
+    var size: UInt64 { range.size }
+    var root: Hash { range.root }
+
+    /// Appends the record whose hash is `recordHash` (`leaf`, when the
+    /// caller has hashed it already), whose frame starts at `offset` of
+    /// segment `segment`. The cache takes it only when it holds every
+    /// record before it (at an open it may be behind or ahead: the opener
+    /// brings it in line).
+    func append(recordHash: Hash, leaf: Hash? = nil, segment: Int, offset: UInt64) {
+        let leaf = leaf ?? MerkleTree.leafHash(recordHash)
+        lastLeaf = leaf
+        let cache = cache.flatMap { $0.leafCount == range.size ? $0 : nil }
+        var failed = false
+        range.append(leaf: leaf) { level, root in
+            if let cache, !failed {
+                do { try cache.addSubtree(level: level, root: root) } catch { failed = true }
+            }
+            completed?(level, root)
+        }
+        if let cache, !failed {
+            do { try cache.appendLeaf(leaf, segment: segment, offset: offset) } catch { failed = true }
+        }
+        if failed { dropCache() }
+    }
+
+    /// Keeps `cache` from now on (nil: none).
+    func keep(_ cache: TreeCache?) { self.cache = cache }
+
+    /// Stops keeping the tree cache after a failure.
+    func dropCache() { cache = nil }
+
+    /// Writes what the cache holds pending (a failure is tried again at the next flush).
+    func flush() { cache?.flushQuietly() }
+
+    // MARK: Proofs (from the cache)
+
+    /// The tree cache, or the one-line error that it is unavailable.
+    private func provingCache() throws(StoreError) -> TreeCache {
+        guard let cache else {
+            throw .io("the tree cache (cache/tree) is unavailable; delete it and open the store again to rebuild it")
+        }
+        return cache
+    }
+
+    private func covering(_ size: UInt64) throws(StoreError) -> TreeCache {
+        let cache = try provingCache()
+        guard size <= cache.leafCount else { throw .io("the store has fewer than \(size) records") }
+        return cache
+    }
+
+    /// The root of the tree over the first `size` records.
+    func root(size: UInt64) throws(StoreError) -> Hash {
+        let cache = try covering(size)
+        do { return try cache.root(size: size) } catch { throw .wrap(error) }
+    }
+
+    /// RFC 9162 inclusion proof of record `seq` in the tree of `size` records.
+    func inclusionProof(seq: UInt64, size: UInt64) throws(StoreError) -> [Hash] {
+        let cache = try covering(size)
+        do { return try MerkleProof.inclusion(index: seq, size: size, subtree: cache.subtree) } catch { throw .wrap(error) }
+    }
+
+    /// RFC 9162 consistency proof from the tree of `old` records to `new`.
+    func consistencyProof(old: UInt64, new: UInt64) throws(StoreError) -> [Hash] {
+        let cache = try covering(new)
+        do { return try MerkleProof.consistency(old: old, new: new, subtree: cache.subtree) } catch { throw .wrap(error) }
+    }
+
+    /// Where record `seq`'s frame starts.
+    func position(of seq: UInt64) throws(StoreError) -> (segment: Int, offset: UInt64) {
+        let cache = try provingCache()
+        guard seq < cache.leafCount else { throw .io("no record \(seq)") }
+        do { return try cache.position(of: seq) } catch { throw .wrap(error) }
+    }
+}

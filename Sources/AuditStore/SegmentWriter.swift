@@ -1,0 +1,157 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes frames at the end of a store's last segment (FORMAT.md "Frame",
+/// "Segment header"): starts a new segment when the current one is full,
+/// cuts a segment back when a write fails, so no frame is ever half-stored,
+/// and makes what was written durable (`sync`).
+///
+/// Thread safety: `write` and the segment list are used under the store's
+/// lock (`lock`, shared with the store); `sync` takes it itself.
+final class SegmentWriter {
+    final class Segment {
+        let name: String
+        let firstSeq: UInt64
+        let file: RawFile
+        var end: UInt64
+        init(name: String, firstSeq: UInt64, file: RawFile, end: UInt64) {
+            self.name = name; self.firstSeq = firstSeq; self.file = file; self.end = end
+        }
+    }
+
+    let directory: StoreDirectory
+    let storeID: [UInt8]
+    let segmentSize: UInt64
+    private let lock: NSLock
+    private(set) var segments: [Segment]
+    /// Set when a segment could not be cut back after a failed write (or the
+    /// store closed): every later write fails with it.
+    private(set) var failed: String?
+    /// The sequence number the next frame written will hold.
+    private var nextSeq: UInt64
+
+    private let syncCondition = NSCondition()
+    private var durableSeq: UInt64
+    private var syncing = false
+
+    init(directory: StoreDirectory, storeID: [UInt8], segmentSize: UInt64, segments: [Segment], nextSeq: UInt64, lock: NSLock) {
+        self.directory = directory; self.storeID = storeID; self.segmentSize = segmentSize
+        self.segments = segments; self.nextSeq = nextSeq; self.durableSeq = nextSeq; self.lock = lock
+    }
+
+    /// The segment files, indexed as block references and tree positions index them.
+    var files: [RawFile] { segments.map(\.file) }
+
+    /// The bytes a frame of `header` and `payload` bytes takes on disk.
+    static func frameLength(header: Int, payload: Int) -> UInt64 {
+        UInt64(Format.framePrefixSize + header + payload + Format.frameTrailerSize)
+    }
+
+    /// Writes the frame of record `seq` — prefix, `header`, `payload`, the
+    /// record hash `hash` — at the end of the last segment, first starting a
+    /// new segment (headed by `prevStoreHash`, the hash of record seq - 1)
+    /// when the frame would take the current one past its size. Returns the
+    /// segment index and offset the frame starts at. On failure the segment
+    /// is cut back to where it was: nothing is written. Caller holds `lock`.
+    ///
+    /// Group commit (issue 13) goes here: frames of concurrent appenders
+    /// queued and written by one of them with one pwritev (and one
+    /// fdatasync with `sync`), each appender waiting for its own frame.
+    func write(seq: UInt64, header: [UInt8], payload: UnsafeRawBufferPointer, hash: Hash,
+               prevStoreHash: Hash) throws(StoreError) -> (segment: Int, offset: UInt64) {
+        if let failed { throw .io(failed) }
+        let prefix = Frame.encodePrefix(headerLength: UInt32(header.count), payloadLength: UInt32(payload.count))
+        let frameLength = Self.frameLength(header: header.count, payload: payload.count)
+        var segment = segments[segments.count - 1]
+        if segment.end + frameLength > segmentSize && segment.end > UInt64(Format.segmentHeaderSize) {
+            segment = try startSegment(firstSeq: seq, prevStoreHash: prevStoreHash)
+        }
+        let start = segment.end
+        do {
+            try prefix.withUnsafeBytes { (p) throws in
+                try header.withUnsafeBytes { (h) throws in
+                    try hash.withBytes { (t) throws in
+                        try segment.file.write([p, h, payload, t], at: start)
+                    }
+                }
+            }
+        } catch {
+            do { try segment.file.truncate(to: start) } catch {
+                failed = "segment \(segment.name) could not be cut back after a failed write: \(error)"
+            }
+            throw .wrap(error)
+        }
+        segment.end = start + frameLength
+        nextSeq = seq + 1
+        return (segments.count - 1, start)
+    }
+
+    /// Starts a new segment after syncing the current one, so that only the
+    /// last segment can ever hold a torn tail. Caller holds `lock`.
+    private func startSegment(firstSeq: UInt64, prevStoreHash: Hash) throws(StoreError) -> Segment {
+        do {
+            try segments[segments.count - 1].file.dataSync()
+            let name = SegmentHeader.fileName(firstSeq: firstSeq)
+            let file = try RawFile.open(directory.segmentPath(name), flags: O_RDWR | O_CREAT | O_EXCL, mode: 0o600)
+            do {
+                try file.write(SegmentHeader(storeID: storeID, firstSeq: firstSeq, prevStoreHash: prevStoreHash).encode(), at: 0)
+                try file.sync()
+                try FileSystem.syncDirectory(directory.segmentsPath)
+            } catch {
+                // A header that could not be written whole (a full disk): the
+                // file goes, so that the next record can start it again.
+                unlink(file.path)
+                throw error
+            }
+            let segment = Segment(name: name, firstSeq: firstSeq, file: file, end: UInt64(Format.segmentHeaderSize))
+            segments.append(segment)
+            return segment
+        } catch {
+            throw .wrap(error)
+        }
+    }
+
+    /// Free bytes on the segments' file system (as an unprivileged writer
+    /// may use them); nil when they cannot be measured.
+    func freeSpace() -> UInt64? { try? segments[segments.count - 1].file.freeSpace() }
+
+    /// Refuses every write from now on. Caller holds `lock`.
+    func close() { failed = failed ?? "store is closed" }
+
+    // MARK: Durability
+
+    /// Returns once every frame written before the call is on disk.
+    /// Concurrent callers share one fdatasync.
+    func sync() throws(StoreError) {
+        lock.lock()
+        let target = nextSeq
+        let open = !segments.isEmpty
+        lock.unlock()
+        guard open else { return }
+        syncCondition.lock()
+        while true {
+            if durableSeq >= target { syncCondition.unlock(); return }
+            if !syncing { break }
+            syncCondition.wait()
+        }
+        syncing = true
+        syncCondition.unlock()
+        // Everything up to `latest` is written; one fdatasync of the current
+        // segment makes it all durable (a segment is synced before the next
+        // one starts).
+        lock.lock()
+        let latest = nextSeq
+        let current = segments[segments.count - 1].file
+        lock.unlock()
+        var failure: (any Error)?
+        do { try current.dataSync() } catch { failure = error }
+        syncCondition.lock()
+        syncing = false
+        if failure == nil { durableSeq = max(durableSeq, latest) }
+        syncCondition.broadcast()
+        syncCondition.unlock()
+        if let failure { throw .wrap(failure) }
+    }
+}
