@@ -95,7 +95,7 @@ let package = Package(
             ]
         ),
         // The daemon's logic on a temp store, without root or /dev/fuse.
-        .testTarget(name: "AuditDaemonTests", dependencies: ["AuditDaemon", "FUSEInterface", "AuditStore", "AuditPolicy"]),
+        .testTarget(name: "AuditDaemonTests", dependencies: ["AuditDaemon", "FUSEInterface", "AuditStore", "AuditPolicy", "AuditWitness", "AuditRecords"]),
         .testTarget(name: "AuditPlumbingTests", dependencies: ["AuditPlumbing"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore", "AuditPlumbing"]),
         // The commands run in-process: a failing command throws and its defers run.

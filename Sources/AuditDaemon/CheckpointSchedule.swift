@@ -16,8 +16,9 @@ import Foundation
 ///
 /// Lock order: `lock` (one checkpoint at a time) → Checkpointer's lock →
 /// Store's lock; `lock` → a WitnessQueue's state (submit). A queue's thread
-/// records an outcome (AuditLog → Store) and then takes `lock` (`covered`),
-/// never the other way round. `wake` only guards the timer.
+/// records an outcome holding its `recording` lock, then `lock`, then the
+/// Store's (`recordOwn`); `lock` is never held while waiting for a queue.
+/// `wake` only guards the timer.
 ///
 /// When signing fails (the key directory gone, a key that cannot be
 /// rotated, the store refusing the note) writes go on, unsigned: the failure
@@ -50,9 +51,6 @@ final class CheckpointSchedule: @unchecked Sendable {
     private var failures = 0
     /// One queue per witness (`deliver(to:)`).
     private var witnesses: [WitnessQueue] = []
-    /// Positions of the daemon's own witness events past `coveredSize`
-    /// (the queues record them in any order).
-    private var ownRecords: Set<UInt64> = []
     /// The size of the newest checkpoint signed, and whether `stop` began.
     private var newestSize: UInt64?
     private var stopping = false
@@ -115,11 +113,7 @@ final class CheckpointSchedule: @unchecked Sendable {
                 e.error = d.outcome.reason
                 e.witness = d.witness
                 e.checkpoint = d.checkpointSize
-                do {
-                    self?.covered(ownRecordAt: try log.eventPosition(e))
-                } catch {
-                    Log.error("could not record the event \(e.event): \(error)")
-                }
+                self?.recordOwn { () throws(StoreError) in try log.eventPosition(e) }
             }
         }
     }
@@ -129,15 +123,22 @@ final class CheckpointSchedule: @unchecked Sendable {
         for q in witnesses { q.submit(note, size: checkpoint.size) }
     }
 
-    /// A record of the daemon's own at tree position `position` (a witness
-    /// outcome) that does not by itself call for a checkpoint: when nothing
-    /// else came since the last checkpoint, it counts as covered. A record
-    /// of anyone else's before or after it keeps the next check signing.
-    private func covered(ownRecordAt position: UInt64) {
+    /// Appends a record of the daemon's own that does not by itself call for
+    /// a checkpoint (a witness outcome; `append` returns its tree position),
+    /// with `lock` held so that no checkpoint is decided between the append
+    /// and this accounting: when nothing else came since the last
+    /// checkpoint, it counts as covered. A record of anyone else's before or
+    /// after it keeps the next check signing. (events.jsonl exists from the
+    /// mount event on; were it created here, its creation would be a record
+    /// in between, and the next check would sign once more: harmless.)
+    private func recordOwn(_ append: () throws(StoreError) -> UInt64) {
         lock.lock(); defer { lock.unlock() }
-        guard position >= coveredSize else { return }
-        ownRecords.insert(position)
-        while ownRecords.remove(coveredSize) != nil { coveredSize += 1 }
+        do {
+            let position = try append()
+            if position == coveredSize { coveredSize = position + 1 }
+        } catch {
+            Log.error("could not record a witness outcome: \(error)")
+        }
     }
 
     /// Whether the checkpoint of tree size `size` is the last of the mount.
@@ -153,7 +154,6 @@ final class CheckpointSchedule: @unchecked Sendable {
     private func signed(_ checkpoint: Checkpoint) {
         coveredSize = checkpoint.size + 1
         newestSize = checkpoint.size
-        ownRecords = ownRecords.filter { $0 >= coveredSize }
     }
 
     /// The `time <ns>` line of a checkpoint note.

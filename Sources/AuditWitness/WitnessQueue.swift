@@ -28,10 +28,10 @@ public struct WitnessDelivery: Sendable {
 /// again.
 ///
 /// Lock order: `state` is a leaf (nothing is called while holding it);
-/// `recording` is held while `record` runs, which takes the daemon's
-/// AuditLog → Store locks and then the CheckpointSchedule's lock — so
-/// neither may be held by a caller of `drain`, and `submit` (which takes
-/// only `state`) may be called with any of them held.
+/// `recording` is held while `record` runs, which in the mount takes the
+/// CheckpointSchedule's lock and then the Store's — so neither may be held
+/// by a caller of `drain` or `waitUntilIdle`, and `submit` (which takes only
+/// `state`) may be called with any of them held.
 public final class WitnessQueue: @unchecked Sendable {
     public let witness: any Witness
     public let capacity: Int
