@@ -1,4 +1,4 @@
-import Dispatch
+import AuditPlumbing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,7 +42,9 @@ public enum ChildCommand {
         guard let path = argv.first, path.hasPrefix("/") else {
             return .notStarted("\(argv.first ?? "(none)"): not an absolute path")
         }
-        let deadline = now() &+ UInt64(max(timeoutNs, 0))
+        let clock = Clock.monotonic
+        let (deadline, overflow) = clock.now.addingReportingOverflow(max(timeoutNs, 0))
+        let end = overflow ? Int64.max : deadline
         var ends: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
             return .notStarted("\(path): socketpair: \(String(cString: strerror(errno)))")
@@ -66,9 +68,9 @@ public enum ChildCommand {
         var tick: Int32 = 1   // ms between looks at the child once the input is written: 1, 2, 4 … 20
         while true {
             if let status = reap(pid, block: false) { return status }
-            let current = now()
-            if current >= deadline || cancelled() { break }
-            let remainingMs = Int32(min((deadline - current) / 1_000_000 + 1, 20))
+            let current = clock.now
+            if current >= end || cancelled() { break }
+            let remainingMs = Int32(min((end - current) / 1_000_000 + 1, 20))
             if ours >= 0 {
                 var p = pollfd(fd: ours, events: Int16(POLLOUT), revents: 0)
                 let ready = poll(&p, 1, remainingMs)
@@ -95,8 +97,6 @@ public enum ChildCommand {
         _ = reap(pid, block: true)
         return .timedOut
     }
-
-    private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
     /// The outcome once `pid` has ended (nil while it runs, without `block`).
     private static func reap(_ pid: pid_t, block: Bool) -> Outcome? {
