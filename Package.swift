@@ -90,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "auditfs",
             dependencies: [
-                "AuditCLI", "AuditDaemon", "AuditFUSE",
+                "AuditCLI", "AuditDaemon", "AuditFUSE", "AuditPlumbing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

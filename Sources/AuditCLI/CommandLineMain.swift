@@ -27,7 +27,7 @@ public enum CommandLineMain {
     /// already reported) and returns the exit status.
     static func report(_ root: any ParsableCommand.Type, _ error: any Error) -> Int32 {
         if let failure = error as? CommandFailure {
-            if let line = failure.line { ErrorLine.write(line: "auditfs: " + line) }
+            if let line = failure.line { ErrorLine.write(line: ErrorLine.prefix + line) }
             return failure.code
         }
         let code = root.exitCode(for: error)

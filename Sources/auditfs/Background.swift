@@ -1,4 +1,5 @@
 import AuditCLI
+import AuditPlumbing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -77,10 +78,8 @@ enum Background {
         close(fd)
     }
 
-    static func say(_ message: String) {
-        let line = "auditfs: " + message + "\n"
-        _ = line.withCString { write(2, $0, strlen($0)) }
-    }
+    /// `auditfs: <message>` on stderr, the message as it is (the child's lines are one line already).
+    static func say(_ message: String) { ErrorLine.write(line: ErrorLine.prefix + message) }
 
     /// `auditfs: <message>` as `say` prints it (verbatim), exit status 1.
     static func failure(_ message: String) -> CommandFailure { CommandFailure(verbatim: message, code: 1) }
