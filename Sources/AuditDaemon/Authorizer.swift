@@ -138,8 +138,12 @@ final class Authorizer: Sendable {
 
 /// User and group names for the decision records, from the user database,
 /// each kept for `ttl` (a decision per open must not cost an NSS lookup;
-/// a user renamed or created shows up within the ttl). getpwuid/getgrgid
-/// are not thread-safe: they run under the lock.
+/// a user renamed or created shows up within the ttl). The lookups
+/// (getpwuid_r, getgrgid_r: thread-safe) run outside the lock, which is a
+/// leaf held only to read or store an entry: an NSS lookup that hangs (an
+/// LDAP server gone) holds up only the FUSE request that needed that name,
+/// not every decision of the mount. Two callers missing the same name at
+/// once both look it up.
 final class Names: Sendable {
     static let ttl: Int64 = 10_000_000_000
 
@@ -148,22 +152,18 @@ final class Names: Sendable {
 
     func user(_ uid: UInt32) -> String? {
         let now = Self.monotonicNow()
-        return cache.withLock { c in
-            if let e = c.users[uid], now - e.at < Self.ttl { return e.name }
-            let name = SystemUsers.userName(uid)
-            c.users[uid] = Entry(name: name, at: now)
-            return name
-        }
+        if let e = cache.withLock({ $0.users[uid] }), now - e.at < Self.ttl { return e.name }
+        let name = SystemUsers.userName(uid)   // not under the lock: a slow lookup holds up its own caller only
+        cache.withLock { $0.users[uid] = Entry(name: name, at: now) }
+        return name
     }
 
     func group(_ gid: UInt32) -> String? {
         let now = Self.monotonicNow()
-        return cache.withLock { c in
-            if let e = c.groups[gid], now - e.at < Self.ttl { return e.name }
-            let name = SystemUsers.groupName(gid)
-            c.groups[gid] = Entry(name: name, at: now)
-            return name
-        }
+        if let e = cache.withLock({ $0.groups[gid] }), now - e.at < Self.ttl { return e.name }
+        let name = SystemUsers.groupName(gid)
+        cache.withLock { $0.groups[gid] = Entry(name: name, at: now) }
+        return name
     }
 
     private static func monotonicNow() -> Int64 {

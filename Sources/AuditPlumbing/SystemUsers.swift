@@ -12,12 +12,34 @@ public enum SystemUsers {
         getgrnam(name).map { $0.pointee.gr_gid }
     }
 
+    /// The name of a uid, or nil. Thread-safe (getpwuid_r): callers need no lock.
     public static func userName(_ uid: UInt32) -> String? {
-        getpwuid(uid).map { String(cString: $0.pointee.pw_name) }
+        var size = 1024
+        while size <= 1 << 20 {
+            var pw = passwd()
+            var result: UnsafeMutablePointer<passwd>?
+            var buf = [CChar](repeating: 0, count: size)
+            let rc = buf.withUnsafeMutableBufferPointer { getpwuid_r(uid, &pw, $0.baseAddress!, size, &result) }
+            if rc == ERANGE { size *= 4; continue }
+            guard rc == 0, result != nil, let name = pw.pw_name else { return nil }
+            return buf.withUnsafeBufferPointer { _ in String(cString: name) }   // pw_name points into buf
+        }
+        return nil
     }
 
+    /// The name of a gid, or nil. Thread-safe (getgrgid_r): callers need no lock.
     public static func groupName(_ gid: UInt32) -> String? {
-        getgrgid(gid).map { String(cString: $0.pointee.gr_name) }
+        var size = 1024
+        while size <= 1 << 20 {
+            var gr = group()
+            var result: UnsafeMutablePointer<group>?
+            var buf = [CChar](repeating: 0, count: size)
+            let rc = buf.withUnsafeMutableBufferPointer { getgrgid_r(gid, &gr, $0.baseAddress!, size, &result) }
+            if rc == ERANGE { size *= 4; continue }
+            guard rc == 0, result != nil, let name = gr.gr_name else { return nil }
+            return buf.withUnsafeBufferPointer { _ in String(cString: name) }   // gr_name points into buf
+        }
+        return nil
     }
 
     /// The ids a login of `user` (a name or a numeric uid) would have: its

@@ -62,7 +62,7 @@ def force_unmount(mountpoint):
 class Mount:
     """A store mounted by `auditfs mount` (background mode by default)."""
 
-    def __init__(self, store, mountpoint, foreground=False, options=(), args=()):
+    def __init__(self, store, mountpoint, foreground=False, options=(), args=(), env=None):
         self.store = pathlib.Path(store)
         self.path = pathlib.Path(mountpoint)
         self.path.mkdir(exist_ok=True)
@@ -70,14 +70,14 @@ class Mount:
         opts = [a for o in options for a in ("-o", o)] + [str(a) for a in args]
         if foreground:
             self.proc = subprocess.Popen([AUDITFS, "mount", str(self.store), str(self.path), "-f", *opts],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
             wait_until(lambda: mounted_fstype(self.path) == "fuse.auditfs" or self.proc.poll() is not None,
                        what="the foreground mount")
             assert self.proc.poll() is None, f"auditfs mount -f exited: {self.proc.stderr.read().decode()}"
             # Mounted means the kernel has it; wait for INIT to be served too.
             os.listdir(self.path)
         else:
-            r = auditfs("mount", self.store, self.path, *opts, timeout=60)
+            r = auditfs("mount", self.store, self.path, *opts, timeout=60, env=env)
             assert r.returncode == 0, f"auditfs mount failed: {r.err}"
 
     @property
