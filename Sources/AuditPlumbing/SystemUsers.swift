@@ -14,30 +14,30 @@ public enum SystemUsers {
 
     /// The name of a uid, or nil. Thread-safe (getpwuid_r): callers need no lock.
     public static func userName(_ uid: UInt32) -> String? {
-        var size = 1024
-        while size <= 1 << 20 {
-            var pw = passwd()
-            var result: UnsafeMutablePointer<passwd>?
-            var buf = [CChar](repeating: 0, count: size)
-            let rc = buf.withUnsafeMutableBufferPointer { getpwuid_r(uid, &pw, $0.baseAddress!, size, &result) }
-            if rc == ERANGE { size *= 4; continue }
-            guard rc == 0, result != nil, let name = pw.pw_name else { return nil }
-            return buf.withUnsafeBufferPointer { _ in String(cString: name) }   // pw_name points into buf
-        }
-        return nil
+        name(passwd(), { getpwuid_r(uid, $0, $1, $2, $3) }, { $0.pw_name })
     }
 
     /// The name of a gid, or nil. Thread-safe (getgrgid_r): callers need no lock.
     public static func groupName(_ gid: UInt32) -> String? {
+        name(group(), { getgrgid_r(gid, $0, $1, $2, $3) }, { $0.gr_name })
+    }
+
+    /// One reentrant lookup (getpwuid_r, getgrgid_r): `entry` is filled
+    /// with pointers into a buffer that grows on ERANGE, up to 1 MiB.
+    private static func name<Entry>(
+        _ empty: Entry,
+        _ call: (UnsafeMutablePointer<Entry>, UnsafeMutablePointer<CChar>, Int, UnsafeMutablePointer<UnsafeMutablePointer<Entry>?>) -> Int32,
+        _ field: (Entry) -> UnsafeMutablePointer<CChar>?
+    ) -> String? {
         var size = 1024
         while size <= 1 << 20 {
-            var gr = group()
-            var result: UnsafeMutablePointer<group>?
+            var entry = empty
+            var result: UnsafeMutablePointer<Entry>?
             var buf = [CChar](repeating: 0, count: size)
-            let rc = buf.withUnsafeMutableBufferPointer { getgrgid_r(gid, &gr, $0.baseAddress!, size, &result) }
+            let rc = buf.withUnsafeMutableBufferPointer { b in call(&entry, b.baseAddress!, size, &result) }
             if rc == ERANGE { size *= 4; continue }
-            guard rc == 0, result != nil, let name = gr.gr_name else { return nil }
-            return buf.withUnsafeBufferPointer { _ in String(cString: name) }   // gr_name points into buf
+            guard rc == 0, result != nil, let name = field(entry) else { return nil }
+            return buf.withUnsafeBufferPointer { _ in String(cString: name) }   // the name points into buf
         }
         return nil
     }
