@@ -20,7 +20,7 @@ struct QueryOptions: ParsableArguments {
     var verb: String?
     @Option(help: "Only grants or only denials.")
     var decision: DecisionKind?
-    @Flag(help: "Only tamper attempts (refused mutations).")
+    @Flag(help: "Only tamper attempts (refused changes to stored bytes).")
     var tamper = false
 
     enum DecisionKind: String, ExpressibleByArgument, CaseIterable { case grant, deny }

@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// setattr: truncate, chmod, chown, utimens — through `MountRules` first
-/// (refusals are recorded as tamper attempts), then a change the mount
+/// (a refused truncate is recorded as tamper, a refused chmod/chown/utimens
+/// as a refusal: `MountRules.Rule.isTamper`), then a change the mount
 /// allows (on an empty file or directory) needs the policy's `setattr`. A
 /// call that changes nothing needs no decision and records nothing.
 extension AuditFileSystem {

@@ -6,8 +6,8 @@ import Glibc
 
 /// The operations the mount always refuses (or answers with nothing), by
 /// `MountRules`. None of them reaches the store's user files, so they stay
-/// byte-identical; each refusal is recorded in /.audit/decisions as a
-/// tamper attempt (`Authorizer.refuse`).
+/// byte-identical; each refusal is recorded in /.audit/decisions
+/// (`Authorizer.refuse`), as tamper or not by its rule (`MountRules.Rule.isTamper`).
 ///
 /// getxattr is deliberately not implemented: the kernel asks for
 /// "security.capability" before every write() to a FUSE file (FUSE clears
@@ -58,8 +58,10 @@ extension AuditFileSystem {
     private func refuseNamespaceChange(_ context: RequestContext, _ operation: String, path: String,
                                        target: String? = nil) -> Errno {
         let audit = Store.isAuditPath(path) || (operation != "symlink" && target.map(Store.isAuditPath) == true)
+        let newNode = operation == "symlink" || operation == "mknod"
         return Errno(authorizer.refuse(context, operation, path, target: target,
-                                       rule: audit ? .auditNamespace : .permanentNames, errno: MountRules.namespaceChange))
+                                       rule: audit ? .auditNamespace : newNode ? .noSpecialFiles : .permanentNames,
+                                       errno: MountRules.namespaceChange))
     }
 
     func fallocate(_ context: RequestContext, ino: UInt64, mode: Int32, offset: Int64, length: Int64,

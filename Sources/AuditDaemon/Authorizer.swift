@@ -10,7 +10,8 @@ import Glibc
 ///
 /// Decisions are made where a caller gains access, never per read()/write():
 /// open (read, append), create, mkdir, opendir (list), setattr (a change the
-/// mount rules allow), and every refusal by a mount rule (a tamper attempt).
+/// mount rules allow), and every refusal by a mount rule (a tamper attempt
+/// or a plain refusal, as `MountRules.Rule.isTamper` classes it).
 /// Each is one line in /.audit/decisions/YYYY-MM-DD.jsonl, written before
 /// the caller gets the answer. Not recorded: a grant of read or list under
 /// /.audit, so that reading the audit files never feeds more records into
@@ -38,7 +39,7 @@ final class Authorizer: Sendable {
     /// the reference); a decision is recorded through `log` after it.
     private let current: Mutex<Loaded>
     let names = Names()
-    /// Counters of grants, denies and tamper attempts (and the mount's other metrics).
+    /// Counters of grants, denies, tamper attempts and refusals (and the mount's other metrics).
     let metrics: MountMetrics
 
     init(log: AuditLog, policy: Loaded, metrics: MountMetrics = MountMetrics()) {
@@ -91,8 +92,9 @@ final class Authorizer: Sendable {
         return d.granted ? nil : EACCES
     }
 
-    /// Records a refusal by a mount rule — a tamper attempt — and returns
-    /// its errno (the refusal stands even if it cannot be recorded).
+    /// Records a refusal by a mount rule — tamper or not, as the rule's class
+    /// says — and returns its errno (the refusal stands even if it cannot be
+    /// recorded).
     func refuse(_ context: RequestContext, _ operation: String, _ path: String, target: String? = nil,
                 rule: MountRules.Rule, errno: Int32) -> Int32 {
         let who = Caller.provenance(of: context, fresh: true)
@@ -102,12 +104,12 @@ final class Authorizer: Sendable {
         r.mountRule = rule.rawValue
         r.errno = errno
         r.error = Self.errnoName(errno)
-        r.tamper = true
+        r.tamper = rule.isTamper
         do { try log.record(r) } catch let e where e.isOutOfSpace {
             // Counted as unrecorded, written when space returns.
         } catch { Log.error("could not record a refused \(operation) of \(path): \(error)") }
         metrics.denies.increment()
-        metrics.tamper(rule.rawValue).increment()
+        metrics.refused(rule).increment()
         return errno
     }
 

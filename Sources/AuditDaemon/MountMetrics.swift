@@ -50,8 +50,8 @@ final class MountMetrics: Sendable {
                                                       help: "Time to append one write() to the store")
         fsyncLatency = registry.makeDurationHistogram(name: "auditfs_fsync_duration_seconds", buckets: latency,
                                                       help: "Time of an fsync (store sync)")
-        // Every tamper kind is present from the start (0), so a scrape shows them all.
-        for rule in MountRules.Rule.allCases { _ = tamper(rule.rawValue) }
+        // Every kind is present from the start (0), so a scrape shows them all.
+        for rule in MountRules.Rule.allCases { _ = refused(rule) }
     }
 
     static func monotonic() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
@@ -67,10 +67,14 @@ final class MountMetrics: Sendable {
         fsyncLatency.record(.nanoseconds(Int64(Self.monotonic() &- start)))
     }
 
-    /// The counter of tamper attempts of one kind (a mount rule: append-only, no-truncate, …).
-    func tamper(_ kind: String) -> Counter {
-        registry.makeCounter(name: "auditfs_tamper_attempts_total", labels: [("kind", kind)],
-                             help: "Refused mutations, by the mount rule that refused them")
+    /// The counter of the refusals by one mount rule: auditfs_tamper_attempts_total
+    /// for a tamper rule, auditfs_refusals_total for the others (`Rule.isTamper`).
+    func refused(_ rule: MountRules.Rule) -> Counter {
+        rule.isTamper
+            ? registry.makeCounter(name: "auditfs_tamper_attempts_total", labels: [("kind", rule.rawValue)],
+                                   help: "Attempts to change or remove stored bytes, by the mount rule that refused them")
+            : registry.makeCounter(name: "auditfs_refusals_total", labels: [("kind", rule.rawValue)],
+                                   help: "Refused changes that touch no stored byte (metadata, xattrs, special files), by mount rule")
     }
 
     func alertSent(_ rule: String) { alerts.increment() }

@@ -9,14 +9,19 @@ import Glibc
 /// ahead, or the errno that refuses it. The store re-checks what it can under
 /// its own lock (a write's offset), so a race cannot slip past a check.
 enum MountRules {
-    /// The names a refusal is recorded under in /.audit/decisions (`mountRule`).
+    /// The names a refusal is recorded under in /.audit/decisions (`mountRule`),
+    /// each with its class (`isTamper`): the one place that decides whether a
+    /// refusal is tamper, which the decision record, the metric and the
+    /// `tamper` alert rules follow (docs/POLICY.md "Tamper and refusals").
     enum Rule: String, Sendable, CaseIterable {
         /// A write anywhere but at the end of a file.
         case appendOnly = "append-only"
         /// O_TRUNC, truncate, ftruncate to another size.
         case noTruncate = "no-truncate"
-        /// unlink, rmdir, rename, link, symlink, mknod.
+        /// unlink, rmdir, rename, link.
         case permanentNames = "permanent-names"
+        /// symlink, mknod: only regular files and directories exist.
+        case noSpecialFiles = "no-special-files"
         /// chmod, chown, utimens that would change a non-empty file or directory.
         case frozenAttributes = "frozen-attributes"
         /// fallocate.
@@ -25,6 +30,22 @@ enum MountRules {
         case noExtendedAttributes = "no-xattr"
         /// Any change under /.audit, by anyone: only the daemon writes there.
         case auditNamespace = "audit-namespace"
+
+        /// Tamper: an attempt to change or remove bytes already written —
+        /// overwrite, truncate, fallocate (it would punch, zero, shift or
+        /// invent ranges), a namespace change that would hide or replace
+        /// stored bytes (unlink, rmdir, rename, link), anything under
+        /// /.audit. Not tamper: a refused change that touches no stored
+        /// byte and hides none — metadata (chmod, chown, utimens), extended
+        /// attributes, a new symlink or device node (a new name only; an
+        /// existing name is EEXIST before the daemon hears of it). Those are
+        /// what cp, install, sed, vim, syslog-ng and sudo try routinely.
+        var isTamper: Bool {
+            switch self {
+            case .appendOnly, .noTruncate, .permanentNames, .noFallocate, .auditNamespace: true
+            case .noSpecialFiles, .frozenAttributes, .noExtendedAttributes: false
+            }
+        }
     }
 
     /// Every change under /.audit (create, mkdir, open for writing, setattr,
@@ -52,8 +73,8 @@ enum MountRules {
         return size == node.size ? nil : EPERM
     }
 
-    /// unlink, rmdir, rename, link, symlink, mknod: nothing is ever removed
-    /// or renamed, and only regular files and directories exist.
+    /// unlink, rmdir, rename, link (nothing is ever removed or renamed),
+    /// symlink, mknod (only regular files and directories exist).
     static let namespaceChange: Int32 = EPERM
 
     /// fallocate would reserve or punch ranges the append path does not own.

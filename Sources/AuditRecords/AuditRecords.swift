@@ -62,7 +62,8 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
     /// The errno returned (0 for a grant) and its name.
     public var errno: Int32
     public var error: String?
-    /// A refused mutation: an attempt to change what the mount keeps unchangeable.
+    /// A tamper attempt: a refusal of a change to bytes already written (overwrite,
+    /// truncate, fallocate, unlink/rmdir/rename/link, anything under /.audit).
     public var tamper: Bool
     /// SHA-256 of the policy in force.
     public var policy: String

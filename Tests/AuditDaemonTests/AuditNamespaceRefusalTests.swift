@@ -73,10 +73,12 @@ import Testing
         #expect(h.fs.rename(h.root, parent: root, name: Array("seed.log".utf8), newParent: audit,
                             newName: Array("events.jsonl".utf8), flags: 0).failure == Errno(EPERM))
         #expect(Self.recorded(h, "rename", "/w/seed.log"))
-        // A symlink's contents are not a name in the store: pointing one at /.audit is a plain namespace refusal.
+        // A symlink's contents are not a name in the store: pointing one at /.audit is a plain
+        // refusal of a special file, not tamper.
         #expect(h.fs.symlink(h.root, target: Array("/.audit/events.jsonl".utf8), parent: root, name: Array("l".utf8)).failure
             == Errno(EPERM))
-        #expect(h.decisions(about: "/w/l").first?.mountRule == "permanent-names")
+        #expect(h.decisions(about: "/w/l").first?.mountRule == "no-special-files")
+        #expect(h.decisions(about: "/w/l").first?.tamper == false)
     }
 
     @Test func theCheckpointViewCannotBeWrittenOrChanged() throws {

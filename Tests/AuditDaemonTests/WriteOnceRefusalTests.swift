@@ -6,8 +6,9 @@ import Testing
 
 /// Every refusal of the semantics table (README "Semantics"), reached by
 /// calling the file system as a kernel would, for an unprivileged writer:
-/// the answer is the table's errno, the refusal is recorded as a tamper
-/// attempt with its mount rule, and every byte already stored is unchanged.
+/// the answer is the table's errno, the refusal is recorded with its mount
+/// rule (tamper or not: TamperClassificationTests), and every byte already
+/// stored is unchanged.
 @Suite struct WriteOnceRefusalTests {
     /// A harness with /app.log holding "first\n", written by uid 1000 through an append handle.
     static func withLog() throws -> (DaemonHarness, RequestContext, UInt64) {
@@ -124,10 +125,14 @@ import Testing
             == Errno(EPERM))
         #expect(h.snapshot() == before)
         #expect(try h.contents("/w/app.log") == Array("first\n".utf8))
-        for (verb, path) in [("unlink", "/w/app.log"), ("rmdir", "/w/dir"), ("rename", "/w/app.log"), ("link", "/w/app.log"),
-                             ("symlink", "/w/sym"), ("mknod", "/w/fifo")] {
+        for (verb, path) in [("unlink", "/w/app.log"), ("rmdir", "/w/dir"), ("rename", "/w/app.log"), ("link", "/w/app.log")] {
             let r = Self.refusal(h, verb, path)
             #expect(r?.mountRule == "permanent-names" && r?.tamper == true, "\(verb) \(path)")
+        }
+        // A new symlink or device node changes no stored byte: a refusal, not tamper.
+        for (verb, path) in [("symlink", "/w/sym"), ("mknod", "/w/fifo")] {
+            let r = Self.refusal(h, verb, path)
+            #expect(r?.mountRule == "no-special-files" && r?.tamper == false, "\(verb) \(path)")
         }
         #expect(Self.refusal(h, "rename", "/w/app.log")?.target == "/w/moved")
     }

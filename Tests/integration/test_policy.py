@@ -2,7 +2,7 @@
 decisions by the policy and their records in /.audit/decisions, reloads
 (auditfs policy reload and SIGHUP) and their records in
 /.audit/policy/changes.jsonl, the daemon-only /.audit namespace, and the
-mount rules' refusals recorded as tamper attempts (docs/POLICY.md)."""
+mount rules' refusals, recorded as tamper or as plain refusals (docs/POLICY.md)."""
 import errno
 import hashlib
 import json
@@ -322,8 +322,11 @@ def test_mount_rule_refusals_are_recorded_as_tamper_attempts(store, place):
             assert_user_files_unchanged(store, before)
         tamper = [(d["verb"], d["path"], d.get("target"), d["mountRule"]) for d in decisions(store) if d["tamper"]]
         assert tamper == [("write", "/f", None, "append-only"), ("truncate", "/f", None, "no-truncate"),
-                          ("unlink", "/f", None, "permanent-names"), ("rename", "/f", "/g", "permanent-names"),
-                          ("chmod", "/f", None, "frozen-attributes")]
+                          ("unlink", "/f", None, "permanent-names"), ("rename", "/f", "/g", "permanent-names")]
+        # A refused chmod changes no stored byte: a refusal, not tamper (docs/POLICY.md "Tamper and refusals").
+        refused = [(d["verb"], d["path"], d["mountRule"], d["tamper"]) for d in decisions(store)
+                   if d["reason"] == "mount-rule" and not d["tamper"]]
+        assert refused == [("chmod", "/f", "frozen-attributes", False)]
         assert open(m / "f", "rb").read() == b"0123456789"
     finally:
         m.cleanup()
