@@ -23,6 +23,49 @@ import Testing
         #expect(Errno.notImplemented == Errno(ENOSYS))
     }
 
+    /// Every operation the bridge's table wires, called through the protocol as
+    /// the bridge calls it: none may fall back to the ENOSYS default (a
+    /// handler whose signature drifted from the protocol's would, silently).
+    @Test func everyOperationTheBridgeWiresIsTheDaemons() throws {
+        let h = try DaemonHarness()
+        let ops: any FileSystemOperations = h.fs
+        let who = h.caller(uid: 1000)
+        let w = try #require(h.ino(DaemonHarness.work))
+        let name = Array("f".utf8), other = Array("g".utf8)
+        let created = try ops.create(who, parent: w, name: name, mode: 0o644, flags: O_WRONLY | O_APPEND | O_CREAT).get()
+        let f = created.entry.ino, fh = created.opened.handle
+        let results: [(String, Errno?)] = [
+            ("lookup", ops.lookup(who, parent: w, name: name).failure),
+            ("getattr", ops.getattr(who, ino: f, handle: nil).failure),
+            ("setattr", ops.setattr(who, ino: f, changes: AttributeChanges(), handle: nil).failure),
+            ("access", ops.access(who, ino: f, mask: 0).failure),
+            ("statfs", ops.statfs(who, ino: f).failure),
+            ("mknod", ops.mknod(who, parent: w, name: other, mode: 0o644, device: 0).failure),
+            ("mkdir", ops.mkdir(who, parent: w, name: Array("d".utf8), mode: 0o755).failure),
+            ("unlink", ops.unlink(who, parent: w, name: name).failure),
+            ("rmdir", ops.rmdir(who, parent: w, name: Array("d".utf8)).failure),
+            ("symlink", ops.symlink(who, target: name, parent: w, name: other).failure),
+            ("rename", ops.rename(who, parent: w, name: name, newParent: w, newName: other, flags: 0).failure),
+            ("link", ops.link(who, ino: f, newParent: w, newName: other).failure),
+            ("open", ops.open(who, ino: f, flags: O_RDONLY).failure),
+            ("read", ops.read(who, ino: f, size: 10, offset: 0, handle: 0).failure),
+            ("write", [UInt8]("x".utf8).withUnsafeBytes { ops.write(who, ino: f, data: $0, offset: 0, handle: fh).failure }),
+            ("flush", ops.flush(who, ino: f, handle: fh).failure),
+            ("release", ops.release(who, ino: f, handle: fh, flags: 0).failure),
+            ("fsync", ops.fsync(who, ino: f, dataOnly: false, handle: fh).failure),
+            ("fallocate", ops.fallocate(who, ino: f, mode: 0, offset: 0, length: 1, handle: fh).failure),
+            ("opendir", ops.opendir(who, ino: w, flags: O_RDONLY).failure),
+            ("readdir", ops.readdir(who, ino: w, size: 4096, offset: 0, handle: 0).failure),
+            ("releasedir", ops.releasedir(who, ino: w, handle: 0).failure),
+            ("fsyncdir", ops.fsyncdir(who, ino: w, dataOnly: false, handle: 0).failure),
+            ("setxattr", ops.setxattr(who, ino: f, name: Array("user.a".utf8), value: [], flags: 0).failure),
+            ("listxattr", ops.listxattr(who, ino: f, size: 0).failure),
+            ("removexattr", ops.removexattr(who, ino: f, name: Array("user.a".utf8)).failure),
+        ]
+        for (op, e) in results { #expect(e != .notImplemented, "\(op) answered ENOSYS") }
+        #expect(ops.initialize(offered: [.writebackCache]).disable == .writebackCache)
+    }
+
     @Test func theWritebackCacheIsAlwaysOffAndAtomicOTruncOnWhenOffered() throws {
         let h = try DaemonHarness()
         #expect(h.fs.initialize(offered: [.writebackCache, .atomicOpenTruncate])
