@@ -80,13 +80,13 @@ let package = Package(
         .target(
             name: "AuditDaemon",
             dependencies: [
-                "FUSEInterface", "AuditStore", "AuditPolicy", "AuditRecords", "AuditWitness", "CAuditDaemonShim",
+                "FUSEInterface", "AuditPlumbing", "AuditStore", "AuditPolicy", "AuditRecords", "AuditWitness", "CAuditDaemonShim",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
             ]
         ),
         // The bridge: the only target that imports libfuse.
-        .target(name: "AuditFUSE", dependencies: ["FUSEInterface", "CFuse3", "CAuditFUSEShim"]),
+        .target(name: "AuditFUSE", dependencies: ["FUSEInterface", "AuditPlumbing", "CFuse3", "CAuditFUSEShim"]),
         .executableTarget(
             name: "auditfs",
             dependencies: [

@@ -1,3 +1,4 @@
+import AuditPlumbing
 import CFuse3
 import FUSEInterface
 #if canImport(Glibc)
@@ -59,8 +60,7 @@ struct Reply<Kind>: ~Copyable {
     }
 
     deinit {
-        let line = "auditfs: internal: \(operation) request dropped without a reply; answered EIO\n"
-        _ = line.withCString { write(2, $0, strlen($0)) }
+        ErrorLine.write("internal: \(operation) request dropped without a reply; answered EIO")
         fuse_reply_err(request, EIO)
     }
 }
