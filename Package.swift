@@ -95,14 +95,14 @@ let package = Package(
             ]
         ),
         // The daemon's logic on a temp store, without root or /dev/fuse.
-        .testTarget(name: "AuditDaemonTests", dependencies: ["AuditDaemon", "FUSEInterface", "AuditStore", "AuditPolicy", "AuditWitness", "AuditRecords"]),
+        .testTarget(name: "AuditDaemonTests", dependencies: ["AuditDaemon", "FUSEInterface", "AuditPlumbing", "AuditStore", "AuditPolicy", "AuditWitness", "AuditRecords"]),
         .testTarget(name: "AuditPlumbingTests", dependencies: ["AuditPlumbing"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore", "AuditPlumbing"]),
         // The commands run in-process: a failing command throws and its defers run.
-        .testTarget(name: "AuditCLITests", dependencies: ["AuditCLI", "AuditStore",
+        .testTarget(name: "AuditCLITests", dependencies: ["AuditCLI", "AuditPlumbing", "AuditStore",
                                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "AuditPolicyTests", dependencies: ["AuditPolicy", "AuditPlumbing"]),
-        .testTarget(name: "AuditWitnessTests", dependencies: ["AuditWitness", "AuditStore"]),
+        .testTarget(name: "AuditWitnessTests", dependencies: ["AuditWitness", "AuditStore", "AuditPlumbing"]),
         .testTarget(name: "AuditRecordsTests", dependencies: ["AuditRecords", "AuditStore", "AuditPlumbing"]),
         .testTarget(name: "AuditQueryTests", dependencies: ["AuditQuery", "AuditStore", "AuditRecords", "AuditPlumbing"]),
         // Seeded mutation fuzzing of every reader of outside input (docs/TESTING.md).
@@ -110,7 +110,7 @@ let package = Package(
         // bench/store.sh: opening time and memory of a store of millions of blocks.
         .executableTarget(name: "store-bench", dependencies: ["AuditStore"], path: "bench/StoreBench"),
         // bench/query.py and Tests/integration/test_query.py: a store of generated decision records.
-        .executableTarget(name: "query-gen", dependencies: ["AuditStore", "AuditRecords"], path: "bench/QueryGen"),
+        .executableTarget(name: "query-gen", dependencies: ["AuditPlumbing", "AuditStore", "AuditRecords"], path: "bench/QueryGen"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -14,7 +14,7 @@ struct AppendCommand: ParsableCommand {
     func run() throws {
         let p = try parsePath(path)
         // As through the mount: /.audit is written only by auditfs itself.
-        if Store.isAuditPath(p) { throw CommandFailure("'\(p)' is in the audit namespace (\(Store.auditRoot)), which only auditfs writes: append refused", code: 1) }
+        if Store.isAuditPath(p) { throw CommandFailure("'\(p)' is in the audit namespace (\(AuditPaths.root)), which only auditfs writes: append refused", code: 1) }
         var data = [UInt8]()
         while let chunk = try? FileHandle.standardInput.read(upToCount: 1 << 20), !chunk.isEmpty {
             data.append(contentsOf: chunk)

@@ -1,3 +1,4 @@
+import AuditPlumbing
 import AuditPolicy
 import AuditRecords
 import AuditStore
@@ -84,7 +85,7 @@ final class AlertDispatcher: Sendable {
     /// A store that fails its checks at start: sent at once (the store
     /// cannot take a record), waiting for the actions up to their timeouts.
     func verificationFailed(store: String, error: String) {
-        let now = FileSystem.nowNanoseconds()
+        let now = Clock.realtime.now
         var e = EventRecord(time: Timestamps.rfc3339(now), timeNs: now, event: "verification-failed", daemon: UInt32(getpid()),
                             mountpoint: mountpoint, store: store)
         e.error = error
@@ -185,7 +186,7 @@ final class AlertDispatcher: Sendable {
     }
 
     private func alert(_ rule: AlertRule, now: Int64, message: String) -> AlertRecord {
-        let t = FileSystem.nowNanoseconds()
+        let t = Clock.realtime.now
         return AlertRecord(time: Timestamps.rfc3339(t), timeNs: t, alert: rule.name,
                            event: rule.rate != nil ? "deny-rate" : rule.event.rawValue, severity: rule.severity.rawValue,
                            message: message)
@@ -273,13 +274,9 @@ enum Syslog {
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return .init(action: "syslog", outcome: "failed", detail: String(cString: strerror(errno))) }
         defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+        guard let address = try? UnixSocketAddress(path: path) else {
             return .init(action: "syslog", outcome: "failed", detail: "socket path too long: \(path)")
         }
-        withUnsafeMutableBytes(of: &addr.sun_path) { p in p.copyBytes(from: bytes) }
         // <PRI>Mmm dd hh:mm:ss TAG[PID]: MESSAGE
         var now = time(nil)
         var t = tm()
@@ -288,11 +285,7 @@ enum Syslog {
         strftime(&stamp, stamp.count, "%b %e %H:%M:%S", &t)
         let text = "<\(facility * 8 + severity)>\(String(cString: stamp)) auditfs[\(getpid())]: \(message)"
         let payload = Array(text.utf8.prefix(8000))
-        let n = withUnsafePointer(to: &addr) { a in
-            a.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                payload.withUnsafeBytes { Glibc.sendto(fd, $0.baseAddress, $0.count, 0, sa, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-        }
+        let n = address.send(payload, on: fd)
         if n < 0 { return .init(action: "syslog", outcome: "failed", detail: "\(path): \(String(cString: strerror(errno)))") }
         return .init(action: "syslog", outcome: "sent", detail: path)
     }

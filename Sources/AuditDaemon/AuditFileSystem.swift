@@ -1,3 +1,4 @@
+import AuditPlumbing
 import AuditPolicy
 import AuditStore
 import FUSEInterface

@@ -1,3 +1,4 @@
+import AuditPlumbing
 import AuditPolicy
 import AuditStore
 import Foundation
@@ -13,19 +14,8 @@ import Synchronization
 /// thread (`startFlushing`) and at unmount (`stopFlushing`) — so what a
 /// flood of decisions costs is bounded (docs/POLICY.md "Floods").
 ///
-/// Layout (docs/POLICY.md):
-///   /.audit/decisions/YYYY-MM-DD.jsonl   one line per decision, or per count of decisions (UTC day)
-///   /.audit/policy/SHA256.yaml           every policy text enforced
-///   /.audit/policy/changes.jsonl         one line per load or reload
-///   /.audit/events.jsonl                 mount, unmount, torn-tail recovery, reloads
+/// Where each record goes: `AuditLayout` (AuditRecords).
 final class AuditLog: Sendable {
-    static let decisionsDirectory = Store.auditRoot + "/decisions"
-    static let policyDirectory = Store.auditRoot + "/policy"
-    static let changesFile = policyDirectory + "/changes.jsonl"
-    static let eventsFile = Store.auditRoot + "/events.jsonl"
-
-    static let alertsFile = AuditFiles.alerts
-
     let store: Store
     /// The daemon's provenance: what the records under /.audit carry.
     let daemon: Provenance
@@ -47,7 +37,7 @@ final class AuditLog: Sendable {
         self.daemon = Provenance.current()
         self.alerts = alerts
         self.folder = Mutex(DecisionFolder(folding))
-        try store.ensureAuditDirectories(by: daemon)
+        for d in AuditLayout.directories { try store.ensureDirectory(d, by: daemon) }
         alerts.attach(self)
     }
 
@@ -112,7 +102,7 @@ final class AuditLog: Sendable {
 
     private func decisionsFile(day: String) throws(StoreError) -> UInt64 {
         if let t = today.withLock({ $0 }), t.day == day { return t.id }
-        let node = try store.ensureFile(Self.decisionsDirectory + "/" + day + ".jsonl", by: daemon)
+        let node = try store.ensureFile(AuditLayout.decisions(day: day), by: daemon)
         today.withLock { $0 = (day, node.id) }
         return node.id
     }
@@ -120,31 +110,31 @@ final class AuditLog: Sendable {
     // MARK: Events and policy changes
 
     func event(_ e: EventRecord) throws(StoreError) {
-        try append(Self.eventsFile, Self.line(e))
+        try append(AuditLayout.events, Self.line(e))
     }
 
     /// An event that does not by itself call for a checkpoint (a witness's
     /// outcome): returns its record's position in the tree (the tree size
     /// just before it), for `CheckpointSchedule`.
     func eventPosition(_ e: EventRecord) throws(StoreError) -> UInt64 {
-        try store.appendNote(to: Self.eventsFile, by: daemon) { _, _ in Self.line(e) }.size
+        try store.appendNote(to: AuditLayout.events, by: daemon) { _, _ in Self.line(e) }.size
     }
 
     func policyChange(_ c: PolicyChangeRecord) throws(StoreError) {
-        try append(Self.changesFile, Self.line(c))
+        try append(AuditLayout.changes, Self.line(c))
         alerts.policyChanged(c)
     }
 
     /// An alert that was sent, with its actions' outcomes.
     func alert(_ a: AlertRecord) throws(StoreError) {
-        try append(Self.alertsFile, Self.line(a))
+        try append(AuditLayout.alerts, Self.line(a))
     }
 
     /// Keeps the text of a policy as /.audit/policy/SHA256.yaml (once per
     /// text) and returns that path.
     @discardableResult
     func keep(_ policy: AccessPolicy) throws(StoreError) -> String {
-        let path = Self.policyDirectory + "/" + policy.sha256 + ".yaml"
+        let path = AuditLayout.policy(sha256: policy.sha256)
         if store.lookup(path) != nil { return path }
         let node = try store.ensureFile(path, by: daemon)
         if node.size == 0 && !policy.text.isEmpty { _ = try store.append(node.id, Array(policy.text.utf8), by: daemon) }
@@ -154,12 +144,12 @@ final class AuditLog: Sendable {
     /// The policy the store enforced last (the newest accepted line of
     /// changes.jsonl), with its text, or nil.
     func lastEnforcedPolicy() -> (sha256: String, text: String?)? {
-        guard let bytes = try? store.contents(of: Self.changesFile) else { return nil }
+        guard let bytes = try? store.contents(of: AuditLayout.changes) else { return nil }
         let decoder = JSONDecoder()
         for line in bytes.split(separator: UInt8(ascii: "\n")).reversed() {
             guard let c = try? decoder.decode(PolicyChangeRecord.self, from: Data(line)),
                   c.outcome != "rejected", let sha = c.new else { continue }
-            let text = (try? store.contents(of: Self.policyDirectory + "/" + sha + ".yaml"))
+            let text = (try? store.contents(of: AuditLayout.policy(sha256: sha)))
                 .flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) }
             return (sha, text)
         }

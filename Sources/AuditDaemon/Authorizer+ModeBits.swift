@@ -1,3 +1,4 @@
+import AuditPlumbing
 import AuditStore
 import FUSEInterface
 #if canImport(Glibc)
@@ -31,7 +32,6 @@ extension Authorizer {
 
     /// A mode as four octal digits: "0644", "2775".
     static func octal(_ mode: UInt32) -> String {
-        let s = String(mode & 0o7777, radix: 8)
-        return String(repeating: "0", count: max(0, 4 - s.count)) + s
+        String(mode & 0o7777, radix: 8).leftPadded(4)
     }
 }

@@ -1,3 +1,4 @@
+import AuditPlumbing
 import AuditPolicy
 import AuditStore
 import FUSEInterface
@@ -150,27 +151,23 @@ final class Names: Sendable {
     static let ttl: Int64 = 10_000_000_000
 
     private struct Entry { var name: String?; var at: Int64 }
-    private let cache = Mutex<(users: [UInt32: Entry], groups: [UInt32: Entry])>(([:], [:]))
+    private struct Tables { var users: [UInt32: Entry] = [:], groups: [UInt32: Entry] = [:] }
+    private let cache = Mutex(Tables())
+    /// What the ttl is measured on.
+    let clock: Clock
 
-    func user(_ uid: UInt32) -> String? {
-        let now = Self.monotonicNow()
-        if let e = cache.withLock({ $0.users[uid] }), now - e.at < Self.ttl { return e.name }
-        let name = SystemUsers.userName(uid)   // not under the lock: a slow lookup holds up its own caller only
-        cache.withLock { $0.users[uid] = Entry(name: name, at: now) }
+    init(clock: Clock = .monotonic) { self.clock = clock }
+
+    func user(_ uid: UInt32) -> String? { cached(\.users, uid, SystemUsers.userName) }
+
+    func group(_ gid: UInt32) -> String? { cached(\.groups, gid, SystemUsers.groupName) }
+
+    private func cached(_ table: WritableKeyPath<Tables, [UInt32: Entry]> & Sendable, _ id: UInt32,
+                        _ lookup: (UInt32) -> String?) -> String? {
+        let now = clock.now
+        if let e = cache.withLock({ $0[keyPath: table][id] }), now - e.at < Self.ttl { return e.name }
+        let name = lookup(id)   // not under the lock: a slow lookup holds up its own caller only
+        cache.withLock { $0[keyPath: table][id] = Entry(name: name, at: now) }
         return name
-    }
-
-    func group(_ gid: UInt32) -> String? {
-        let now = Self.monotonicNow()
-        if let e = cache.withLock({ $0.groups[gid] }), now - e.at < Self.ttl { return e.name }
-        let name = SystemUsers.groupName(gid)
-        cache.withLock { $0.groups[gid] = Entry(name: name, at: now) }
-        return name
-    }
-
-    private static func monotonicNow() -> Int64 {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
     }
 }

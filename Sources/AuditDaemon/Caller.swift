@@ -1,3 +1,4 @@
+import AuditPlumbing
 import AuditStore
 import FUSEInterface
 import Synchronization
@@ -65,14 +66,18 @@ final class CommandNames: Sendable {
     }
 
     private let entries = Mutex<[UInt32: Entry]>([:])
+    /// What the reuse window is measured on.
+    let clock: Clock
+
+    init(clock: Clock = .monotonic) { self.clock = clock }
 
     func task(_ tid: UInt32) -> Task {
-        task(tid, now: Self.monotonicNow(), reuse: true)
+        task(tid, now: clock.now, reuse: true)
     }
 
     /// The name read now; the next `task(_:)` reads it again.
     func freshTask(_ tid: UInt32) -> Task {
-        let t = task(tid, now: Self.monotonicNow(), reuse: false)
+        let t = task(tid, now: clock.now, reuse: false)
         entries.withLock { cache in cache[tid]?.readAt = Int64.min / 2 }   // expired
         return t
     }
@@ -81,7 +86,7 @@ final class CommandNames: Sendable {
         entries.withLock { cache in
             if var e = cache[tid] {
                 if reuse && now - e.readAt < Self.reuseWindow { return Task(name: e.name, process: e.process) }
-                if let name = Self.read(e.fd) {
+                if let name = CommandName.read(fd: e.fd) {
                     e.name = name
                     e.readAt = now
                     cache[tid] = e
@@ -94,18 +99,12 @@ final class CommandNames: Sendable {
                 for e in cache.values { close(e.fd) }
                 cache.removeAll(keepingCapacity: true)
             }
-            let unknown = Task(name: Array("?".utf8), process: tid)
+            let unknown = Task(name: CommandName.unknown, process: tid)
             guard let (fd, process) = Self.openTask(tid) else { return unknown }
-            guard let name = Self.read(fd) else { close(fd); return unknown }
+            guard let name = CommandName.read(fd: fd) else { close(fd); return unknown }
             cache[tid] = Entry(fd: fd, name: name, process: process, readAt: now)
             return Task(name: name, process: process)
         }
-    }
-
-    private static func monotonicNow() -> Int64 {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
     }
 
     /// /proc/TID/comm open, and the task's process id from /proc/TID/status
@@ -168,16 +167,5 @@ final class CommandNames: Sendable {
             i += 1
         }
         return digits > 0 && value > 0 ? value : nil
-    }
-
-    /// The name without its newline, or nil when the task is gone.
-    private static func read(_ fd: Int32) -> [UInt8]? {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buf -> [UInt8]? in
-            let n = pread(fd, buf.baseAddress, buf.count, 0)
-            guard n > 0 else { return nil }
-            var end = n
-            if buf[end - 1] == UInt8(ascii: "\n") { end -= 1 }
-            return Array(buf[0..<end])
-        }
     }
 }

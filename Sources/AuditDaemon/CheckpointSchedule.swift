@@ -1,3 +1,4 @@
+import AuditPlumbing
 import AuditRecords
 import AuditStore
 import AuditWitness

@@ -1,3 +1,4 @@
+import AuditPlumbing
 import AuditStore
 import FUSEInterface
 import Foundation
@@ -22,7 +23,7 @@ final class CheckpointView: @unchecked Sendable {
     func update(_ text: String) {
         lock.lock(); defer { lock.unlock() }
         note = Array(text.utf8)
-        time = (try? Checkpoint.parse(SignedNote.parse(text).text).time) ?? FileSystem.nowNanoseconds()
+        time = (try? Checkpoint.parse(SignedNote.parse(text).text).time) ?? Clock.realtime.now
     }
 
     var isEmpty: Bool { lock.lock(); defer { lock.unlock() }; return note.isEmpty }

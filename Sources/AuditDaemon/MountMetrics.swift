@@ -1,3 +1,4 @@
+import AuditPlumbing
 import FlyingFox
 import Foundation
 import Prometheus
@@ -97,10 +98,7 @@ final class MountMetrics: Sendable {
     func scrape() -> String {
         let t = latestCheckpoint.load(ordering: .relaxed)
         if t > 0 {
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            let nowNs = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-            checkpointAge.set(Double(nowNs - t) / 1e9)
+            checkpointAge.set(Double(Clock.realtime.now - t) / 1e9)
             checkpointTime.set(Double(t) / 1e9)
         } else {
             checkpointAge.set(Double(-1))

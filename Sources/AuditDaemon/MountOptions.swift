@@ -1,3 +1,4 @@
+import AuditPlumbing
 import AuditStore
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import AuditPlumbing
 import Glibc
 #endif
 
@@ -67,38 +68,6 @@ enum Preflight {
 
     /// The file system type mounted at `path`, from /proc/self/mountinfo, or nil.
     static func mountedFileSystem(at path: String) -> String? {
-        guard let f = fopen("/proc/self/mountinfo", "r") else { return nil }
-        defer { fclose(f) }
-        var line: UnsafeMutablePointer<CChar>?
-        var cap = 0
-        defer { free(line) }
-        var found: String?
-        while getline(&line, &cap, f) > 0 {
-            // id parent major:minor root MOUNTPOINT options... - FSTYPE source superoptions
-            let fields = String(cString: line!).split(separator: " ", omittingEmptySubsequences: false)
-            guard fields.count > 4, unescape(fields[4]) == path else { continue }
-            if let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count {
-                found = String(fields[dash + 1])
-            } else {
-                found = "unknown"
-            }
-        }
-        return found
-    }
-
-    /// mountinfo escapes space, tab, newline and backslash as \ooo.
-    static func unescape(_ s: Substring) -> String {
-        var out: [UInt8] = []
-        let b = Array(s.utf8)
-        var i = 0
-        while i < b.count {
-            if b[i] == UInt8(ascii: "\\"), i + 3 < b.count,
-               let v = UInt8(String(decoding: b[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
-                out.append(v); i += 4
-            } else {
-                out.append(b[i]); i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
+        MountInfo.mount(at: path).map { $0.fileSystemType ?? "unknown" }
     }
 }

@@ -1,3 +1,4 @@
+import AuditPlumbing
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -6,17 +7,19 @@ import Glibc
 /// The line protocol from a background daemon to the `auditfs mount` that
 /// started it, over a pipe: zero or more `note: TEXT` lines, then exactly one
 /// of `ready` (the mount serves) or `error: TEXT`. The starter returns once it
-/// reads either; EOF before them means the daemon died.
+/// reads either; EOF before them means the daemon died. TEXT is escaped
+/// (`TerminalText`): a name with a newline in it cannot end a line early and
+/// forge `ready` or another line; the starter prints it as it is.
 public final class Readiness: Sendable {
     private let fd: Mutex<Int32?>
 
     public init(fd: Int32?) { self.fd = Mutex(fd) }
 
-    public func note(_ text: String) { send("note: " + text, last: false) }
+    public func note(_ text: String) { send("note: " + TerminalText.escape(text), last: false) }
 
     public func ready() { send("ready", last: true) }
 
-    public func failed(_ text: String) { send("error: " + text, last: true) }
+    public func failed(_ text: String) { send("error: " + TerminalText.escape(text), last: true) }
 
     private func send(_ line: String, last: Bool) {
         fd.withLock { fd in

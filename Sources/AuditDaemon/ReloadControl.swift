@@ -1,3 +1,4 @@
+import AuditPlumbing
 import AuditPolicy
 import AuditStore
 import CAuditDaemonShim
@@ -67,25 +68,20 @@ final class ReloadControl: Sendable {
         _ = mkdir(PolicyControl.directory, 0o755)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw MountError("socket: \(String(cString: strerror(errno)))") }
-        var addr: sockaddr_un
-        do { addr = try PolicyControl.address(socketPath) } catch { close(fd); throw MountError(error.message) }
+        let address: UnixSocketAddress
+        do { address = try UnixSocketAddress(path: socketPath) } catch { close(fd); throw MountError(error.description) }
         unlink(socketPath)   // left by a daemon that was killed (the mount point was checked free)
         let old = umask(0o177)
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let rc = address.bind(fd)
         umask(old)
         guard rc == 0, Glibc.listen(fd, 8) == 0 else {
             let message = "\(socketPath): \(String(cString: strerror(errno)))"
             close(fd)
             throw MountError(message)
         }
-        let pid = Array("\(getpid())\n".utf8)
-        let pf = open(pidPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if pf >= 0 {
-            _ = pid.withUnsafeBytes { write(pf, $0.baseAddress, $0.count) }
-            close(pf)
-        }
+        // Whole or not at all (a reader finding the store of a mount reads
+        // it), and in place of whatever is at that name, never through it.
+        try? AtomicFile.replace(pidPath, Array("\(getpid())\n".utf8), mode: 0o644)
         return fd
     }
 

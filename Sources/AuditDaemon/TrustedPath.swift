@@ -1,3 +1,4 @@
+import AuditPlumbing
 import AuditStore
 #if canImport(Glibc)
 import Glibc
@@ -134,19 +135,14 @@ enum TrustedPath {
         // The directory a file goes in is never accepted sticky: anyone may create the name first.
         let sticky = !final && mode & 0o1000 != 0 && st.st_uid == 0
         if mode & 0o002 != 0 && !sticky {
-            throw MountError("\(subject) is writable by others (mode \(octal(mode))); refusing it")
+            throw MountError("\(subject) is writable by others (mode \(Authorizer.octal(UInt32(mode)))); refusing it")
         }
         if mode & 0o020 != 0 && !sticky {
-            throw MountError("\(subject) is writable by group (mode \(octal(mode))); refusing it")
+            throw MountError("\(subject) is writable by group (mode \(Authorizer.octal(UInt32(mode)))); refusing it")
         }
     }
 
     private static func components(_ path: String) -> [String] {
         path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map { String(Substring($0)) }
-    }
-
-    private static func octal(_ mode: mode_t) -> String {
-        let digits = String(mode, radix: 8)
-        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 }

@@ -53,6 +53,3 @@ public enum AuditLayout {
     }
 }
 
-/// The old name of `AuditLayout`, for one landing.
-@available(*, deprecated, renamed: "AuditLayout")
-public typealias AuditFiles = AuditLayout

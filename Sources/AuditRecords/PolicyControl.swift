@@ -111,18 +111,4 @@ public enum PolicyControl {
         }
         return reply
     }
-
-    /// A Unix socket address for `path`.
-    public static func address(_ path: String) throws(Failure) -> sockaddr_un {
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
-        guard bytes.count < capacity else { throw Failure(message: "socket path '\(path)' is too long") }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        return addr
-    }
 }

@@ -1,3 +1,4 @@
+import AuditPlumbing
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -21,7 +22,7 @@ public final class Checkpointer: @unchecked Sendable {
         /// signed window is this long, and at least `minimumWindow` (0 starts
         /// a new epoch at every checkpoint).
         public var epochLength: Int64 = 15 * 60 * 1_000_000_000
-        public var clock: @Sendable () -> Int64 = { FileSystem.nowNanoseconds() }
+        public var clock: @Sendable () -> Int64 = Clock.realtime.read
         public init() {}
     }
 

@@ -1,3 +1,5 @@
+import AuditPlumbing
+
 /// A snapshot of one file's or directory's attributes.
 public struct NodeInfo: Equatable, Sendable {
     public var id: UInt64

@@ -83,10 +83,13 @@ public final class SigningKeys: @unchecked Sendable {
         let path = keyPath(dir, epoch)
         // A key file of this epoch left by an advance that never certified it.
         if FileSystem.exists(path) { try erase(path, directory: dir) }
+        // Written in place, not through AtomicFile: a crash would leave the
+        // seed under a temporary name that `erase` never zeroes. A key file
+        // cut short is refused by readKey and erased at the next advance.
         let f = try RawFile.open(path, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
         try f.write(Array(text.utf8), at: 0)
         try f.sync()
-        try FileSystem.syncDirectory(dir)
+        try AtomicFile.syncDirectory(dir)
     }
 
     private static func readKey(_ path: String, epoch: Int) throws -> (notBefore: Int64, notAfter: Int64?, seed: [UInt8]) {
@@ -116,7 +119,7 @@ public final class SigningKeys: @unchecked Sendable {
         try f.write([UInt8](repeating: 0, count: Int(max(try f.size(), 128))), at: 0)
         try f.sync()
         FileSystem.remove(path)
-        try FileSystem.syncDirectory(directory)
+        try AtomicFile.syncDirectory(directory)
     }
 
     /// The certificate text for the next epoch's key.

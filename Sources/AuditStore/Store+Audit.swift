@@ -5,14 +5,6 @@ import AuditPlumbing
 /// the mount. Its files are ordinary store files: the same records, chains
 /// and checker as every other file (docs/POLICY.md "The audit namespace").
 extension Store {
-    /// The root of the audit namespace.
-    public static let auditRoot = "/.audit"
-
-    /// The directories the daemon writes into; `ensureAuditDirectories`
-    /// creates the missing ones. Others (checkpoints, keys) are made by
-    /// their writers with `ensureDirectory`.
-    public static let auditDirectories = ["/.audit", "/.audit/decisions", "/.audit/policy"]
-
     /// Whether `path` (absolute, normalised) is `/.audit` or below it,
     /// compared bytewise: "/.audit/\u{200D}x" is inside (its first byte after
     /// "/.audit/" is the joiner's), "/.audit\u{301}" is not /.audit. Every
@@ -38,11 +30,6 @@ extension Store {
             guard let node = lookup(p), node.isDirectory else { throw .notADirectory(p) }
             return node
         }
-    }
-
-    /// Makes sure `/.audit`, `/.audit/decisions` and `/.audit/policy` exist.
-    public func ensureAuditDirectories(by writer: Provenance) throws(StoreError) {
-        for d in Self.auditDirectories { try ensureDirectory(d, by: writer) }
     }
 
     /// The file at `path`, created (owner root, group root, `mode`) when

@@ -1,3 +1,5 @@
+import AuditPlumbing
+
 /// Reading a store: the namespace (attributes, lookups, directory listings,
 /// the tree head) and file data, read from the segments through each
 /// file's block list. Reads of data happen outside the store's lock.

@@ -1,3 +1,4 @@
+import AuditPlumbing
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -58,9 +58,9 @@ enum Background {
                 if line == "ready" { return }
                 if line.hasPrefix("error: ") {
                     _ = waitpid(pid, nil, 0)
-                    throw failure(String(line.dropFirst(7)))
+                    throw failure(String(line.dropFirst(7)))   // escaped by the daemon (Readiness)
                 }
-                if line.hasPrefix("note: ") { say(String(line.dropFirst(6))) }
+                if line.hasPrefix("note: ") { ErrorLine.write(line: ErrorLine.prefix + line.dropFirst(6)) }
             }
         }
         var status: Int32 = 0
@@ -69,18 +69,9 @@ enum Background {
         throw failure("the mount daemon \(how) before the mount was ready")
     }
 
-    /// Sets this process's command name (/proc/self/comm), which its records
-    /// under /.audit and `ps` show.
-    static func nameProcess(_ name: String) {
-        let fd = open("/proc/self/comm", O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        _ = name.withCString { write(fd, $0, strlen($0)) }
-        close(fd)
-    }
+    /// The mount command's own one-line message (escaped: `ErrorLine`).
+    static func say(_ message: String) { ErrorLine.write(message) }
 
-    /// `auditfs: <message>` on stderr, the message as it is (the child's lines are one line already).
-    static func say(_ message: String) { ErrorLine.write(line: ErrorLine.prefix + message) }
-
-    /// `auditfs: <message>` as `say` prints it (verbatim), exit status 1.
+    /// `auditfs: <message>` verbatim (text the daemon escaped, or plain), exit status 1.
     static func failure(_ message: String) -> CommandFailure { CommandFailure(verbatim: message, code: 1) }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import AuditCLI
 import AuditDaemon
 import AuditFUSE
+import AuditPlumbing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -97,7 +98,7 @@ public struct MountCommand: ParsableCommand {
         let readiness = Readiness(fd: readyFD)
         if readyFD != nil {
             _ = setsid()   // started by Background: leave the starter's session
-            Background.nameProcess("auditfs")   // started as /proc/self/exe: "exe" otherwise
+            CommandName.set("auditfs")   // started as /proc/self/exe: "exe" otherwise
         }
         do {
             let code = try Daemon(configuration, readiness: readiness, foreground: readyFD == nil).serve(with: Session())

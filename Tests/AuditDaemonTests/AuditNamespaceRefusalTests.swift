@@ -12,7 +12,7 @@ import Testing
         let h = try DaemonHarness()
         // The first decision makes today's decisions file.
         _ = try h.create(h.caller(uid: 1000), "/w/seed.log")
-        return (h, try #require(h.ino(Store.auditRoot)))
+        return (h, try #require(h.ino(AuditPaths.root)))
     }
 
     static func recorded(_ h: DaemonHarness, _ verb: String, _ path: String) -> Bool {
@@ -31,7 +31,7 @@ import Testing
         #expect(throws: Errno(EACCES)) { try h.create(h.caller(uid: 1000), "/.audit/forged.jsonl") }
         #expect(h.ino("/.audit/forged.jsonl") == nil)
         let r = try #require(h.decisions(about: "/.audit/forged.jsonl").first)
-        #expect(r.reason == "mode-bits" && r.needed == "w" && r.modePath == Store.auditRoot)
+        #expect(r.reason == "mode-bits" && r.needed == "w" && r.modePath == AuditPaths.root)
     }
 
     @Test func rootCannotMakeADirectoryThere() throws {
@@ -42,7 +42,7 @@ import Testing
 
     @Test func rootCannotOpenAnAuditFileForWritingOrTruncateIt() throws {
         let (h, _) = try Self.setUp()
-        let dir = try #require(h.node(AuditLog.decisionsDirectory))
+        let dir = try #require(h.node(AuditLayout.decisionsDirectory))
         let day = try #require(h.store.children(of: dir.id).first)
         let before = try h.contents(day.path)
         #expect(h.fs.open(h.root, ino: day.id, flags: O_WRONLY | O_APPEND).failure == Errno(EPERM))
@@ -56,7 +56,7 @@ import Testing
 
     @Test func rootCannotChmodOrTouchAnAuditFile() throws {
         let (h, _) = try Self.setUp()
-        let dir = try #require(h.node(AuditLog.decisionsDirectory))
+        let dir = try #require(h.node(AuditLayout.decisionsDirectory))
         let day = try #require(h.store.children(of: dir.id).first)
         #expect(h.fs.setattr(h.root, ino: day.id, changes: AttributeChanges(mode: 0o666), handle: nil).failure == Errno(EPERM))
         #expect(h.fs.setattr(h.root, ino: day.id, changes: AttributeChanges(mtime: .at(0)), handle: nil).failure == Errno(EPERM))
@@ -85,7 +85,7 @@ import Testing
         let view = CheckpointView()
         let h = try DaemonHarness(checkpointView: view)
         view.update("not a checkpoint\n")
-        let audit = try #require(h.ino(Store.auditRoot))
+        let audit = try #require(h.ino(AuditPaths.root))
         let e = try h.fs.lookup(h.root, parent: audit, name: Array("checkpoint".utf8)).get()
         #expect(e.ino == CheckpointView.inode && e.entryTimeout == 0 && e.attributeTimeout == 0)
         #expect(e.attributes.permissions == 0o444)
@@ -105,7 +105,7 @@ import Testing
         let (h, audit) = try Self.setUp()
         let before = h.decisions().count
         _ = try h.fs.opendir(h.root, ino: audit, flags: O_RDONLY).get()
-        let dir = try #require(h.node(AuditLog.decisionsDirectory))
+        let dir = try #require(h.node(AuditLayout.decisionsDirectory))
         let day = try #require(h.store.children(of: dir.id).first)
         _ = try h.fs.opendir(h.caller(uid: 1000), ino: dir.id, flags: O_RDONLY).get()
         _ = try h.fs.open(h.caller(uid: 1000), ino: day.id, flags: O_RDONLY).get()

@@ -57,7 +57,7 @@ import Testing
         }
         var checkpoints: Int { (try? store.blocks(of: AuditPaths.checkpoints).count) ?? 0 }
         var witnessEvents: [EventRecord] {
-            let bytes = (try? store.contents(of: AuditLog.eventsFile)).flatMap { $0 } ?? []
+            let bytes = (try? store.contents(of: AuditLayout.events)).flatMap { $0 } ?? []
             return bytes.split(separator: UInt8(ascii: "\n")).compactMap { try? JSONDecoder().decode(EventRecord.self, from: Data($0)) }
                 .filter { $0.event.hasPrefix("witness-") }
         }

@@ -1,8 +1,9 @@
+import AuditPlumbing
 import AuditPolicy
 import AuditRecords
 import AuditStore
-import Foundation
 import FUSEInterface
+import Foundation
 import Glibc
 import Synchronization
 @testable import AuditDaemon
@@ -155,7 +156,7 @@ final class DaemonHarness: @unchecked Sendable {
 
     /// Every decision line written so far (count lines of folded repeats included).
     func decisions() -> [DecisionRecord] {
-        guard let dir = store.lookup(AuditLog.decisionsDirectory) else { return [] }
+        guard let dir = store.lookup(AuditLayout.decisionsDirectory) else { return [] }
         var out: [DecisionRecord] = []
         for day in store.children(of: dir.id) {
             guard let bytes = try? store.read(day.id, offset: 0, count: Int(day.size)) else { continue }
@@ -169,7 +170,7 @@ final class DaemonHarness: @unchecked Sendable {
     /// Every line of /.audit/alerts.jsonl, once the alerts in flight are sent.
     func alerts() -> [AlertRecord] {
         authorizer.log.alerts.drain(timeout: 10)
-        guard let n = store.lookup(AuditFiles.alerts), let bytes = try? store.read(n.id, offset: 0, count: Int(n.size)) else {
+        guard let n = store.lookup(AuditLayout.alerts), let bytes = try? store.read(n.id, offset: 0, count: Int(n.size)) else {
             return []
         }
         return bytes.split(separator: UInt8(ascii: "\n")).compactMap { try? JSONDecoder().decode(AlertRecord.self, from: Data($0)) }

@@ -1,5 +1,6 @@
-import Foundation
+import AuditPlumbing
 import AuditPolicy
+import Foundation
 @testable import AuditStore
 
 /// Every reader of outside input, as a function of bytes. The campaigns

@@ -1,3 +1,4 @@
+import AuditPlumbing
 import AuditPolicy
 import AuditQuery
 import AuditRecords
@@ -25,7 +26,7 @@ enum QueryStateFuzz {
         let tick = Counter()
         options.clock = { 1_767_225_600_000_000_000 + tick.next() * 1_000_000 }
         let s = try! Store.create(at: store, options: options, by: FuzzSeeds.writer, storeID: FuzzSeeds.storeID)
-        try! s.ensureAuditDirectories(by: FuzzSeeds.writer)
+        for d in AuditLayout.directories { try! s.ensureDirectory(d, by: FuzzSeeds.writer) }
         _ = try! s.ensureDirectory("/.audit/decisions", by: FuzzSeeds.writer)
         let file = try! s.ensureFile("/.audit/decisions/2026-01-01.jsonl", by: FuzzSeeds.writer)
         var lines: [DecisionRecord] = []

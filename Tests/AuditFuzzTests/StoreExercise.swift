@@ -1,3 +1,4 @@
+import AuditPlumbing
 import Foundation
 @testable import AuditStore
 

@@ -1,3 +1,4 @@
+import AuditPlumbing
 import AuditStore
 import Testing
 @testable import AuditPolicy

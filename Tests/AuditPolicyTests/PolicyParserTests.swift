@@ -1,5 +1,5 @@
-import Testing
 import AuditPlumbing
+import Testing
 @testable import AuditPolicy
 
 @Suite struct PolicyParserTests {

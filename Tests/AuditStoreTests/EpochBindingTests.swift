@@ -1,3 +1,4 @@
+import AuditPlumbing
 import Foundation
 import Synchronization
 import Testing
@@ -172,7 +173,7 @@ import Testing
         writeFile(dir + "/epoch-0.key", Array("auditfs signing key v1\nepoch 0\nnot-before 1\nseed \(Data(seed).base64EncodedString())\n".utf8))
         try CheckpointTests.write(s, "/a", ["old"])
         try s.appendNote(to: AuditPaths.checkpoints, by: .current()) { size, head in   // as the old daemon signed
-            Array(try! root.sign(Checkpoint(origin: root.name, size: size, root: head, time: FileSystem.nowNanoseconds()).text).utf8)
+            Array(try! root.sign(Checkpoint(origin: root.name, size: size, root: head, time: Clock.realtime.now).text).utf8)
         }
         let c = try CheckpointTests.checkpointer(s)
         #expect(c.keys.epoch == 0 && c.keys.notAfter == nil)

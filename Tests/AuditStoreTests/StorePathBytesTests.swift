@@ -1,3 +1,4 @@
+import AuditPlumbing
 import Testing
 @testable import AuditStore
 

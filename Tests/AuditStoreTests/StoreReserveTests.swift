@@ -1,3 +1,4 @@
+import AuditPlumbing
 import Foundation
 import Testing
 @testable import AuditStore
@@ -22,8 +23,8 @@ import Testing
             #expect(message.contains("/u.log") && message.contains("held back"))
         }
         let before = s.treeHead.size
-        try s.ensureAuditDirectories(by: Fixture.writer)
-        let events = try s.ensureFile(Store.auditRoot + "/events.jsonl", by: Fixture.writer)
+        try s.ensureDirectory(AuditPaths.root, by: Fixture.writer)
+        let events = try s.ensureFile(AuditPaths.root + "/events.jsonl", by: Fixture.writer)
         try s.append(events.id, Array("{}\n".utf8), by: Fixture.writer)
         #expect(s.treeHead.size > before)
         #expect(s.lookup("/u.log") == nil)

@@ -1,3 +1,4 @@
+import AuditPlumbing
 import Foundation
 import Testing
 @testable import AuditStore

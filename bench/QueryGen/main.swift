@@ -8,6 +8,7 @@
 // brute-force checks of Tests/integration/test_query.py and bench/query.py).
 // Users follow a skewed distribution (user00 most frequent); ~12% denials,
 // ~1% tamper attempts.
+import AuditPlumbing
 import AuditRecords
 import AuditStore
 import Foundation
@@ -29,7 +30,7 @@ guard args.count >= 5, let count = Int(args[3]), let days = Int(args[4]) else {
 }
 final class SplitMix { var state: UInt64; init(_ s: UInt64) { state = s } }
 let rng = SplitMix(UInt64(args.count > 5 ? args[5] : "1") ?? 1)
-let end = args.count > 6 ? Int64(args[6])! : FileSystem.nowNanoseconds()
+let end = args.count > 6 ? Int64(args[6])! : Clock.realtime.now
 @MainActor func next() -> UInt64 {   // splitmix64: the same store for the same seed
     rng.state &+= 0x9E37_79B9_7F4A_7C15
     var z = rng.state
@@ -40,7 +41,7 @@ let end = args.count > 6 ? Int64(args[6])! : FileSystem.nowNanoseconds()
 
 let store = try Store.create(at: args[1])
 let daemon = Provenance(uid: 0, gid: 0, pid: 1, command: "auditfs")
-try store.ensureAuditDirectories(by: daemon)
+for d in AuditLayout.directories { try store.ensureDirectory(d, by: daemon) }
 try FileManager.default.createDirectory(atPath: args[2], withIntermediateDirectories: true)
 let encoder = JSONEncoder()
 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -78,7 +79,7 @@ for i in 0..<count {
     line.append(0x0A)
     let day = Timestamps.day(t)
     if files[day] == nil {
-        let node = try store.ensureFile("/.audit/decisions/\(day).jsonl", by: daemon)
+        let node = try store.ensureFile(AuditLayout.decisions(day: day), by: daemon)
         FileManager.default.createFile(atPath: args[2] + "/" + day + ".jsonl", contents: nil)
         files[day] = (node.id, FileHandle(forWritingAtPath: args[2] + "/" + day + ".jsonl")!)
     }
