@@ -278,7 +278,7 @@ enum Syslog {
             return .init(action: "syslog", outcome: "failed", detail: "socket path too long: \(path)")
         }
         // <PRI>Mmm dd hh:mm:ss TAG[PID]: MESSAGE
-        var now = time(nil)
+        var now = time_t(Clock.realtime.now / 1_000_000_000)
         var t = tm()
         localtime_r(&now, &t)
         var stamp = [CChar](repeating: 0, count: 32)

@@ -1,3 +1,5 @@
+import AuditPlumbing
+
 /// The 104-byte header that opens every segment file (FORMAT.md "Segment header").
 public struct SegmentHeader: Equatable, Sendable {
     public var storeID: [UInt8]      // 16 bytes
@@ -49,7 +51,6 @@ public struct SegmentHeader: Equatable, Sendable {
     }
 
     public static func fileName(firstSeq: UInt64) -> String {
-        let digits = String(firstSeq)
-        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + Format.segmentSuffix
+        String(firstSeq).leftPadded(20) + Format.segmentSuffix
     }
 }
