@@ -1,3 +1,4 @@
+import AuditPlumbing
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -98,7 +99,7 @@ final class SegmentWriter {
             do {
                 try file.write(SegmentHeader(storeID: storeID, firstSeq: firstSeq, prevStoreHash: prevStoreHash).encode(), at: 0)
                 try file.sync()
-                try FileSystem.syncDirectory(directory.segmentsPath)
+                try AtomicFile.syncDirectory(directory.segmentsPath)
             } catch {
                 // A header that could not be written whole (a full disk): the
                 // file goes, so that the next record can start it again.

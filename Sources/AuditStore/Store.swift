@@ -23,7 +23,7 @@ public final class Store: @unchecked Sendable {
     public struct Options: Sendable {
         public var segmentSize: UInt64 = Format.defaultSegmentSize
         /// The wall clock, in ns since the epoch (replaceable for golden fixtures).
-        public var clock: @Sendable () -> Int64 = { FileSystem.nowNanoseconds() }
+        public var clock: @Sendable () -> Int64 = Clock.realtime.read
         /// Bytes of free space on the store's file system held back for the
         /// audit namespace (/.audit): a record of any other file that would
         /// leave less free is refused with `noSpace` (ENOSPC through the

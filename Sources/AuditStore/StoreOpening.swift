@@ -1,3 +1,4 @@
+import AuditPlumbing
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -59,10 +60,10 @@ extension Store {
             _ = try store.appendRecord(kind: .directory, file: Namespace.rootID, body: .create(path: "/", mode: 0o755, owner: 0, group: 0),
                                        by: writer)
             try file.sync()
-            try FileSystem.syncDirectory(directory.segmentsPath)
+            try AtomicFile.syncDirectory(directory.segmentsPath)
             // The identity file is written last: a crash before it leaves a
             // directory that is plainly not a store yet.
-            try FileSystem.writeAtomically(directory.identityPath, identity.encode(), directory: path)
+            try AtomicFile.create(directory.identityPath, identity.encode())
             store.close()
             return try Store.open(at: path, mode: .readWrite, options: options)
         } catch {
@@ -158,7 +159,7 @@ extension Store {
                 if offset == 0 {
                     // A segment whose header never completed: remove it.
                     unlink(seg.file.path)
-                    try FileSystem.syncDirectory(directory.segmentsPath)
+                    try AtomicFile.syncDirectory(directory.segmentsPath)
                     replaySegments.removeLast()
                 }
             }
@@ -186,11 +187,8 @@ extension Store {
         let tail = try segment.file.read(count: Int(size - offset), at: offset)
         let tornDir = directory.tornPath
         if !FileSystem.exists(tornDir) { try FileSystem.makeDirectory(tornDir) }
-        let saved = tornDir + "/" + segment.name + "@" + String(offset) + "." + String(FileSystem.nowNanoseconds())
-        let out = try RawFile.open(saved, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
-        try out.write(tail, at: 0)
-        try out.sync()
-        try FileSystem.syncDirectory(tornDir)
+        let saved = tornDir + "/" + segment.name + "@" + String(offset) + "." + String(Clock.realtime.now)
+        try AtomicFile.create(saved, tail)
         try segment.file.truncate(to: offset)
         try segment.file.sync()
         return Recovery(segment: segment.name, offset: offset, bytesCut: size - offset, reason: reason,

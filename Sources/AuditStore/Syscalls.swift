@@ -187,16 +187,7 @@ public enum FileSystem {
         return names.sorted()
     }
 
-    /// fsync of a directory, so that new entries in it are durable.
-    /// (Forwards to `AtomicFile.syncDirectory` until its callers move.)
-    public static func syncDirectory(_ path: String) throws { try AtomicFile.syncDirectory(path) }
-
     public static func isWritable(_ path: String) -> Bool { access(path, W_OK) == 0 }
-
-    /// Writes a file atomically (forwards to `AtomicFile.replace` until its callers move).
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8], directory: String) throws {
-        try AtomicFile.replace(path, bytes)
-    }
 
     public static func remove(_ path: String) { unlink(path) }
 
@@ -204,7 +195,4 @@ public enum FileSystem {
         var rng = SystemRandomNumberGenerator()   // getrandom(2) underneath
         return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &rng) }
     }
-
-    /// Wall-clock ns (forwards to `Clock.realtime` until its callers move).
-    public static func nowNanoseconds() -> Int64 { Clock.realtime.now }
 }
