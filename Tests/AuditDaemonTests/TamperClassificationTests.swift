@@ -80,11 +80,11 @@ import Testing
             return h.fs.link(h.caller(uid: alice), ino: ino, newParent: parent, newName: Array("again".utf8)).failure
         },
         Attempt(verb: "symlink", path: "/.audit/s", rule: "audit-namespace", tamper: true, errno: EPERM) { h, _ in
-            guard let audit = h.ino(Store.auditRoot) else { return Errno(0) }
+            guard let audit = h.ino(AuditPaths.root) else { return Errno(0) }
             return h.fs.symlink(h.root, target: Array("/etc/passwd".utf8), parent: audit, name: Array("s".utf8)).failure
         },
-        Attempt(verb: "chmod", path: Store.auditRoot, rule: "audit-namespace", tamper: true, errno: EPERM) { h, _ in
-            guard let audit = h.ino(Store.auditRoot) else { return Errno(0) }
+        Attempt(verb: "chmod", path: AuditPaths.root, rule: "audit-namespace", tamper: true, errno: EPERM) { h, _ in
+            guard let audit = h.ino(AuditPaths.root) else { return Errno(0) }
             return h.fs.setattr(h.root, ino: audit, changes: AttributeChanges(mode: 0o777), handle: nil).failure
         },
         // Refusals: no stored byte changes, none is hidden.
