@@ -1,27 +1,19 @@
 """Tamper means tamper (docs/POLICY.md "Tamper and refusals"), with real
 programs on a real mount: what cp --preserve=all, install, chmod and touch
 try routinely (extended attributes, a chmod, chown or utimens of a
-non-empty file) is refused but recorded as a refusal (`tamper: false`),
+non-empty file), ln -s and mkfifo are refused but recorded as a refusal (`tamper: false`),
 counted in auditfs_refusals_total, and a `tamper` alert rule does not fire;
-an overwrite (dd conv=notrunc), a truncate, rm and mv are tamper lines,
+an overwrite (dd conv=notrunc), a truncate, rm, mv and fallocate are tamper lines,
 counted in auditfs_tamper_attempts_total, and the alert fires for each."""
 import json
 import os
-import pathlib
 
 from conftest import auditfs, run
 from mountlib import Mount, wait_until
+from test_alerts import ROOT_POLICY
 from test_metrics import free_port, scrape, value
 
-POLICY = """apiVersion: auditfs/v1
-roles:
-  - name: admin
-    rules: [{paths: ["/ok/**", "/.audit/**", "/"], verbs: [create, append, mkdir, read, list]}]
-bindings:
-  - role: admin
-    subjects: [{user: root}]
-alerts:
-  - name: tamper
+TAMPER_ALERT = """  - name: tamper
     on: tamper
     actions:
       - file: %s
@@ -33,7 +25,7 @@ def mount(place):
     auditfs("init", store, check=True)
     sink = place / "alerts.out"
     policy = place / "policy.yaml"
-    policy.write_text(POLICY % sink)
+    policy.write_text(ROOT_POLICY + TAMPER_ALERT % sink)
     r = auditfs("policy", "check", policy)
     assert r.returncode == 0, r.out + r.err
     port = free_port()
@@ -54,7 +46,7 @@ def sent(sink):
     return [json.loads(l) for l in sink.read_text().splitlines()] if sink.exists() else []
 
 
-def test_routine_refusals_are_not_tamper_and_overwrite_truncate_rm_mv_are(place):
+def test_routine_refusals_raise_no_tamper_alert_but_overwrite_truncate_rm_mv_fallocate_do(place):
     m, sink, port = mount(place)
     try:
         src = place / "src.log"
@@ -70,15 +62,18 @@ def test_routine_refusals_are_not_tamper_and_overwrite_truncate_rm_mv_are(place)
         assert run("chmod", "0604", log, timeout=60).returncode != 0
         assert run("touch", log, timeout=60).returncode != 0
         assert run("chown", "1:1", log, timeout=60).returncode != 0
+        assert run("ln", "-s", "app.log", m.path / "ok" / "current", timeout=60).returncode != 0
+        assert run("mkfifo", m.path / "ok" / "pipe", timeout=60).returncode != 0
         routine = refusals(m)
         kinds = {(d["verb"], d["mountRule"]) for d in routine}
         assert {("setxattr", "no-xattr"), ("chmod", "frozen-attributes"), ("utimens", "frozen-attributes"),
-                ("chown", "frozen-attributes")} <= kinds, kinds
-        assert {d["mountRule"] for d in routine} <= {"no-xattr", "frozen-attributes"}, routine
+                ("chown", "frozen-attributes"), ("symlink", "no-special-files"), ("mknod", "no-special-files")} <= kinds, kinds
+        assert {d["mountRule"] for d in routine} <= {"no-xattr", "frozen-attributes", "no-special-files"}, routine
         assert not [d for d in routine if d["tamper"]], routine
         s = scrape(port)
         assert value(s, "auditfs_refusals_total", kind="no-xattr") >= 1
         assert value(s, "auditfs_refusals_total", kind="frozen-attributes") >= 3
+        assert value(s, "auditfs_refusals_total", kind="no-special-files") == 2
         assert all(value(s, "auditfs_tamper_attempts_total", kind=k) == 0
                    for k in ("append-only", "no-truncate", "permanent-names", "no-fallocate", "audit-namespace"))
 
@@ -88,13 +83,15 @@ def test_routine_refusals_are_not_tamper_and_overwrite_truncate_rm_mv_are(place)
         assert run("truncate", "-s", "4", log, timeout=60).returncode != 0
         assert run("rm", "-f", log, timeout=60).returncode != 0
         assert run("mv", log, m.path / "ok" / "app.log.1", timeout=60).returncode != 0
+        assert run("fallocate", "-o", "0", "-l", "4096", log, timeout=60).returncode != 0
         assert log.read_text() == "line one\nline two\n"
         want = [("write", "/ok/app.log", "append-only"), ("truncate", "/ok/app.log", "no-truncate"),
-                ("unlink", "/ok/app.log", "permanent-names"), ("rename", "/ok/app.log", "permanent-names")]
+                ("unlink", "/ok/app.log", "permanent-names"), ("rename", "/ok/app.log", "permanent-names"),
+                ("fallocate", "/ok/app.log", "no-fallocate")]
         tamper = [(d["verb"], d["path"], d["mountRule"]) for d in refusals(m) if d["tamper"] and "folded" not in d]
         assert tamper == want
-        # The alert fires for the four and for nothing before them (one serial queue, in order).
-        wait_until(lambda: len(sent(sink)) >= 4, timeout=30, what="four tamper alerts")
+        # The alert fires for each of them and for nothing before them (one serial queue, in order).
+        wait_until(lambda: len(sent(sink)) >= len(want), timeout=30, what="the tamper alerts")
         alerts = sent(sink)
         assert [(a["event"], a["decision"]["verb"], a["decision"]["path"], a["decision"]["mountRule"])
                 for a in alerts] == [("tamper",) + w for w in want]
@@ -102,6 +99,7 @@ def test_routine_refusals_are_not_tamper_and_overwrite_truncate_rm_mv_are(place)
         assert value(s, "auditfs_tamper_attempts_total", kind="append-only") == 1
         assert value(s, "auditfs_tamper_attempts_total", kind="no-truncate") == 1
         assert value(s, "auditfs_tamper_attempts_total", kind="permanent-names") == 2
+        assert value(s, "auditfs_tamper_attempts_total", kind="no-fallocate") == 1
         m.unmount()
         assert auditfs("verify", m.store).returncode == 0
     finally:
