@@ -103,7 +103,7 @@ final class SegmentWriter {
             } catch {
                 // A header that could not be written whole (a full disk): the
                 // file goes, so that the next record can start it again.
-                unlink(file.path)
+                FileSystem.remove(file.path)
                 throw error
             }
             let segment = Segment(name: name, firstSeq: firstSeq, file: file, end: UInt64(Format.segmentHeaderSize))

@@ -158,7 +158,7 @@ extension Store {
                 recovery = try cutTornTail(directory, segment: seg, at: offset, reason: reason)
                 if offset == 0 {
                     // A segment whose header never completed: remove it.
-                    unlink(seg.file.path)
+                    FileSystem.remove(seg.file.path)
                     try AtomicFile.syncDirectory(directory.segmentsPath)
                     replaySegments.removeLast()
                 }
