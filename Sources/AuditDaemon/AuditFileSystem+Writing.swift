@@ -11,17 +11,13 @@ import Glibc
 extension AuditFileSystem {
     func create(_ context: RequestContext, parent: UInt64, name: [UInt8], mode: UInt32,
                 flags: Int32) -> Result<Created, Errno> {
-        guard let n = Self.name(name) else {
-            return .failure(Errno(name.count > Format.maxNameSize ? ENAMETOOLONG : EINVAL))
+        let place: NewName
+        switch newName(context, name, in: parent, operation: "create") {
+        case let .success(p): place = p
+        case let .failure(e): return .failure(e)
         }
-        guard let dir = store.info(parent) else { return .failure(Errno(ENOENT)) }
-        guard dir.isDirectory else { return .failure(Errno(ENOTDIR)) }
-        let path = StorePath.join(dir.path, n)
-        // The mode bits first, as the kernel's: search above and in the
-        // directory; a new name needs write on the directory too.
-        let who = credentials(context)
-        let chain = ancestry(dir)
-        if let refused = checkSearch(context, who, chain, operation: "create", path: path) { return .failure(Errno(refused)) }
+        let (dir, n, path, who, chain) = (place.directory, place.name, place.path, place.who, place.chain)
+        // A new name needs write on the directory too.
         var node = store.lookup(parent: parent, name: n)
         if node == nil, let refused = checkBits(context, who, dir.modeBitsNode, nodePath: dir.path, .write,
                                                 operation: "create", path: path) {
@@ -64,16 +60,13 @@ extension AuditFileSystem {
     }
 
     func mkdir(_ context: RequestContext, parent: UInt64, name: [UInt8], mode: UInt32) -> Result<Entry, Errno> {
-        guard let n = Self.name(name) else {
-            return .failure(Errno(name.count > Format.maxNameSize ? ENAMETOOLONG : EINVAL))
-        }
-        guard let dir = store.info(parent) else { return .failure(Errno(ENOENT)) }
-        guard dir.isDirectory else { return .failure(Errno(ENOTDIR)) }
-        let path = StorePath.join(dir.path, n)
         // The kernel's order: search, an existing name, write on the directory.
-        let caller = credentials(context)
-        let chain = ancestry(dir)
-        if let refused = checkSearch(context, caller, chain, operation: "mkdir", path: path) { return .failure(Errno(refused)) }
+        let place: NewName
+        switch newName(context, name, in: parent, operation: "mkdir") {
+        case let .success(p): place = p
+        case let .failure(e): return .failure(e)
+        }
+        let (dir, n, path, caller, chain) = (place.directory, place.name, place.path, place.who, place.chain)
         // An existing name answers EEXIST before any decision (rsyslog's mkdir of a parent).
         if store.lookup(parent: parent, name: n) != nil { return .failure(Errno(EEXIST)) }
         if let refused = checkBits(context, caller, dir.modeBitsNode, nodePath: dir.path, .write, operation: "mkdir", path: path) {
@@ -211,6 +204,32 @@ extension AuditFileSystem {
     }
 
     // MARK: Helpers
+
+    /// Where a create or mkdir puts its new name, once the name is one a
+    /// store can hold, the parent a directory, and the caller may search it
+    /// and every directory above (the mode bits first, as the kernel's; a
+    /// refusal is recorded).
+    struct NewName {
+        let directory: NodeInfo
+        let name: String
+        let path: String
+        let who: ModeBits.Credentials
+        /// The directory and those above it, the root first.
+        let chain: [NodeInfo]
+    }
+
+    func newName(_ context: RequestContext, _ name: [UInt8], in parent: UInt64, operation: String) -> Result<NewName, Errno> {
+        guard let n = Self.name(name) else {
+            return .failure(Errno(name.count > Format.maxNameSize ? ENAMETOOLONG : EINVAL))
+        }
+        guard let dir = store.info(parent) else { return .failure(Errno(ENOENT)) }
+        guard dir.isDirectory else { return .failure(Errno(ENOTDIR)) }
+        let path = StorePath.join(dir.path, n)
+        let who = credentials(context)
+        let chain = ancestry(dir)
+        if let refused = checkSearch(context, who, chain, operation: operation, path: path) { return .failure(Errno(refused)) }
+        return .success(NewName(directory: dir, name: n, path: path, who: who, chain: chain))
+    }
 
     /// S_ISGID (Glibc's name is ambiguous in Swift).
     static let setGroupID: UInt32 = 0o2000
