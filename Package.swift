@@ -18,7 +18,6 @@ import PackageDescription
 //   AuditFUSE   — the bridge to libfuse (replies, operations table, session); the only target that imports it.
 let package = Package(
     name: "auditfs",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "auditfs", targets: ["auditfs"]),
         .executable(name: "auditfs-check", targets: ["auditfs-check"]),

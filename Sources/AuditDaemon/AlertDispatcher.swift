@@ -5,9 +5,7 @@ import AuditStore
 import AuditWitness
 import Foundation
 import Synchronization
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Sends the alerts of the policy's `alerts:` rules (docs/QUERY.md "Alerts")
 /// and records each one in /.audit/alerts.jsonl.

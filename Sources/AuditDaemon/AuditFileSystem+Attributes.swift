@@ -1,8 +1,6 @@
 import AuditStore
 import FUSEInterface
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// setattr: truncate, chmod, chown, utimens — through `MountRules` first
 /// (a refused truncate is recorded as tamper, a refused chmod/chown/utimens

@@ -1,8 +1,6 @@
 import AuditStore
 import FUSEInterface
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The POSIX permission checks, made here rather than by the kernel (the
 /// mount has no `default_permissions`) so that each denial is recorded in

@@ -1,8 +1,6 @@
 import AuditStore
 import FUSEInterface
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The operations the mount always refuses (or answers with nothing), by
 /// `MountRules`. None of them reaches the store's user files, so they stay

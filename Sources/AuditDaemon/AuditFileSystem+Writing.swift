@@ -1,9 +1,7 @@
 import AuditPolicy
 import AuditStore
 import FUSEInterface
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Creating files and directories, opening, appending, syncing. Each
 /// creation and open is decided by the policy (`Authorizer`); refusals by the

@@ -2,9 +2,7 @@ import AuditPlumbing
 import AuditPolicy
 import AuditStore
 import FUSEInterface
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The mounted store: one method per FUSE operation (`FileSystemOperations`),
 /// each returning its answer; the bridge (AuditFUSE) sends it as the

@@ -1,9 +1,7 @@
 import AuditPlumbing
 import AuditStore
 import FUSEInterface
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension Authorizer {
     /// Records a refusal by the mode bits (`ModeBits`, docs/MOUNT.md

@@ -3,9 +3,7 @@ import AuditPolicy
 import AuditStore
 import FUSEInterface
 import Synchronization
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The permission policy in force and the record of every decision.
 ///

@@ -2,9 +2,7 @@ import AuditPlumbing
 import AuditStore
 import FUSEInterface
 import Synchronization
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Who sent a request: uid, gid and thread id from its `RequestContext`, the
 /// process id (the thread group id, `Tgid:` in /proc/TID/status) and the

@@ -2,9 +2,7 @@ import AuditPlumbing
 import AuditStore
 import FUSEInterface
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// /.audit/checkpoint: a read-only file that always shows the newest signed
 /// checkpoint (the last block of /.audit/checkpoints). It is not a store

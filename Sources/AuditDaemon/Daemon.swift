@@ -2,9 +2,7 @@ import AuditPlumbing
 import AuditPolicy
 import AuditStore
 import FUSEInterface
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The mount daemon: checks everything it can before the store is touched,
 /// opens the store, starts the /.audit log, checkpoints, alerts, metrics and

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The mount's two limits on what a flood may cost (docs/POLICY.md
 /// "Floods"), parsed from `--reserve`/`-o reserve=` and

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The POSIX permission checks the kernel makes with `default_permissions`,
 /// made by the daemon instead so that every denial is recorded (docs/MOUNT.md

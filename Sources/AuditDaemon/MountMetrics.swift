@@ -3,9 +3,7 @@ import FlyingFox
 import Foundation
 import Prometheus
 import Synchronization
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The mount's metrics (docs/QUERY.md "Metrics"), kept in swift-prometheus
 /// types and served in the Prometheus text format by `MetricsServer`.

@@ -1,8 +1,6 @@
 import AuditPlumbing
 import AuditStore
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The `-o` options auditfs itself understands — so that an fstab line can
 /// say everything the command line can — taken out of the list before the

@@ -1,7 +1,5 @@
 import AuditStore
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The append-only rules of the mount (README "Semantics"), as small named
 /// checks. Pure functions of a node's attributes and the request: they touch

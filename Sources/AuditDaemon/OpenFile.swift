@@ -1,7 +1,5 @@
 import FUSEInterface
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// What the daemon remembers about an open file, packed into its handle
 /// (`Opened.handle`, the kernel's `fi->fh`): only whether the handle appends

@@ -1,7 +1,5 @@
-#if canImport(Glibc)
 import AuditPlumbing
 import Glibc
-#endif
 
 /// The checks made before a mount is attempted, each with its own one-line
 /// error, so that a bad call fails at once and says why instead of leaving

@@ -1,8 +1,6 @@
 import AuditPlumbing
 import Synchronization
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The line protocol from a background daemon to the `auditfs mount` that
 /// started it, over a pipe: zero or more `note: TEXT` lines, then exactly one

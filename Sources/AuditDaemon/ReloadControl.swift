@@ -3,9 +3,7 @@ import AuditPolicy
 import AuditStore
 import CAuditDaemonShim
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The two ways to ask a running daemon for a policy reload, both handed to
 /// `PolicyLoader.reload` on their own thread (never on a FUSE worker):

@@ -1,7 +1,5 @@
 import AuditStore
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The one place a store error becomes the errno a FUSE caller sees.
 extension StoreError {

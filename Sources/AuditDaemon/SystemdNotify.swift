@@ -1,7 +1,5 @@
-#if canImport(Glibc)
 import AuditPlumbing
 import Glibc
-#endif
 
 /// The sd_notify(3) protocol without libsystemd: when systemd starts the
 /// daemon as a `Type=notify` service it sets `NOTIFY_SOCKET` to a datagram

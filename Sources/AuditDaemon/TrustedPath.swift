@@ -1,8 +1,6 @@
 import AuditPlumbing
 import AuditStore
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Files the daemon (root) takes orders from — the policy file and the
 /// executables of alert `command:` actions — must be files nobody but root

@@ -1,8 +1,6 @@
 import CFuse3
 import FUSEInterface
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension Attributes {
     /// The `struct stat` the kernel is answered with.

@@ -1,8 +1,6 @@
 import CFuse3
 import FUSEInterface
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The `fuse_lowlevel_ops` table: every operation libfuse may call, each
 /// turned into a `RequestContext` and plain arguments, handed to the

@@ -1,9 +1,7 @@
 import AuditPlumbing
 import CFuse3
 import FUSEInterface
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The kinds of answer a FUSE request can expect. `Reply<Kind>` offers only
 /// the send methods of its kind, so a handler cannot answer a lookup with a

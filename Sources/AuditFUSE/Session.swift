@@ -1,9 +1,7 @@
 import CAuditFUSEShim
 import CFuse3
 import FUSEInterface
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The libfuse session ladder, as in libfuse's own examples:
 /// new → signal handlers → mount → multithreaded loop → unmount → remove

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Whole-file writes that a crash cannot leave half done, in the manner of
 /// tessera's storage/posix/file_ops.go: the bytes go to a new temporary file

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Synchronization
 
 /// A source of time in nanoseconds: the one way auditfs reads a clock, so

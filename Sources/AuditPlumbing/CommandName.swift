@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A task's command name, /proc/PID/comm (proc(5)): at most 15 bytes set by
 /// exec or prctl, any bytes but NUL, followed by a newline the kernel adds.

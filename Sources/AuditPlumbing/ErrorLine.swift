@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The one-line error every auditfs program prints on stderr:
 /// `auditfs: MESSAGE`, the message escaped (`TerminalText`) so that a name

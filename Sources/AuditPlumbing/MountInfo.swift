@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The mounts of this process's mount namespace, from /proc/self/mountinfo
 /// (proc(5)): one line a mount,

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// An errno-carrying failure of a system call, with the call and the path.
 public struct SystemError: Error, CustomStringConvertible, Sendable, Equatable {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The system's user database (NSS: /etc/passwd, /etc/group, LDAP…).
 public enum SystemUsers {

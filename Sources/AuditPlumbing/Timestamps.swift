@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Times as auditfs prints and reads them: RFC 3339 in UTC with nanoseconds
 /// (the /.audit records, `auditfs log`), the UTC day that names a decisions

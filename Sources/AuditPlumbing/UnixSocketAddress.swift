@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The address of a Unix domain socket (unix(7)): a path in the file
 /// system, or a name in the abstract namespace (written `@name`, as systemd

@@ -1,8 +1,6 @@
 import AuditPlumbing
 import Yams
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Reads a policy file with Yams and checks its shape, reporting every
 /// problem with its line and column.

@@ -2,9 +2,7 @@ import AuditPlumbing
 import AuditRecords
 import AuditStore
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The query index of a store's decision records: `STORE/cache/query/`,
 /// derived data (docs/QUERY.md "The index", FORMAT.md "Query index").

@@ -1,9 +1,7 @@
 import AuditPlumbing
 import AuditRecords
 import AuditStore
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// What `auditfs query` and `watch` read: a store directory, or the store
 /// behind a mount point, or — when that store cannot be read by this user —

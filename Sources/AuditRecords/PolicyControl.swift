@@ -2,9 +2,7 @@ import AuditPlumbing
 import AuditPolicy
 import Crypto
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// How `auditfs policy reload MOUNTPOINT` reaches the daemon serving a
 /// mount point: a Unix socket `/run/auditfs/KEY.sock` (root only, 0600) next

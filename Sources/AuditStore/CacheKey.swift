@@ -1,8 +1,6 @@
 import AuditPlumbing
 import Crypto
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The secret that binds the derived caches to the store (FORMAT.md "Cache
 /// key"): `STORE/cache-key`, 32 random bytes, mode 0600, made by the first

@@ -1,8 +1,6 @@
 import AuditPlumbing
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Issues signed checkpoints of a store (README "Checkpoints"): signs the
 /// tree head with the current epoch's key and stores the note as one block

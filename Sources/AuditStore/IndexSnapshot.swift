@@ -220,6 +220,4 @@ enum IndexSnapshot {
 
 import AuditPlumbing
 import Crypto
-#if canImport(Glibc)
 import Glibc
-#endif

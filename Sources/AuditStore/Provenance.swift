@@ -1,7 +1,5 @@
 import AuditPlumbing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Who wrote a record: the calling process's uid, gid, pid and command name.
 public struct Provenance: Equatable, Sendable {

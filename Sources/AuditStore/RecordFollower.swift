@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Where a reader of the segments stopped: just after the frame of record
 /// `nextSeq - 1`, whose record hash is `lastHash`. Derived caches (the query

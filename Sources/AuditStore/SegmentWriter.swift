@@ -1,8 +1,6 @@
 import AuditPlumbing
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Writes frames at the end of a store's last segment (FORMAT.md "Frame",
 /// "Segment header"): starts a new segment when the current one is full,

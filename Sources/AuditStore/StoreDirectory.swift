@@ -1,7 +1,5 @@
 import AuditPlumbing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A store's directory (FORMAT.md "Store directory"): where its identity
 /// file, segments and derived caches are, its identity, and its segments in

@@ -1,7 +1,5 @@
 import AuditPlumbing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Errors of opening and using a store. Each prints as one line that names
 /// the problem and where it is.

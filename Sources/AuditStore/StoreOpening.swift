@@ -1,8 +1,6 @@
 import AuditPlumbing
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Creating a store, and opening one: replaying its segments (from the
 /// index snapshot when it is sound) through every frame, hash, chain and

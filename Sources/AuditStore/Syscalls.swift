@@ -1,7 +1,5 @@
 import AuditPlumbing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The only place the store calls raw file system calls. A thin owner of one
 /// file descriptor; every call retries on EINTR and throws `SystemError`.

@@ -229,6 +229,4 @@ final class CachedArray<Element: BitwiseCopyable> {
 }
 
 import AuditPlumbing
-#if canImport(Glibc)
 import Glibc
-#endif

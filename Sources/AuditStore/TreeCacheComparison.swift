@@ -1,7 +1,5 @@
 import AuditPlumbing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Compares cache/tree with the records as the checker replays them: every
 /// record's position, every leaf hash (level 0) and every subtree root the

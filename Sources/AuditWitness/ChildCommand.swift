@@ -1,7 +1,5 @@
 import AuditPlumbing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Runs a command with bytes on its standard input under one deadline: the
 /// witness command of checkpoints (`WitnessCommand`) and the command action

@@ -1,9 +1,7 @@
 import AuditPlumbing
 import AuditStore
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A witness that is a directory on another file system (`--witness-dir`,
 /// an NFS share): each checkpoint is appended to

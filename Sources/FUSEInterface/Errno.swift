@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The error a FUSE request is answered with: a positive errno value
 /// (EACCES, EPERM, ENOSYS…). A handler that fails returns it; the bridge

@@ -1,8 +1,6 @@
 import AuditCLI
 import AuditPlumbing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Starting the daemon in the background: `auditfs mount` (without -f) runs
 /// itself again with `-f --ready-fd 3` as a detached child (new session,

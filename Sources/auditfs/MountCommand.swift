@@ -3,9 +3,7 @@ import AuditCLI
 import AuditDaemon
 import AuditFUSE
 import AuditPlumbing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `auditfs mount STORE MOUNTPOINT [-f] [-o OPTIONS] [--policy FILE]`.
 public struct MountCommand: ParsableCommand {

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Runs one fuzz target: each iteration mutates a seed input and runs the
 /// target on it. A thrown error is an expected outcome (bad input refused);

@@ -1,9 +1,7 @@
 import AuditPlumbing
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Write-once and replacing writes (AtomicFile.swift), on a real directory.
 @Suite struct AtomicFileTests {

@@ -1,8 +1,6 @@
 import AuditPlumbing
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Hex, padding, socket addresses, the error line and command names.
 @Suite struct SmallHelpersTests {

@@ -2,9 +2,7 @@ import AuditPlumbing
 import Foundation
 import Testing
 @testable import AuditStore
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Readers of store files: a segment that grows or shrinks under a reader,
 /// a store file that is not a regular file, an index forged without the key.

@@ -1,9 +1,7 @@
 import Foundation
 import Testing
 @testable import AuditWitness
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The subprocess runner: one deadline for the whole run, input included;
 /// no SIGPIPE; nothing of the caller's leaks into the child.
