@@ -17,30 +17,10 @@ public struct CheckpointOptions: ParsableArguments {
 
     public init() {}
 
-    /// The longest epoch: 365 days, in seconds.
-    public static let maxEpochLength = 365 * 86_400
-
-    /// The one-line error for an option out of its bounds, or a witness
-    /// directory that cannot take checkpoints (`WitnessDirectory.check`); nil
-    /// when all is well.
-    public func problem() -> String? {
-        guard (0...Self.maxEpochLength).contains(epochLength) else {
-            return "--epoch-length \(epochLength): expected seconds from 0 (a new key at every checkpoint) to \(Self.maxEpochLength) (365 days)"
-        }
-        if let witnessDir {
-            do { try WitnessDirectory.check(witnessDir) } catch { return error.description }
-        }
-        return nil
+    /// What these options ask for (bounds, key directory, witnesses: `CheckpointSigning`).
+    public var signing: CheckpointSigning {
+        CheckpointSigning(epochLength: epochLength, witnessDirectory: witnessDir, witnessCommand: witnessCmd, keys: keys)
     }
-
-    public func checkpointer(for store: Store, writer: Provenance = .current()) throws -> Checkpointer {
-        var o = Checkpointer.Options()
-        o.epochLength = Int64(epochLength) * 1_000_000_000
-        return try Checkpointer(store: store, keysDirectory: keys ?? Checkpointer.keysDirectory(of: store.path), options: o, writer: writer)
-    }
-
-    /// The witnesses of `--witness-dir` and `--witness-cmd`.
-    public var witnesses: WitnessOptions { WitnessOptions(directory: witnessDir, command: witnessCmd) }
 }
 
 struct CheckpointCommand: ParsableCommand {
@@ -52,14 +32,14 @@ struct CheckpointCommand: ParsableCommand {
     @OptionGroup var options: CheckpointOptions
 
     func run() throws {
-        if let problem = options.problem() { throw CommandFailure(problem) }
+        if let problem = options.signing.problem() { throw CommandFailure(problem) }
         let s = try openStore(store.store, mode: .readWrite)
         defer { s.close() }
         do {
-            let c = try options.checkpointer(for: s)
+            let c = try options.signing.checkpointer(for: s)
             let note = try c.issue()
             // A one-shot command: each witness gets it now, in turn; a failure is a line, not an exit.
-            for w in options.witnesses.witnesses(origin: c.origin) {
+            for w in options.signing.witnesses.witnesses(origin: c.origin) {
                 if let why = w.deliver(note, cancelled: { false }).reason { ErrorLine.write(line: "auditfs: \(why)") }
             }
             print(note, terminator: "")

@@ -22,37 +22,29 @@ public struct CheckpointSettings: Sendable, Equatable {
 
     /// The longest checkpoint interval: a day, in seconds.
     public static let maxInterval = 86_400
-    /// The longest epoch: 365 days, in seconds.
-    public static let maxEpochLength = 365 * 86_400
+    /// The keys and witnesses part (its bounds, checkpointer and witnesses are `CheckpointSigning`'s).
+    var signing: CheckpointSigning {
+        CheckpointSigning(epochLength: epochLength, witnessDirectory: witnessDirectory, witnessCommand: witnessCommand, keys: keys)
+    }
 
     /// The one-line error for a number out of its bounds, or nil.
     public func boundsProblem() -> String? {
         guard (0...Self.maxInterval).contains(interval) else {
             return "--checkpoint-interval \(interval): expected seconds from 0 to \(Self.maxInterval) (a day)"
         }
-        guard (0...Self.maxEpochLength).contains(epochLength) else {
-            return "--epoch-length \(epochLength): expected seconds from 0 (a new key at every checkpoint) to \(Self.maxEpochLength) (365 days)"
-        }
-        return nil
+        return signing.boundsProblem()
     }
 
     /// `boundsProblem`, or a witness directory that cannot take checkpoints
     /// (checked by the daemon, as root); nil when all is well.
     func problem() -> String? {
-        if let p = boundsProblem() { return p }
-        if let witnessDirectory {
-            do { try WitnessDirectory.check(witnessDirectory) } catch { return error.description }
-        }
-        return nil
+        boundsProblem() ?? signing.problem()
     }
 
     func checkpointer(for store: Store, writer: Provenance = .current()) throws -> Checkpointer {
-        var o = Checkpointer.Options()
-        o.epochLength = Int64(epochLength) * 1_000_000_000
-        return try Checkpointer(store: store, keysDirectory: keys ?? Checkpointer.keysDirectory(of: store.path),
-                                options: o, writer: writer)
+        try signing.checkpointer(for: store, writer: writer)
     }
 
     /// The witnesses of `witnessDirectory` and `witnessCommand`.
-    var witnesses: WitnessOptions { WitnessOptions(directory: witnessDirectory, command: witnessCommand) }
+    var witnesses: WitnessOptions { signing.witnesses }
 }
