@@ -14,12 +14,13 @@ struct SpaceReserve {
 
     init(bytes: UInt64) { self.bytes = bytes }
 
-    /// Refuses a frame of `length` bytes for `path` (nil: a file id with no
-    /// path, `file`) at time `now` when it would take the reserve.
-    /// `measure` reads the free space (nil: unmeasurable, so no refusal; a
-    /// full disk still fails the write itself).
-    mutating func check(_ length: UInt64, path: String?, file: UInt64, now: Int64,
-                        measure: () -> UInt64?) throws(StoreError) {
+    /// Refuses a frame of `length` bytes for file `file` at time `now` when
+    /// it would take the reserve. `measure` reads the free space (nil:
+    /// unmeasurable, so no refusal; a full disk still fails the write
+    /// itself); `path` names the file (nil: an id with no path), asked only
+    /// when the frame would take the reserve, not on every append.
+    mutating func check(_ length: UInt64, file: UInt64, now: Int64, measure: () -> UInt64?,
+                        path: () -> String?) throws(StoreError) {
         guard bytes > 0 else { return }
         let margin = bytes + length
         if freeEstimate < margin + (16 << 20) || appendedSinceMeasure >= 1 << 20 || now &- measuredAt >= 1_000_000_000
@@ -29,6 +30,7 @@ struct SpaceReserve {
             appendedSinceMeasure = 0
         }
         guard freeEstimate < margin else { return }
+        let path = path()
         if let path, Store.isAuditPath(path) { return }
         throw .noSpace("no space left for \(path ?? "#\(file)"): \(freeEstimate) bytes free, \(bytes) held back for the audit records")
     }

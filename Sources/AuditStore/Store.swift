@@ -171,9 +171,10 @@ public final class Store: @unchecked Sendable {
         let header = record.encodeHeader()
         let hash = Hash.sha256(header)
         let frameLength = SegmentWriter.frameLength(header: header.count, payload: data.count)
-        let path: String?
-        if case let .create(p, _, _, _) = body { path = p } else { path = namespace.node(file)?.path }
-        try reserve.check(frameLength, path: path, file: file, now: record.time, measure: writer.freeSpace)
+        try reserve.check(frameLength, file: file, now: record.time, measure: writer.freeSpace) {
+            if case let .create(p, _, _, _) = body { return p }
+            return namespace.node(file)?.path
+        }
         let (segment, offset) = try writer.write(seq: record.seq, header: header, payload: data, hash: hash,
                                                  prevStoreHash: namespace.lastHash)
         reserve.spent(frameLength)
