@@ -181,8 +181,11 @@ enum Operations {
 /// its reply).
 private func context(_ req: fuse_req_t) -> RequestContext {
     let ctx = fuse_req_ctx(req)!.pointee
-    let request = PendingRequest(req)
-    return RequestContext(uid: ctx.uid, gid: ctx.gid, tid: UInt32(bitPattern: ctx.pid), groups: { request.groups() })
+    // The request travels as its address and the reader captures nothing:
+    // a capturing closure would be a heap allocation on every request.
+    return RequestContext(uid: ctx.uid, gid: ctx.gid, tid: UInt32(bitPattern: ctx.pid),
+                          groupsSource: UInt(bitPattern: UnsafeRawPointer(req)),
+                          readGroupsOf: { address in PendingRequest(fuse_req_t(bitPattern: address)!).groups() })
 }
 
 /// A request being handled, for reading its caller's groups.

@@ -23,6 +23,19 @@ import Testing
         #expect(Errno.notImplemented == Errno(ENOSYS))
     }
 
+    /// The bridge's context reads the groups from the source it was given
+    /// (the request's address), again on each call, and not before.
+    @Test func aContextReadsItsGroupsFromItsSourceOnEachCall() {
+        nonisolated(unsafe) var reads: [UInt] = []
+        let who = RequestContext(uid: 5, gid: 6, tid: 7, groupsSource: 0xABC0,
+                                 readGroupsOf: { source in reads.append(source); return [UInt32(reads.count)] })
+        #expect(reads.isEmpty)
+        #expect(who.groups() == [1])
+        #expect(who.groups() == [2])
+        #expect(reads == [0xABC0, 0xABC0])
+        #expect(RequestContext(uid: 1, gid: 1, tid: 1, groups: { [9, 10] }).groups() == [9, 10])
+    }
+
     /// Every operation the bridge's table wires, called through the protocol as
     /// the bridge calls it: none may fall back to the ENOSYS default (a
     /// handler whose signature drifted from the protocol's would, silently).
