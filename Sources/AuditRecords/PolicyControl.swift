@@ -95,18 +95,32 @@ public enum PolicyControl {
         guard request.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == request.count else {
             throw Failure(message: "could not send the request to \(path): \(String(cString: strerror(errno)))")
         }
-        var answer: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            answer += buf[0..<n]
+        guard let line = answerLine(fd) else {
+            throw Failure(message: "the answer of the daemon at \(path) is longer than \(maxAnswer) bytes")
         }
-        guard let line = answer.split(separator: UInt8(ascii: "\n")).first,
-              let reply = try? JSONDecoder().decode(ReloadReply.self, from: Data(line)) else {
+        guard let reply = try? JSONDecoder().decode(ReloadReply.self, from: Data(line)) else {
             throw Failure(message: "the daemon of '\(mountpoint)' closed the connection without an answer")
         }
         return reply
+    }
+
+    /// The most read of an answer (a policy diff of thousands of rules fits).
+    static let maxAnswer = 16 << 20
+
+    /// The answer's first line (without its newline), read up to that newline
+    /// or the end; nil when `limit` bytes hold no newline: an endless or huge
+    /// reply costs the client at most `limit` bytes of memory.
+    static func answerLine(_ fd: Int32, limit: Int = maxAnswer) -> [UInt8]? {
+        var answer: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, limit + 1 - answer.count)) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            if let nl = buf[0..<n].firstIndex(of: UInt8(ascii: "\n")) { return answer + buf[0..<nl] }
+            answer += buf[0..<n]
+            if answer.count > limit { return nil }
+        }
+        return answer
     }
 }
