@@ -32,8 +32,20 @@ public enum AuditSource: Equatable, Sendable {
     static func isMountpoint(_ path: String) -> Bool { MountInfo.mount(at: path) != nil }
 
     static func storeOfDaemon(mountpoint: String) -> String? {
-        guard let pidText = try? RawFile.open(PolicyControl.pidPath(forMountpoint: mountpoint), flags: O_RDONLY).read(count: 64, at: 0),
+        storeOfDaemon(pidFile: PolicyControl.pidPath(forMountpoint: mountpoint))
+    }
+
+    /// The store of the daemon a pid file names. A pid file left by a daemon
+    /// that was killed may name a process of another user by now (pids are
+    /// reused): only a process of the pid file's owner counts, so that no
+    /// other user's `x mount STORE MOUNTPOINT` can pass its store off as the
+    /// mount's.
+    static func storeOfDaemon(pidFile: String) -> String? {
+        guard let file = try? RawFile.open(pidFile, flags: O_RDONLY),
+              let pidText = try? file.read(count: 64, at: 0),
               let pid = Int32(String(decoding: pidText, as: UTF8.self).split(separator: "\n").first ?? "") else { return nil }
+        var owner = stat(), process = stat()
+        guard fstat(file.fd, &owner) == 0, stat("/proc/\(pid)", &process) == 0, process.st_uid == owner.st_uid else { return nil }
         guard let argv = try? RawFile.open("/proc/\(pid)/cmdline", flags: O_RDONLY).read(count: 65536, at: 0) else { return nil }
         let args = argv.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         guard let m = args.firstIndex(of: "mount"), m + 2 < args.count else { return nil }
