@@ -45,6 +45,16 @@ public enum AtomicFile {
         return .created
     }
 
+    /// `create` with the bytes written by `body`, in order (a file too large
+    /// to build in memory first): a name that exists already is EEXIST,
+    /// whatever it holds. Fsyncs the file and its directory.
+    public static func create(_ path: String, mode: mode_t = 0o600, writing body: (inout Writer) throws -> Void) throws {
+        let tmp = try temporary(for: path, mode: mode, body)
+        defer { unlink(tmp) }
+        guard link(tmp, path) == 0 else { throw SystemError(call: "link", path: path, errno: errno) }
+        try syncDirectory(of: path)
+    }
+
     /// Writes `bytes` in place of the file at `path` (or as a new one).
     /// Fsyncs the file and its directory. Throws `SystemError`.
     public static func replace(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws {

@@ -177,16 +177,29 @@ extension Store {
                       recovery: recovery, index: loaded, cacheKey: cacheKey, cacheNote: cacheNote)
     }
 
+    /// How much of a torn tail is copied at once.
+    static let tornCopyChunk: UInt64 = 1 << 20
+
     /// Saves the bytes of a torn tail under torn/ (for forensics), then cuts
     /// the segment back to its last complete record.
     private static func cutTornTail(_ directory: StoreDirectory, segment: Replay.Segment, at offset: UInt64,
                                     reason: String) throws -> Recovery {
         let size = try segment.file.size()
-        let tail = try segment.file.read(count: Int(size - offset), at: offset)
         let tornDir = directory.tornPath
         if !FileSystem.exists(tornDir) { try FileSystem.makeDirectory(tornDir) }
         let saved = tornDir + "/" + segment.name + "@" + String(offset) + "." + String(Clock.realtime.now)
-        try AtomicFile.create(saved, tail)
+        // Copied a chunk at a time: a tail is whatever follows the last whole
+        // record, as long as whoever wrote the file made it, and must not
+        // have to fit in memory.
+        try AtomicFile.create(saved) { out in
+            var at = offset
+            while at < size {
+                let chunk = try segment.file.read(count: Int(min(size - at, Self.tornCopyChunk)), at: at)
+                guard !chunk.isEmpty else { break }
+                try out.write(chunk)
+                at += UInt64(chunk.count)
+            }
+        }
         try segment.file.truncate(to: offset)
         try segment.file.sync()
         return Recovery(segment: segment.name, offset: offset, bytesCut: size - offset, reason: reason,

@@ -124,6 +124,26 @@ import Testing
         #expect(try Checker.verify(at: path).status == .intact)
     }
 
+    /// A tail is as long as whoever wrote the segment made it (root with the
+    /// daemon stopped can append gigabytes): it is saved a chunk at a time,
+    /// whole, never read into memory at once.
+    @Test func aTornTailLongerThanOneCopyChunkIsSavedWhole() throws {
+        let tmp = TempDir()
+        let path = tmp.path + "/s"
+        try Fixture.build(at: path).close()
+        let seg = segmentPaths(path).last!
+        let original = readFile(seg)
+        let tail = [UInt8](repeating: 0, count: Int(Store.tornCopyChunk) * 2 + 12_345)
+        writeFile(seg, original + tail)
+        let s = try Store.open(at: path, mode: .readWrite)
+        let recovery = try #require(s.recovery)
+        #expect(recovery.bytesCut == UInt64(tail.count))
+        #expect(readFile(path + "/" + recovery.savedAs) == tail)
+        #expect(readFile(seg) == original)
+        s.close()
+        #expect(try Checker.verify(at: path).status == .intact)
+    }
+
     @Test func zeroFilledTailIsTorn() throws {
         let tmp = TempDir()
         let path = tmp.path + "/s"
