@@ -166,7 +166,11 @@ final class AuditFileSystem: FileSystemOperations, @unchecked Sendable {
                 let page = store.children(of: ino, from: position - DirectoryOffset.firstEntry,
                                           limit: DirectoryOffset.fitting(list.remaining))
                 if page.isEmpty { break fill }
-                for child in page { guard add(child.name, child.id, directory: child.isDirectory) else { break fill } }
+                for entry in page {
+                    // Positions left empty by a rename (history mode) are passed over.
+                    position = DirectoryOffset.firstEntry + entry.position
+                    guard add(entry.node.name, entry.node.id, directory: entry.node.isDirectory) else { break fill }
+                }
             }
         }
         return .success(list)

@@ -1,7 +1,8 @@
 /// The offsets readdir hands out, and the only state of an open directory.
 ///
-/// A store never removes or renames a name, so a directory's entries in
-/// creation order only ever grow (`Namespace.Node.childOrder`): position i
+/// A directory's entries, in the order they were placed in it, only ever
+/// grow (`Namespace.Node.childOrder`); an entry renamed or retired away
+/// (history mode) leaves its position empty, never reused: position i
 /// names the same entry for ever. An offset is such a position, shifted past
 /// the entries every listing starts with, so a handle needs no memory of its
 /// own and a listing read in many readdir calls neither skips nor repeats a
@@ -10,7 +11,7 @@
 ///
 ///     0  "."            1  ".."
 ///     2  /.audit/checkpoint, in /.audit once a checkpoint exists; skipped elsewhere
-///     3 + i              the i-th entry created in the directory
+///     3 + i              the i-th entry placed in the directory (empty positions skipped)
 ///
 /// The offset given with an entry is the position of the next one.
 enum DirectoryOffset {

@@ -14,7 +14,11 @@ extension StoreError {
         case .invalidPath: EINVAL
         case .tooLarge: EFBIG
         case .readOnly: EROFS
-        case .notEmpty: ENOTEMPTY
+        case .notEmpty, .directoryNotEmpty: ENOTEMPTY
+        case .invalidMove: EINVAL
+        /// A retired file (unlinked, removed or replaced in history mode) takes no more writes.
+        case .retired: EPERM
+        case .formatTooOld: EPERM
         case .notWritable, .permissionDenied: EACCES
         /// The space held back for the audit records.
         case .noSpace: ENOSPC

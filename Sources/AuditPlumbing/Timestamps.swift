@@ -11,6 +11,11 @@ public enum Timestamps {
             + pad(Int(tm.tm_hour), 2) + ":" + pad(Int(tm.tm_min), 2) + ":" + pad(Int(tm.tm_sec), 2) + "." + pad(Int(frac), 9) + "Z"
     }
 
+    /// RFC 3339 in UTC to the second, e.g. 2026-11-26T21:57:03Z.
+    public static func rfc3339Seconds(_ ns: Int64) -> String {
+        String(rfc3339(ns).prefix(19)) + "Z"
+    }
+
     /// The UTC day, YYYY-MM-DD: the name of a decisions file.
     public static func day(_ ns: Int64) -> String {
         let (tm, _) = broken(ns)

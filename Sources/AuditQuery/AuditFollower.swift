@@ -60,7 +60,9 @@ public final class AuditFollower {
                     }
                     start = end + 1
                 }
-            case .attributes:
+            case .attributes, .rename:
+                // A rename never moves a file into a followed /.audit file's
+                // place, and a retired file takes no append.
                 return
             }
         }

@@ -10,6 +10,14 @@ public enum AuditPaths {
     /// Key certificates: epoch N's public key, signed by epoch N-1's key.
     public static let keys = "/.audit/keys"
 
+    /// Where retired files and directories go (history mode): a rename
+    /// record moves a node here when it is unlinked, removed or replaced
+    /// (FORMAT.md "Retired paths"), and it takes no record after that.
+    public static let retired = "/.audit/retired"
+
+    /// Whether `path` is strictly below /.audit/retired, bytewise.
+    public static func isRetired(_ path: String) -> Bool { path.hasBytePrefix(retired + "/") }
+
     public static func certificate(epoch: Int) -> String { keys + "/epoch-\(epoch).cert" }
 
     /// The epoch a certificate path names, or nil.

@@ -42,6 +42,12 @@ public enum CheckName: String, CaseIterable, Codable, Sendable, CustomStringConv
     case pathParent = "path-parent"
     case pathDuplicate = "path-duplicate"
     case appendOffset = "append-offset"
+    case renameSource = "rename-source"
+    case renameAudit = "rename-audit"
+    case renameReason = "rename-reason"
+    case renameCycle = "rename-cycle"
+    case retireEmpty = "retire-empty"
+    case retired
     case recordsMissing = "records-missing"
 
     // Checkpoints and the key chain (FORMAT.md "Signed notes in /.audit").

@@ -155,7 +155,7 @@ public enum Checker {
         if let s = snapshot, !s.authentic {
             cacheNotes.append("cache/index is not MACed under the store's cache key (readers ignore it until it is written again)")
         }
-        let namespace = Namespace(keepBlocks: false)
+        let namespace = Namespace(keepBlocks: false, version: identity.version)
         let tree = LogTree()
         var replay = Replay(identity: identity, namespace: namespace, tree: tree, checkPayloads: true)
         var comparison = snapshot.map { IndexComparison(snapshot: $0.namespace, tree: $0.tree) }
@@ -261,7 +261,7 @@ struct IndexComparison {
                 guard let m = snapshot.node(id) else { note("file \(id) missing"); continue }
                 if !n.path.sameBytes(as: m.path) || n.kind != m.kind || n.size != m.size || n.mode != m.mode || n.uid != m.uid || n.gid != m.gid
                     || n.lastHash != m.lastHash || n.mtime != m.mtime || n.atime != m.atime || n.ctime != m.ctime
-                    || n.parent != m.parent || m.blocks.count != (blocksSeen[id] ?? 0) {
+                    || n.parent != m.parent || n.isRetired != m.isRetired || m.blocks.count != (blocksSeen[id] ?? 0) {
                     note("attributes of \(n.path)")
                 }
             }

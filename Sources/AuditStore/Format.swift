@@ -4,7 +4,13 @@ public enum Format {
     /// FORMAT.md "Store directory": first line of the identity file.
     public static let identityFile = "auditfs-store"
     public static let identityMagic = "auditfs-store"
-    public static let version: UInt32 = 1
+    /// The format version a new store is made in ("auditfs-store v2",
+    /// segment header version 2). Version 2 added the rename record.
+    public static let version: UInt32 = 2
+    /// The versions a reader reads: a v1 store stays v1 (it takes no rename record).
+    public static let readableVersions: ClosedRange<UInt32> = 1...2
+    /// The first version whose stores may hold rename records.
+    public static let renameVersion: UInt32 = 2
     public static let segmentsDirectory = "segments"
     public static let cacheDirectory = "cache"
     public static let tornDirectory = "torn"

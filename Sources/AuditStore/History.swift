@@ -14,6 +14,11 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
     public var recordHash: String
     public var segment: String
     public var position: UInt64
+    /// A rename record's old and new path and why (format v2): "rename",
+    /// or the retirement's cause, "unlink", "rmdir" or "replaced".
+    public var from: String?
+    public var to: String?
+    public var reason: String?
 }
 
 public enum History {
@@ -25,16 +30,21 @@ public enum History {
         let identity = try directory.readIdentity()
         var segments = try directory.openSegments(writable: false)
         let names = segments.map(\.name)
-        let namespace = Namespace(keepBlocks: false)
+        let namespace = Namespace(keepBlocks: false, version: identity.version)
         var replay = Replay(identity: identity, namespace: namespace, tree: LogTree(), checkPayloads: false)
         let outcome = replay.run(&segments, onRecord: { record, hash, frame, index in
             var offset: UInt64?
-            if case let .append(o) = record.body { offset = o }
+            var rename: RenameChange?
+            switch record.body {
+            case let .append(o): offset = o
+            case let .rename(change): rename = change
+            default: break
+            }
             body(HistoryEntry(seq: record.seq, time: record.time, kind: record.kind.name, uid: record.writer.uid,
                               gid: record.writer.gid, pid: record.writer.pid, command: record.writer.command,
                               path: namespace.node(record.file)?.path ?? "?", file: record.file, offset: offset,
                               length: record.payloadLength, recordHash: hash.hex, segment: names[index],
-                              position: frame.offset))
+                              position: frame.offset, from: rename?.from, to: rename?.to, reason: rename?.reason.name))
         })
         if case let .damaged(f) = outcome { throw .damaged(f) }
     }

@@ -11,6 +11,11 @@ enum IndexSnapshot {
     static let version: UInt32 = 2
     static let fileName = "index"
 
+    /// A node's flags byte (FORMAT.md "Index snapshot").
+    enum NodeFlags {
+        static let retired: UInt8 = 1
+    }
+
     /// Where the snapshot ends in the segments.
     struct Position: Equatable {
         var segmentCount: Int
@@ -73,7 +78,7 @@ enum IndexSnapshot {
         var first: UInt64 = 0
         for n in nodes {
             let path = Array(n.path.utf8)
-            w.u64(n.id); w.u64(n.parent); w.u8(n.kind.rawValue); w.u8(0); w.u16(UInt16(path.count))
+            w.u64(n.id); w.u64(n.parent); w.u8(n.kind.rawValue); w.u8(n.isRetired ? NodeFlags.retired : 0); w.u16(UInt16(path.count))
             w.u32(n.mode); w.u32(n.uid); w.u32(n.gid)
             w.u64(n.size); w.i64(n.ctime); w.i64(n.mtime); w.i64(n.atime)
             w.hash(n.lastHash)
@@ -171,7 +176,8 @@ enum IndexSnapshot {
             for _ in 0..<nodeCount {
                 let id = try r.u64(), parent = try r.u64()
                 guard let kind = NodeKind(rawValue: try r.u8()) else { throw Invalid(reason: "bad node kind") }
-                _ = try r.u8()
+                let flags = try r.u8()
+                guard flags & ~NodeFlags.retired == 0 else { throw Invalid(reason: "bad node flags") }
                 let pathLength = Int(try r.u16())
                 let mode = try r.u32(), uid = try r.u32(), gid = try r.u32()
                 let size = try r.u64(), ctime = try r.i64(), mtime = try r.i64(), atime = try r.i64()
@@ -180,6 +186,7 @@ enum IndexSnapshot {
                 let path = String(decoding: try r.bytes(pathLength), as: UTF8.self)
                 let node = Namespace.Node(id: id, kind: kind, path: path, parent: parent, mode: mode, uid: uid, gid: gid, time: ctime, hash: h)
                 node.size = size; node.mtime = mtime; node.atime = atime
+                node.isRetired = flags & NodeFlags.retired != 0
                 nodes[id] = node
                 ranges.append((node, first, count))
             }
@@ -195,7 +202,7 @@ enum IndexSnapshot {
             }
             let ns: Namespace
             do {
-                ns = try Namespace(restoring: nodes, nextSeq: nextSeq, lastHash: lastHash, lastTime: lastTime)
+                ns = try Namespace(restoring: nodes, nextSeq: nextSeq, lastHash: lastHash, lastTime: lastTime, version: identity.version)
             } catch {
                 throw Invalid(reason: "its files do not form a tree")
             }

@@ -16,6 +16,9 @@ public struct NodeInfo: Equatable, Sendable {
     public var childCount: Int
     /// How many entries are directories (for the link count: 2 + this).
     public var subdirectoryCount: Int
+    /// Retired (format v2): unlinked, removed or replaced by a rename, and
+    /// now below /.audit/retired; it takes no more records.
+    public var isRetired: Bool
 
     public var isDirectory: Bool { kind == .directory }
     public var name: String { path.sameBytes(as: "/") ? "/" : StorePath.name(of: path) }
@@ -24,5 +27,6 @@ public struct NodeInfo: Equatable, Sendable {
         id = n.id; kind = n.kind; path = n.path; parent = n.parent; mode = n.mode; uid = n.uid; gid = n.gid
         size = n.size; ctime = n.ctime; mtime = n.mtime; atime = n.atime; childCount = n.children.count
         subdirectoryCount = n.subdirectoryCount
+        isRetired = n.isRetired
     }
 }

@@ -13,7 +13,7 @@ public enum NodeKind: UInt8, Sendable, CaseIterable {
         switch kind {
         case .directory: self = .directory
         case .file: self = .file
-        case .append, .attributes: return nil
+        case .append, .attributes, .rename: return nil
         }
     }
 

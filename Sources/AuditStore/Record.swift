@@ -6,6 +6,9 @@ public struct Record: Equatable, Sendable {
         case file = 2
         case append = 3
         case attributes = 4
+        /// A node's new name (format v2): a rename, or its retirement into
+        /// /.audit/retired (unlink, rmdir, replaced by a rename).
+        case rename = 5
 
         public var name: String {
             switch self {
@@ -13,6 +16,7 @@ public struct Record: Equatable, Sendable {
             case .file: "create"
             case .append: "append"
             case .attributes: "setattr"
+            case .rename: "rename"
             }
         }
     }
@@ -24,6 +28,8 @@ public struct Record: Equatable, Sendable {
         /// `append`: the file offset the payload starts at.
         case append(offset: UInt64)
         case attributes(AttributeChange)
+        /// `rename`: the node's old and new path, and why it moved.
+        case rename(RenameChange)
     }
 
     public var kind: Kind
@@ -68,6 +74,8 @@ public struct Record: Equatable, Sendable {
             w.u64(offset)
         case let .attributes(change):
             change.encode(into: &w)
+        case let .rename(change):
+            change.encode(into: &w)
         }
         return w.bytes
     }
@@ -80,6 +88,7 @@ public struct Record: Equatable, Sendable {
         case badPath
         case kindBodyMismatch
         case badAttributes
+        case badRename
     }
 
     /// Parses header bytes strictly: every byte must be consumed and every
@@ -115,6 +124,9 @@ public struct Record: Equatable, Sendable {
             case .attributes:
                 guard let change = try AttributeChange.decode(&r) else { throw DecodeError.badAttributes }
                 body = .attributes(change)
+            case .rename:
+                guard let change = try RenameChange.decode(&r) else { throw DecodeError.badRename }
+                body = .rename(change)
             }
             guard r.remaining == 0 else { throw DecodeError.trailingBytes(r.remaining) }
             if kind != .append && payloadLength != 0 { throw DecodeError.kindBodyMismatch }
@@ -133,6 +145,64 @@ public struct Record: Equatable, Sendable {
 
     /// The file id a record's creation gives its node (FORMAT.md "File ids").
     public static func fileID(createdBy seq: UInt64) -> UInt64 { seq + 1 }
+}
+
+/// Why a node left its name: the `reason` of a rename record (FORMAT.md
+/// "Bodies"). Every reason but `rename` retires the node: its new path is
+/// under /.audit/retired and it takes no record after it.
+public enum RenameReason: UInt8, Sendable, CaseIterable, Codable {
+    /// rename(2): a new name, outside /.audit.
+    case rename = 1
+    /// unlink(2) of a file.
+    case unlink = 2
+    /// rmdir(2) of an empty directory.
+    case rmdir = 3
+    /// A rename put another node at this one's name.
+    case replaced = 4
+
+    public var retires: Bool { self != .rename }
+
+    /// How `auditfs log` names it.
+    public var name: String {
+        switch self {
+        case .rename: "rename"
+        case .unlink: "unlink"
+        case .rmdir: "rmdir"
+        case .replaced: "replaced"
+        }
+    }
+}
+
+/// The body of a rename record: the node's path before and after.
+public struct RenameChange: Equatable, Sendable {
+    public var reason: RenameReason
+    public var from: String
+    public var to: String
+
+    public init(reason: RenameReason, from: String, to: String) {
+        self.reason = reason; self.from = from; self.to = to
+    }
+
+    func encode(into w: inout ByteWriter) {
+        w.u8(reason.rawValue); w.u8(0); w.u8(0); w.u8(0)
+        let f = Array(from.utf8), t = Array(to.utf8)
+        w.u16(UInt16(f.count)); w.raw(f)
+        w.u16(UInt16(t.count)); w.raw(t)
+    }
+
+    /// nil when the reason is unknown, a reserved byte is set or a path is
+    /// not a valid store path.
+    static func decode(_ r: inout ByteReader) throws -> RenameChange? {
+        guard let reason = RenameReason(rawValue: try r.u8()) else { return nil }
+        guard try r.u8() == 0, try r.u8() == 0, try r.u8() == 0 else { return nil }
+        func path() throws -> String? {
+            let bytes = Array(try r.bytes(Int(try r.u16())))
+            guard let p = String(validating: bytes, as: UTF8.self), StorePath.isValid(p) else { return nil }
+            return p
+        }
+        guard let from = try path(), let to = try path() else { return nil }
+        return RenameChange(reason: reason, from: from, to: to)
+    }
 }
 
 /// A change of a node's attributes (chmod, chown, utimes). Only the fields

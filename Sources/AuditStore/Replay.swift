@@ -65,7 +65,7 @@ struct Replay {
                     }
                     return finding(0, nil, .segmentHeader, "\(Format.segmentHeaderSize) bytes", "\(reader.fileSize) bytes")
                 case .badMagic: return finding(0, nil, .segmentMagic, "AUDITSEG", "other bytes")
-                case let .unsupportedVersion(v): return finding(8, nil, .segmentVersion, "\(Format.version)", "\(v)")
+                case let .unsupportedVersion(v): return finding(8, nil, .segmentVersion, "\(identity.version)", "\(v)")
                 case .nonzeroReserved: return finding(12, nil, .segmentReserved, "0", "non-zero")
                 case let .badCheck(expected, found): return finding(72, nil, .segmentHeaderCheck, expected.hex, found.hex)
                 }
@@ -73,6 +73,9 @@ struct Replay {
                 return finding(0, nil, .read, "a readable segment", "\(error)")
             }
             segments[index].header = header
+            guard header.version == identity.version else {
+                return finding(8, nil, .segmentVersion, "\(identity.version)", "\(header.version)")
+            }
             guard header.storeID == identity.id else {
                 return finding(16, nil, .segmentStoreID, identity.idHex, StoreIdentity(id: header.storeID).idHex)
             }

@@ -22,6 +22,8 @@ final class SegmentWriter {
 
     let directory: StoreDirectory
     let storeID: [UInt8]
+    /// The store's format version, repeated in every segment header.
+    let version: UInt32
     let segmentSize: UInt64
     private let lock: NSLock
     private(set) var segments: [Segment]
@@ -35,8 +37,9 @@ final class SegmentWriter {
     private var durableSeq: UInt64
     private var syncing = false
 
-    init(directory: StoreDirectory, storeID: [UInt8], segmentSize: UInt64, segments: [Segment], nextSeq: UInt64, lock: NSLock) {
-        self.directory = directory; self.storeID = storeID; self.segmentSize = segmentSize
+    init(directory: StoreDirectory, storeID: [UInt8], version: UInt32, segmentSize: UInt64, segments: [Segment], nextSeq: UInt64,
+         lock: NSLock) {
+        self.directory = directory; self.storeID = storeID; self.version = version; self.segmentSize = segmentSize
         self.segments = segments; self.nextSeq = nextSeq; self.durableSeq = nextSeq; self.lock = lock
     }
 
@@ -95,7 +98,7 @@ final class SegmentWriter {
             let name = SegmentHeader.fileName(firstSeq: firstSeq)
             let file = try RawFile.open(directory.segmentPath(name), flags: O_RDWR | O_CREAT | O_EXCL, mode: 0o600)
             do {
-                try file.write(SegmentHeader(storeID: storeID, firstSeq: firstSeq, prevStoreHash: prevStoreHash).encode(), at: 0)
+                try file.write(SegmentHeader(storeID: storeID, firstSeq: firstSeq, prevStoreHash: prevStoreHash, version: version).encode(), at: 0)
                 try file.sync()
                 try AtomicFile.syncDirectory(directory.segmentsPath)
             } catch {

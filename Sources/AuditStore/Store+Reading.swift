@@ -29,16 +29,31 @@ extension Store {
         return dir.childOrder.compactMap { namespace.node($0).map(NodeInfo.init) }.sorted { $0.name.bytesPrecede($1.name) }
     }
 
-    /// At most `limit` entries of a directory in creation order, from
-    /// position `start` (0 is the first entry ever created in it). A
-    /// directory only gains entries, so a position always names the same
-    /// entry: listing from where the previous page ended neither skips nor
-    /// repeats a name, however many are created meanwhile. Copies only the
-    /// page, never the directory.
-    public func children(of id: UInt64, from start: Int, limit: Int) -> [NodeInfo] {
+    /// An entry of a directory listing and its position.
+    public struct DirectoryEntry: Sendable {
+        /// Its place in the directory's order (`Namespace.Node.childOrder`).
+        public var position: Int
+        public var node: NodeInfo
+    }
+
+    /// At most `limit` entries of a directory in the order they were placed
+    /// in it, from position `start` (0 is the first entry ever placed in it).
+    /// Positions are never reused (an entry renamed away leaves its position
+    /// empty, and is skipped), so a position always names the same entry:
+    /// listing from where the previous page ended neither skips nor repeats
+    /// a name that stays, however many are created meanwhile. Copies only
+    /// the page, never the directory; empty positions are passed over
+    /// without counting towards `limit`.
+    public func children(of id: UInt64, from start: Int, limit: Int) -> [DirectoryEntry] {
         lock.lock(); defer { lock.unlock() }
-        guard let dir = namespace.node(id), start >= 0, limit > 0, start < dir.childOrder.count else { return [] }
-        return dir.childOrder[start..<min(dir.childOrder.count, start + limit)].compactMap { namespace.node($0).map(NodeInfo.init) }
+        guard let dir = namespace.node(id), start >= 0, limit > 0 else { return [] }
+        var page: [DirectoryEntry] = []
+        var i = start
+        while i < dir.childOrder.count && page.count < limit {
+            if let node = namespace.node(dir.childOrder[i]) { page.append(DirectoryEntry(position: i, node: NodeInfo(node))) }
+            i += 1
+        }
+        return page
     }
 
     /// The tree head over every record appended so far.

@@ -72,7 +72,7 @@ public final class Store: @unchecked Sendable {
         cacheNote = opened.cacheNote
         namespace = opened.namespace
         tree = opened.tree
-        writer = SegmentWriter(directory: directory, storeID: opened.identity.id, segmentSize: options.segmentSize,
+        writer = SegmentWriter(directory: directory, storeID: opened.identity.id, version: opened.identity.version, segmentSize: options.segmentSize,
                                segments: opened.segments, nextSeq: opened.namespace.nextSeq, lock: lock)
         lockFile = opened.lockFile
         reserve = SpaceReserve(bytes: options.reserve)
@@ -105,6 +105,7 @@ public final class Store: @unchecked Sendable {
         guard !p.sameBytes(as: "/"), namespace.lookup(p) == nil else { throw .exists(p) }
         guard let parent = namespace.lookup(StorePath.parent(of: p)) else { throw .noSuchFile(StorePath.parent(of: p)) }
         guard parent.isDirectory else { throw .notADirectory(parent.path) }
+        guard !parent.isRetired else { throw .retired(parent.path) }
         let node = try appendLocked(kind: kind.creatingRecord, file: Record.fileID(createdBy: namespace.nextSeq),
                                     body: .create(path: p, mode: mode & 0o7777, owner: owner, group: group),
                                     payload: nil, digest: nil, by: writer)
@@ -122,6 +123,7 @@ public final class Store: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard let node = namespace.node(id) else { throw .noSuchFile("#\(id)") }
         guard !node.isDirectory else { throw .isADirectory(node.path) }
+        guard !node.isRetired else { throw .retired(node.path) }
         let offset = node.size
         if let expected, expected != offset { throw .notAtEnd(path: node.path, size: offset, offset: expected) }
         if data.isEmpty { return offset }
@@ -138,7 +140,8 @@ public final class Store: @unchecked Sendable {
     /// Records a change of attributes.
     public func setAttributes(_ id: UInt64, _ change: AttributeChange, by writer: Provenance) throws(StoreError) {
         lock.lock(); defer { lock.unlock() }
-        guard namespace.node(id) != nil else { throw .noSuchFile("#\(id)") }
+        guard let node = namespace.node(id) else { throw .noSuchFile("#\(id)") }
+        guard !node.isRetired else { throw .retired(node.path) }
         _ = try appendLocked(kind: .attributes, file: id, body: .attributes(change), payload: nil, digest: nil, by: writer)
     }
 
@@ -152,8 +155,10 @@ public final class Store: @unchecked Sendable {
     /// writer writes its frame, the namespace commits it, the tree appends
     /// its leaf. Caller holds `lock`. On any failure nothing changes (the
     /// writer cuts its segment back).
+    /// `time`: the time to stamp (never before the previous record's);
+    /// nil: the clock's.
     func appendLocked(kind: Record.Kind, file: UInt64, body: Record.Body, payload: UnsafeRawBufferPointer?,
-                      digest: Hash?, by provenance: Provenance) throws(StoreError) -> Namespace.Node {
+                      digest: Hash?, by provenance: Provenance, at time: Int64? = nil) throws(StoreError) -> Namespace.Node {
         if let failed = writer.failed { throw .io(failed) }
         guard mode == .readWrite else { throw .readOnly }
         let data = payload ?? UnsafeRawBufferPointer(start: nil, count: 0)
@@ -162,7 +167,7 @@ public final class Store: @unchecked Sendable {
         case .create: prevFile = .zero
         default: prevFile = namespace.node(file)?.lastHash ?? .zero
         }
-        let record = Record(kind: kind, seq: namespace.nextSeq, time: max(options.clock(), namespace.lastTime, 0), writer: provenance,
+        let record = Record(kind: kind, seq: namespace.nextSeq, time: max(time ?? options.clock(), namespace.lastTime, 0), writer: provenance,
                             file: file, prevFileHash: prevFile, prevStoreHash: namespace.lastHash,
                             payloadLength: UInt64(data.count), payloadDigest: digest ?? Hash.sha256(data), body: body)
         do { try namespace.check(record) } catch {

@@ -21,6 +21,17 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case notADirectory(String)
     case isADirectory(String)
     case notAtEnd(path: String, size: UInt64, offset: UInt64)
+    /// rmdir of a directory with entries, or a rename onto one (ENOTEMPTY).
+    case directoryNotEmpty(String)
+    /// A rename the namespace cannot take: a directory into itself or
+    /// below, the root, anything in the audit namespace (EINVAL).
+    case invalidMove(String)
+    /// The file or directory was retired (unlinked, removed, replaced by a
+    /// rename): it takes no record any more (EPERM).
+    case retired(String)
+    /// A rename or removal asked of a store whose format version has no
+    /// rename record (v1).
+    case formatTooOld(String, version: UInt32)
     case tooLarge(Int)
     /// A write outside the audit namespace would take the space held back
     /// for it (`Options.reserve`). A file system that is itself full is
@@ -38,7 +49,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case let .permissionDenied(p): "store '\(p)': permission denied"
         case let .notAStore(p): "'\(p)' is not an auditfs store (no \(Format.identityFile) file)"
         case let .badIdentity(p): "'\(p)/\(Format.identityFile)' is not an auditfs store identity file (expected '\(Format.identityMagic) v\(Format.version)' and an id line)"
-        case let .unsupportedVersion(p, found): "store '\(p)': unknown store format version '\(found)' (this auditfs reads v\(Format.version))"
+        case let .unsupportedVersion(p, found): "store '\(p)': unknown store format version '\(found)' (this auditfs reads v\(Format.readableVersions.lowerBound) to v\(Format.readableVersions.upperBound))"
         case let .notEmpty(p): "'\(p)' is not empty; a new store needs an empty or missing directory"
         case let .notWritable(p): "store '\(p)' is not writable by this user"
         case let .busy(p): "store '\(p)' is open for writing by another process"
@@ -50,6 +61,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case let .notADirectory(p): "'\(p)' is not a directory"
         case let .isADirectory(p): "'\(p)' is a directory"
         case let .notAtEnd(p, size, offset): "'\(p)': write at offset \(offset) refused, the file ends at \(size) (append-only)"
+        case let .directoryNotEmpty(p): "'\(p)' is a directory that is not empty"
+        case let .invalidMove(m): m
+        case let .retired(p): "'\(p)' was retired: it takes no more records"
+        case let .formatTooOld(p, v): "store '\(p)' is format v\(v), which records no renames; renames and removals need a store of format v\(Format.renameVersion) (made by this auditfs)"
         case let .tooLarge(n): "a block of \(n) bytes is larger than the \(Format.maxPayloadSize)-byte limit"
         case let .noSpace(m): m
         case let .system(e): e.description

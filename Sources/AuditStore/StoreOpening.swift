@@ -36,7 +36,7 @@ extension Store {
     /// root directory record, synced to disk.
     @discardableResult
     public static func create(at path: String, options: Options = Options(), by writer: Provenance = .current(),
-                              storeID: [UInt8]? = nil) throws(StoreError) -> Store {
+                              storeID: [UInt8]? = nil, version: UInt32 = Format.version) throws(StoreError) -> Store {
         let directory = StoreDirectory(path)
         do {
             if FileSystem.exists(path) {
@@ -46,14 +46,15 @@ extension Store {
                 try FileSystem.makeDirectory(path, mode: 0o700)
             }
             guard FileSystem.isWritable(path) else { throw StoreError.notWritable(path) }
-            let identity = StoreIdentity(id: storeID ?? FileSystem.randomBytes(16))
+            guard Format.readableVersions.contains(version) else { throw StoreError.unsupportedVersion(path, found: "v\(version)") }
+            let identity = StoreIdentity(id: storeID ?? FileSystem.randomBytes(16), version: version)
             try FileSystem.makeDirectory(directory.segmentsPath)
             let segmentName = SegmentHeader.fileName(firstSeq: 0)
             let file = try RawFile.open(directory.segmentPath(segmentName), flags: O_RDWR | O_CREAT | O_EXCL, mode: 0o600)
-            try file.write(SegmentHeader(storeID: identity.id, firstSeq: 0, prevStoreHash: .zero).encode(), at: 0)
+            try file.write(SegmentHeader(storeID: identity.id, firstSeq: 0, prevStoreHash: .zero, version: version).encode(), at: 0)
             let segment = SegmentWriter.Segment(name: segmentName, firstSeq: 0, file: file, end: UInt64(Format.segmentHeaderSize))
             let store = Store(directory: directory, mode: .readWrite, options: options, opened: Opened(
-                identity: identity, namespace: Namespace(keepBlocks: true), tree: LogTree(), segments: [segment],
+                identity: identity, namespace: Namespace(keepBlocks: true, version: version), tree: LogTree(), segments: [segment],
                 lockFile: nil, recovery: nil, index: nil, cacheKey: nil, cacheNote: nil))
             _ = try store.appendRecord(kind: .directory, file: Namespace.rootID, body: .create(path: "/", mode: 0o755, owner: 0, group: 0),
                                        by: writer)
@@ -110,7 +111,7 @@ extension Store {
         } catch {
             cacheNote = "index cache ignored: \(error)"
         }
-        var namespace = loaded?.namespace ?? Namespace(keepBlocks: true)
+        var namespace = loaded?.namespace ?? Namespace(keepBlocks: true, version: identity.version)
         var cache = try? TreeCache(directory: directory.treeCachePath, records: .max)
         if let c = cache, c.leafCount < namespace.nextSeq {
             // The tree cache is behind the index snapshot: read the missing records' hashes.
@@ -125,7 +126,7 @@ extension Store {
             // Judge damage on the segments alone, never with the index's help.
             cacheNote = "index cache ignored: the records after it do not follow from it"
             loaded = nil
-            namespace = Namespace(keepBlocks: true)
+            namespace = Namespace(keepBlocks: true, version: identity.version)
             tree = LogTree(cache: tree.cache)
             replay = Replay(identity: identity, namespace: namespace, tree: tree, checkPayloads: false)
             outcome = replay.run(&replaySegments)

@@ -16,7 +16,7 @@ import Testing
         var seen: [String] = []
         var at = 0
         while true {
-            let page = s.children(of: Namespace.rootID, from: at, limit: 7)
+            let page = s.children(of: Namespace.rootID, from: at, limit: 7).map(\.node)
             if page.isEmpty { break }
             seen += page.map(\.name)
             at += page.count
@@ -27,7 +27,7 @@ import Testing
         #expect(s.children(of: Namespace.rootID, from: -1, limit: 10).isEmpty)
         s.close()
         let r = try Store.open(at: dir.path + "/s", mode: .readOnly)   // from the index snapshot
-        #expect(r.children(of: Namespace.rootID, from: 0, limit: 100).map(\.name) == (0..<50).map { "f\($0)" } + ["late"])
+        #expect(r.children(of: Namespace.rootID, from: 0, limit: 100).map(\.node.name) == (0..<50).map { "f\($0)" } + ["late"])
     }
 
     @Test func aRestoredNamespaceKeepsCreationOrder() throws {
@@ -38,7 +38,7 @@ import Testing
         s.close()   // writes the index snapshot
         let r = try Store.open(at: dir.path + "/s", mode: .readOnly)
         #expect(r.cacheNote == nil)
-        #expect(r.children(of: Namespace.rootID, from: 0, limit: 1000).map(\.name) == names)
+        #expect(r.children(of: Namespace.rootID, from: 0, limit: 1000).map(\.node.name) == names)
         #expect(r.children(of: Namespace.rootID).map(\.name) == names.sorted { $0.bytesPrecede($1) })
     }
 }

@@ -49,8 +49,17 @@ enum FixtureGenerator {
         var out: [Item] = []
         var last = Hash.zero
         var lastOfFile: [UInt64: Hash] = [:]
+        var newID: [UInt64: UInt64] = [:]   // file ids follow their creating record's new number
         for (i, var item) in items.enumerated() {
-            if renumber { item.record.seq = UInt64(i) }
+            if renumber {
+                item.record.seq = UInt64(i)
+                if case .create = item.record.body {
+                    newID[item.record.file] = Record.fileID(createdBy: item.record.seq)
+                    item.record.file = Record.fileID(createdBy: item.record.seq)
+                } else if let id = newID[item.record.file] {
+                    item.record.file = id
+                }
+            }
             item.record.payloadDigest = Hash.sha256(item.payload)
             item.record.payloadLength = UInt64(item.payload.count)
             item.record.prevStoreHash = last
@@ -65,19 +74,26 @@ enum FixtureGenerator {
         return out
     }
 
-    static func writeStore(at path: String, items: [Item]) throws {
+    static func writeStore(at path: String, items: [Item], version: UInt32 = Format.version) throws {
         try? FileManager.default.removeItem(atPath: path)
         try FileManager.default.createDirectory(atPath: path + "/segments", withIntermediateDirectories: true)
-        writeFile(path + "/auditfs-store", StoreIdentity(id: Fixture.storeID).encode())
-        let header = SegmentHeader(storeID: Fixture.storeID, firstSeq: 0, prevStoreHash: .zero).encode()
+        writeFile(path + "/auditfs-store", StoreIdentity(id: Fixture.storeID, version: version).encode())
+        let header = SegmentHeader(storeID: Fixture.storeID, firstSeq: 0, prevStoreHash: .zero, version: version).encode()
         writeFile(path + "/segments/" + SegmentHeader.fileName(firstSeq: 0), header + items.flatMap(encodeFrame))
     }
 
-    /// The golden store: the fixture in one segment. Records:
+    /// The golden store (format v2): the fixture in one segment. Records:
     /// 0 mkdir /, 1 mkdir /app, 2 create /app/a.log, 3 create /b.log,
-    /// 4 append a.log@0, 5 append b.log@0, 6 append a.log@16, 7 setattr b.log, 8 append b.log@6.
+    /// 4 append a.log@0, 5 append b.log@0, 6 append a.log@16, 7 setattr b.log, 8 append b.log@6,
+    /// then the renames and retirements of `Fixture.buildWithHistory` (records 9–22).
     static func golden(at path: String) throws {
-        try Fixture.build(at: path).close()
+        try Fixture.buildWithHistory(at: path).close()
+    }
+
+    /// The golden store of format v1 (records 0–8 above): what a store made
+    /// before renames existed holds, read by this auditfs as it was.
+    static func goldenV1(at path: String) throws {
+        try Fixture.build(at: path, version: 1).close()
     }
 
     /// Builds every tamper fixture from the golden store into `directory`.
@@ -87,8 +103,9 @@ enum FixtureGenerator {
         try golden(at: base)
         let items = try decodeItems(segment: segmentPaths(base)[0])
         var made: [Tamper] = []
-        func make(_ name: String, _ desc: String, status: String = "damaged", check: String?, seq: UInt64?, _ mutated: [Item]) throws {
-            try writeStore(at: directory + "/" + name + "/store", items: mutated)
+        func make(_ name: String, _ desc: String, status: String = "damaged", check: String?, seq: UInt64?, _ mutated: [Item],
+                  version: UInt32 = Format.version) throws {
+            try writeStore(at: directory + "/" + name + "/store", items: mutated, version: version)
             made.append(Tamper(name: name, desc: desc, wantStatus: status, wantCheck: check, wantSeq: seq))
         }
         var v = items; v.remove(at: 5)
@@ -127,16 +144,60 @@ enum FixtureGenerator {
         v = items
         v[8].payload = v[8].payload + Array("X".utf8)
         try make("payload-longer", "record 8's payload one byte longer, the frame's lengths adjusted", check: "payload-length", seq: 8, v)
+        try historyTampers(items) { try make($0, $1, status: $2, check: $3, seq: $4, $5, version: $6) }
         // A crash mid-append: the last frame cut short.
         let full = directory + "/truncated-mid-record/store"
         try make("truncated-mid-record", "the last record's frame cut in half (a crash)", status: "torn-tail", check: nil, seq: nil, items)
         let seg = segmentPaths(full)[0]
         let bytes = readFile(seg)
         writeFile(seg, Array(bytes[0..<(bytes.count - 40)]))
-        try make("garbage-appended", "non-zero bytes after the last record", check: "frame-magic", seq: 9, items)
+        try make("garbage-appended", "non-zero bytes after the last record", check: "frame-magic", seq: UInt64(items.count), items)
         let g = segmentPaths(directory + "/garbage-appended/store")[0]
         writeFile(g, readFile(g) + Array("not a frame, but sixteen or more bytes\n".utf8))
         return made
+    }
+
+    /// The renames and retirements (records 9–22 of the golden store),
+    /// forged as someone rewriting the segments would, every hash after the
+    /// change recomputed.
+    static func historyTampers(_ items: [Item], _ make: (String, String, String, String?, UInt64?, [Item], UInt32) throws -> Void) throws {
+        func rename(_ i: Int) -> RenameChange {
+            guard case let .rename(c) = items[i].record.body else { fatalError("record \(i) is not a rename") }
+            return c
+        }
+        var v = items
+        var c = rename(9); c.from = "/app/a.log"; v[9].record.body = .rename(c)
+        try make("rename-source-forged", "record 9 renames /b.log but names /app/a.log as its old path, rechained",
+                 "damaged", "rename-source", 9, rechain(v, renumber: false), Format.version)
+        v = items
+        var late = items[16]
+        late.record.file = items[14].record.file
+        late.record.body = .append(offset: 33)
+        late.payload = Array("written after its unlink\n".utf8)
+        v.insert(late, at: 15)
+        try make("retired-file-appended", "an append to /app/a.log after record 14 retired it, renumbered and rechained",
+                 "damaged", "retired", 15, rechain(v, renumber: true), Format.version)
+        v = items; v.remove(at: 14)
+        try make("retirement-removed", "the unlink of /app/a.log (record 14) removed, renumbered and rechained: its name is still taken",
+                 "damaged", "path-duplicate", 14, rechain(v, renumber: true), Format.version)
+        v = items
+        c = rename(9); c.to = "/.audit/b.log"; v[9].record.body = .rename(c)
+        try make("rename-into-audit", "record 9 renames /b.log into /.audit instead, rechained",
+                 "damaged", "rename-audit", 9, rechain(v, renumber: false), Format.version)
+        v = items
+        c = rename(14); c.reason = .rename; v[14].record.body = .rename(c)
+        try make("retirement-as-rename", "record 14 moves /app/a.log below /.audit/retired as a plain rename, rechained",
+                 "damaged", "rename-audit", 14, rechain(v, renumber: false), Format.version)
+        v = items
+        c = rename(22); c.reason = .unlink; v[22].record.body = .rename(c)
+        try make("rmdir-as-unlink", "record 22 retires the directory /tmp as an unlink of a file, rechained",
+                 "damaged", "rename-reason", 22, rechain(v, renumber: false), Format.version)
+        v = items
+        c = rename(20); c.to = "/app/a.log"; v[20].record.body = .rename(c)
+        try make("rename-onto-existing", "record 20 renames c.log onto /app/a.log, which exists, without retiring it first, rechained",
+                 "damaged", "path-duplicate", 20, rechain(v, renumber: false), Format.version)
+        try make("rename-in-v1-store", "the golden records in a store whose identity and segment say format v1, which has no rename",
+                 "damaged", "record-kind", 9, items, 1)
     }
 
     static func descJSON(_ t: Tamper) -> [UInt8] {

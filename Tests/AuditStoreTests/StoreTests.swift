@@ -48,9 +48,9 @@ import Testing
         let path = tmp.path + "/s"
         try Store.create(at: path).close()
         let id = path + "/auditfs-store"
-        let text = String(decoding: readFile(id), as: UTF8.self).replacingOccurrences(of: " v1\n", with: " v2\n")
+        let text = String(decoding: readFile(id), as: UTF8.self).replacingOccurrences(of: " v2\n", with: " v3\n")
         writeFile(id, Array(text.utf8))
-        #expect(throws: StoreError.unsupportedVersion(path, found: "auditfs-store v2")) { try Store.open(at: path, mode: .readOnly) }
+        #expect(throws: StoreError.unsupportedVersion(path, found: "auditfs-store v3")) { try Store.open(at: path, mode: .readOnly) }
     }
 
     @Test func segmentsRollOverAndChainAcross() throws {

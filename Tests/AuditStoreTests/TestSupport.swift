@@ -28,8 +28,10 @@ enum Fixture {
     /// The small deterministic store the golden and damage tests use:
     /// a directory, two files, appends to both, a chmod.
     @discardableResult
-    static func build(at path: String, segmentSize: UInt64 = Format.defaultSegmentSize) throws -> Store {
-        let s = try Store.create(at: path, options: options(segmentSize: segmentSize), by: writer, storeID: storeID)
+    static func build(at path: String, segmentSize: UInt64 = Format.defaultSegmentSize,
+                      version: UInt32 = Format.version) throws -> Store {
+        let s = try Store.create(at: path, options: options(segmentSize: segmentSize), by: writer, storeID: storeID,
+                                 version: version)
         let dir = try s.create("/app", kind: .directory, mode: 0o755, owner: 0, group: 0, by: writer)
         let a = try s.create("/app/a.log", kind: .file, mode: 0o644, owner: 1000, group: 1000, by: writer)
         let b = try s.create("/b.log", kind: .file, mode: 0o640, owner: 0, group: 4, by: writer)
@@ -39,6 +41,31 @@ enum Fixture {
         try s.setAttributes(b.id, AttributeChange(fields: [.mode], mode: 0o600), by: writer)
         try s.append(b.id, Array("b two, a little longer\n".utf8), by: writer)
         _ = dir
+        try s.sync()
+        return s
+    }
+
+    /// `build`, then what the mount's history mode records (format v2):
+    /// 9 rename /b.log → /app/b.log; 10 append to it; 11–13 mkdir /.audit,
+    /// /.audit/retired, /.audit/retired/app; 14 unlink /app/a.log (retired);
+    /// 15 create /app/a.log anew, 16 append; 17 create /app/c.log, 18 append;
+    /// 19 c.log replaces b.log: b.log retired (replaced); 20 rename c.log → b.log;
+    /// 21 mkdir /tmp, 22 rmdir /tmp (retired).
+    @discardableResult
+    static func buildWithHistory(at path: String, segmentSize: UInt64 = Format.defaultSegmentSize) throws -> Store {
+        let s = try build(at: path, segmentSize: segmentSize)
+        let root = Namespace.rootID
+        let app = s.lookup("/app")!.id
+        try s.rename(parent: root, name: "b.log", newParent: app, newName: "b.log", by: writer)
+        try s.append(s.lookup("/app/b.log")!.id, Array("b three, after its rename\n".utf8), by: writer)
+        try s.retire(parent: app, name: "a.log", directory: false, by: writer)
+        let a2 = try s.create("/app/a.log", kind: .file, mode: 0o644, owner: 1000, group: 1000, by: writer)
+        try s.append(a2.id, Array("a, the next one\n".utf8), by: writer)
+        let c = try s.create("/app/c.log", kind: .file, mode: 0o644, owner: 1000, group: 1000, by: writer)
+        try s.append(c.id, Array("c one\n".utf8), by: writer)
+        try s.rename(parent: app, name: "c.log", newParent: app, newName: "b.log", by: writer)
+        try s.create("/tmp", kind: .directory, mode: 0o1777, owner: 0, group: 0, by: writer)
+        try s.retire(parent: root, name: "tmp", directory: true, by: writer)
         try s.sync()
         return s
     }

@@ -78,9 +78,9 @@ def test_bad_input_gets_one_line_and_changes_nothing(store, tmp_path):
 
 def test_unknown_format_version_is_named(store):
     ident = store / "auditfs-store"
-    ident.write_text(ident.read_text().replace(" v1\n", " v7\n"))
+    ident.write_text(ident.read_text().replace(" v2\n", " v7\n"))
     line = one_line_error(auditfs("verify", store), 2)
-    assert "v7" in line and "v1" in line
+    assert "v7" in line and "v1 to v2" in line
 
 
 def test_store_not_writable_or_reachable_by_this_user(store):
@@ -183,3 +183,34 @@ def test_crash_loop_loses_no_synced_record(store, tmp_path):
         if e["op"] == "append" and e["path"].startswith("/big/"):
             assert e["length"] == big.stat().st_size   # a block is whole or absent
     print(f"torn tails produced and cut: {torn_seen} of 12")
+
+
+def test_log_follows_a_file_across_its_names(tmp_path):
+    """`auditfs log PATH` on the golden store (fixtures/golden: renames and
+    retirements, FORMAT.md "Bodies"): every file that ever bore PATH, with
+    all its records under every name it had."""
+    import shutil
+    from conftest import ROOT
+    store = tmp_path / "golden"
+    shutil.copytree(ROOT / "fixtures" / "golden" / "store", store)
+    def seqs(path):
+        return [json.loads(l)["seq"] for l in auditfs("log", store, path, "--json", check=True).out.splitlines()]
+    # /b.log was renamed to /app/b.log (9), appended to (10), then replaced (19)
+    # by /app/c.log, which was renamed to /app/b.log (20).
+    assert seqs("/app/b.log") == [3, 5, 7, 8, 9, 10, 17, 18, 19, 20]
+    assert seqs("/b.log") == [3, 5, 7, 8, 9, 10, 19]
+    # The first /app/a.log was unlinked (14); the second one is still there.
+    assert seqs("/app/a.log") == [2, 4, 6, 14, 15, 16]
+    entries = {e["seq"]: e for e in map(json.loads, auditfs("log", store, "--json", check=True).out.splitlines())}
+    retired = entries[14]
+    assert (retired["op"], retired["reason"], retired["from"]) == ("rename", "unlink", "/app/a.log")
+    assert retired["to"] == retired["path"] == "/.audit/retired/app/a.log@2026-01-01T00:00:00Z#14"
+    assert entries[20]["reason"] == "rename" and (entries[20]["from"], entries[20]["to"]) == ("/app/c.log", "/app/b.log")
+    assert "from" not in entries[10] and "reason" not in entries[10]
+    text = auditfs("log", store, "/app/a.log", check=True).out
+    assert "unlink  " in text and "/app/a.log -> /.audit/retired/app/a.log@2026-01-01T00:00:00Z#14" in text
+    # The retired file is read, listed and proven like any other.
+    assert auditfs("cat", store, retired["to"], check=True).out == "first line of a\nsecond line of a\n"
+    assert "a.log@2026-01-01T00:00:00Z#14" in auditfs("ls", store, "/.audit/retired/app", check=True).out
+    assert auditfs("cat", store, "/app/b.log", check=True).out == "c one\n"
+    assert auditfs("verify", store).returncode == 0

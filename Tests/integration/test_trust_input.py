@@ -468,9 +468,9 @@ def test_valid_utf8_including_u_fffd_itself_is_accepted(store):
 
 
 @pytest.mark.parametrize("identity", [
-    "auditfs-store v2\nid {id}\n",
-    "auditfs-store v2\nid {id}\nfeatures sparse\n",
-    "auditfs-store v2\n",
+    "auditfs-store v3\nid {id}\n",
+    "auditfs-store v3\nid {id}\nfeatures sparse\n",
+    "auditfs-store v3\n",
     "auditfs-store v10\nformat binary\n\n",
 ])
 @pytest.mark.parametrize("command", [["verify"], ["cat", "/a.log"], ["ls"], ["log"], ["query"], ["append", "/b.log"],
@@ -484,7 +484,7 @@ def test_unknown_store_version_is_named_not_called_missing(store, identity, comm
     before = tree_digest(store)
     version = text.split("\n")[0]
     line = one_line_error(auditfs(command[0], store, *command[1:], input="y\n"), 2)
-    assert f"unknown store format version '{version}' (this auditfs reads v1)" in line, line
+    assert f"unknown store format version '{version}' (this auditfs reads v1 to v2)" in line, line
     assert "no auditfs-store file" not in line
     assert tree_digest(store) == before
 
