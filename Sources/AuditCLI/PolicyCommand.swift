@@ -51,7 +51,7 @@ struct PolicyExplainCommand: ParsableCommand {
 
     func run() throws {
         guard let v = Verb(rawValue: verb) else {
-            throw CommandFailure("unknown verb '\(verb)' (expected one of \(Verb.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw CommandFailure(Verb.unknown(verb))
         }
         let p = try parsePath(path)
         guard let who = SystemUsers.principal(forUser: user) else { throw CommandFailure("unknown user '\(user)'") }

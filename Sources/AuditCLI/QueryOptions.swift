@@ -16,7 +16,7 @@ struct QueryOptions: ParsableArguments {
     var uid: UInt32?
     @Option(help: "Only paths (or rename/link targets) matching this glob (* ? **, as in the policy).")
     var path: String?
-    @Option(help: "Only this verb or operation (create, append, read, list, mkdir, setattr, unlink, write, …).")
+    @Option(help: "Only this verb or operation (create, append, read, list, mkdir, setattr, rename, remove, unlink, write, …).")
     var verb: String?
     @Option(help: "Only grants or only denials.")
     var decision: DecisionKind?

@@ -71,7 +71,8 @@ public struct AccessPolicy: Sendable {
     }
 
     /// The built-in policy of a mount started without --policy: every user
-    /// may do everything the mount itself allows.
+    /// may do everything the mount itself allows (`rename` and `remove`
+    /// too: without -o history the mount refuses them whatever the policy says).
     public static let builtin: AccessPolicy = {
         let text = """
             apiVersion: auditfs/v1
@@ -80,7 +81,7 @@ public struct AccessPolicy: Sendable {
               - name: everything
                 rules:
                   - paths: ["/**"]
-                    verbs: [create, append, mkdir, read, list, setattr]
+                    verbs: [create, append, mkdir, read, list, setattr, rename, remove]
             bindings:
               - role: everything
                 subjects: [{everyone: true}]

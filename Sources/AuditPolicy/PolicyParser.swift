@@ -243,7 +243,7 @@ public enum PolicyParser {
             for v in f["verbs"].map({ list($0, "verbs") }) ?? [] {
                 guard let s = string(v, "a verb") else { continue }
                 guard let verb = Verb(rawValue: s) else {
-                    error(v, "unknown verb '\(s)' (expected one of \(Verb.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    error(v, Verb.unknown(s))
                     continue
                 }
                 verbs.insert(verb)

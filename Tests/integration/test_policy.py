@@ -238,7 +238,8 @@ def test_broken_reload_keeps_the_old_policy(operated):
     r = auditfs("policy", "reload", m.path)
     assert r.returncode == 1
     assert r.err.strip().endswith(f"{policy}:6:25: unknown verb 'delete' (expected one of create, append, mkdir, "
-                                  "read, list, setattr)") and len(r.err.strip().splitlines()) == 1
+                                  "read, list, setattr, rename, remove; for delete the verb is 'remove')") \
+        and len(r.err.strip().splitlines()) == 1
     assert append_as("www-data", m / "nginx" / "still.log", "ok\n").returncode == 0   # the old policy stays
     assert append_as(EVE, m / "nginx" / "eve.log", "no\n").returncode != 0
     change = audit_lines(m.store, "/.audit/policy/changes.jsonl")[-1]
