@@ -5,8 +5,9 @@ import Glibc
 /// setattr: truncate, chmod, chown, utimens — through `MountRules` first
 /// (a refused truncate is recorded as tamper, a refused chmod/chown/utimens
 /// as a refusal: `MountRules.Rule.isTamper`), then a change the mount
-/// allows (on an empty file or directory) needs the policy's `setattr`. A
-/// call that changes nothing needs no decision and records nothing.
+/// allows (on an empty file or directory; with -o history on any) needs
+/// the policy's `setattr`. A call that changes nothing needs no decision
+/// and records nothing.
 extension AuditFileSystem {
     /// `handle`: the call came through an open file (ftruncate, fchmod…).
     func setattr(_ context: RequestContext, ino: UInt64, changes: AttributeChanges,
@@ -48,7 +49,7 @@ extension AuditFileSystem {
         let now = store.options.clock()
         wanted.atime = changes.atime.map { Self.nanoseconds($0, now: now) }
         wanted.mtime = changes.mtime.map { Self.nanoseconds($0, now: now) }
-        switch MountRules.checkAttributes(node.subject, wanted) {
+        switch MountRules.checkAttributes(node.subject, wanted, history: history) {
         case let .failure(refusal):
             return .failure(Errno(authorizer.refuse(context, operation, node.path, rule: .frozenAttributes,
                                                     errno: refusal.errno)))

@@ -10,8 +10,10 @@ import Glibc
 ///
 /// Search permission is checked on every directory above the node at each
 /// operation on a path (lookup, open, create, mkdir, opendir, setattr
-/// without a handle, access). Names are never removed or renamed, so a
-/// node's ancestors are fixed. The kernel walks a cached name without asking
+/// without a handle, access; in history mode unlink, rmdir and rename).
+/// Without history names are never removed or renamed, so a node's
+/// ancestors are fixed; with it the ancestors are read at each check. The
+/// kernel walks a cached name without asking
 /// the daemon, so a name is cached only when every directory above it lets
 /// everyone search (x for owner, group and other); below any other directory
 /// the kernel asks again (LOOKUP) at every walk, and the caller's own search

@@ -2,10 +2,13 @@ import AuditStore
 import FUSEInterface
 import Glibc
 
-/// The operations the mount always refuses (or answers with nothing), by
-/// `MountRules`. None of them reaches the store's user files, so they stay
-/// byte-identical; each refusal is recorded in /.audit/decisions
-/// (`Authorizer.refuse`), as tamper or not by its rule (`MountRules.Rule.isTamper`).
+/// The operations the mount refuses (or answers with nothing), by
+/// `MountRules`: always link, symlink, mknod, fallocate and the xattrs;
+/// unlink, rmdir and rename unless the mount runs in history mode
+/// (AuditFileSystem+History.swift). None of them reaches the store's user
+/// files, so they stay byte-identical; each refusal is recorded in
+/// /.audit/decisions (`Authorizer.refuse`), as tamper or not by its rule
+/// (`MountRules.Rule.isTamper`).
 ///
 /// getxattr is deliberately not implemented: the kernel asks for
 /// "security.capability" before every write() to a FUSE file (FUSE clears
@@ -21,21 +24,26 @@ extension AuditFileSystem {
 
     func path(of id: UInt64) -> String { store.info(id)?.path ?? "#\(id)" }
 
-    // unlink, rmdir, rename, link, symlink, mknod: never allowed. Link,
-    // symlink and mknod would answer an entry; they never succeed.
+    // unlink, rmdir, rename: allowed only in history mode. link, symlink,
+    // mknod: never allowed; they would answer an entry and never succeed.
 
     func unlink(_ context: RequestContext, parent: UInt64, name: [UInt8]) -> Result<Void, Errno> {
-        .failure(refuseNamespaceChange(context, "unlink", path: path(parent: parent, name: name)))
+        if history { return retireRecorded(context, parent: parent, name: name, directory: false) }
+        return .failure(refuseNamespaceChange(context, "unlink", path: path(parent: parent, name: name)))
     }
 
     func rmdir(_ context: RequestContext, parent: UInt64, name: [UInt8]) -> Result<Void, Errno> {
-        .failure(refuseNamespaceChange(context, "rmdir", path: path(parent: parent, name: name)))
+        if history { return retireRecorded(context, parent: parent, name: name, directory: true) }
+        return .failure(refuseNamespaceChange(context, "rmdir", path: path(parent: parent, name: name)))
     }
 
     func rename(_ context: RequestContext, parent: UInt64, name: [UInt8], newParent: UInt64, newName: [UInt8],
                 flags: UInt32) -> Result<Void, Errno> {
-        .failure(refuseNamespaceChange(context, "rename", path: path(parent: parent, name: name),
-                                       target: path(parent: newParent, name: newName)))
+        if history {
+            return renameRecorded(context, parent: parent, name: name, newParent: newParent, newName: newName, flags: flags)
+        }
+        return .failure(refuseNamespaceChange(context, "rename", path: path(parent: parent, name: name),
+                                              target: path(parent: newParent, name: newName)))
     }
 
     func link(_ context: RequestContext, ino: UInt64, newParent: UInt64, newName: [UInt8]) -> Result<Entry, Errno> {

@@ -161,6 +161,10 @@ extension AuditFileSystem {
             if case let .notAtEnd(path, _, _) = error {
                 return .failure(Errno(authorizer.refuse(context, "write", path, rule: .appendOnly, errno: error.errno)))
             }
+            // History mode: a descriptor kept open across an unlink or a replacing rename.
+            if case let .retired(path) = error {
+                return .failure(Errno(authorizer.refuse(context, "write", path, rule: .retired, errno: MountRules.retiredWrite)))
+            }
             return .failure(Errno(error.errno))
         }
         authorizer.metrics.wrote(data.count, since: started)

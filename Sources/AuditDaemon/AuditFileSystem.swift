@@ -28,8 +28,12 @@ final class AuditFileSystem: FileSystemOperations, @unchecked Sendable {
     let checkpointView: CheckpointView
     /// Called after an fsync made the store durable (checkpoint=fsync).
     let onFsync: @Sendable () -> Void
+    /// History mode (`-o history`): rename, unlink and rmdir are recorded
+    /// and keep every byte (AuditFileSystem+History.swift), and attribute
+    /// changes of non-empty nodes are allowed. Off: refused (+Refusals).
+    let history: Bool
 
-    init(store: Store, authorizer: Authorizer, checkpointView: CheckpointView = CheckpointView(),
+    init(store: Store, authorizer: Authorizer, checkpointView: CheckpointView = CheckpointView(), history: Bool = false,
          onReady: @escaping @Sendable () -> Void,
          onUnmount: @escaping @Sendable () -> Void = {}, onFsync: @escaping @Sendable () -> Void = {}) {
         self.store = store
@@ -38,6 +42,7 @@ final class AuditFileSystem: FileSystemOperations, @unchecked Sendable {
         self.onReady = onReady
         self.onUnmount = onUnmount
         self.onFsync = onFsync
+        self.history = history
     }
 
     /// Whether (parent, name) is the /.audit/checkpoint view.

@@ -9,8 +9,9 @@ import Glibc
 ///
 /// Decisions are made where a caller gains access, never per read()/write():
 /// open (read, append), create, mkdir, opendir (list), setattr (a change the
-/// mount rules allow), and every refusal by a mount rule (a tamper attempt
-/// or a plain refusal, as `MountRules.Rule.isTamper` classes it).
+/// mount rules allow), rename and remove (history mode), and every refusal
+/// by a mount rule (a tamper attempt or a plain refusal, as
+/// `MountRules.Rule.isTamper` classes it).
 /// Each is one line in /.audit/decisions/YYYY-MM-DD.jsonl, written before
 /// the caller gets the answer. Not recorded: a grant of read or list under
 /// /.audit, so that reading the audit files never feeds more records into
@@ -21,7 +22,7 @@ import Glibc
 /// before the caller gets the answer. A decision that cannot be recorded
 /// because the disk is full is counted and written when space returns: a
 /// read or list is answered as decided (readers keep reading), a denial is
-/// denied, and a grant to write (create, append, mkdir, setattr) is refused
+/// denied, and a grant to write (create, append, mkdir, setattr, rename, remove) is refused
 /// with ENOSPC (EDQUOT when it is the quota that is full). Any other failure to record refuses with EIO (fail closed).
 /// Reload swaps the policy atomically: a decision uses the policy it read
 /// at its start, whole.
@@ -57,15 +58,17 @@ final class Authorizer: Sendable {
     }
 
     /// Asks the policy whether the request's caller may `verb` `path`;
-    /// records the decision. Returns nil to go ahead, or the errno
-    /// (EACCES; EIO when the decision could not be recorded).
-    func check(_ context: RequestContext, _ verb: Verb, _ path: String) -> Int32? {
+    /// records the decision, with `target` (a rename's other name). Returns
+    /// nil to go ahead, or the errno (EACCES; EIO when the decision could
+    /// not be recorded).
+    func check(_ context: RequestContext, _ verb: Verb, _ path: String, target: String? = nil) -> Int32? {
         let policy = loaded.policy
         let who = Caller.provenance(of: context, fresh: true)
         let groups = policy.namesGroups ? context.groups() : nil
         let d = policy.decide(Principal(uid: who.uid, gid: who.gid, groups: groups ?? []), verb, path)
         if d.granted && (verb == .read || verb == .list) && Store.isAuditPath(path) { return nil }
         var r = record(who, thread: context.tid, groups: groups, verb: verb.rawValue, path: path, policy: policy)
+        r.target = target
         if d.granted {
             r.decision = "grant"
             r.reason = "rule"
@@ -131,6 +134,7 @@ final class Authorizer: Sendable {
         case EOPNOTSUPP: "EOPNOTSUPP"
         case EISDIR: "EISDIR"
         case EIO: "EIO"
+        case EINVAL: "EINVAL"
         case ENOSPC: "ENOSPC"
         default: "errno \(e)"
         }

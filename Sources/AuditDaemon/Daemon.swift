@@ -75,6 +75,10 @@ public struct Daemon: Sendable {
             throw MountError(error.description)
         }
         defer { s.close() }
+        // History mode needs rename records, which a v1 store cannot hold: refused before anything is written.
+        if let problem = configuration.historyProblem(store: s.path, formatVersion: s.formatVersion) {
+            throw MountError(problem)
+        }
         if let recovery = s.recovery {
             readiness.note(recovery.description)
             if announce { Log.note(recovery.description) }
@@ -99,9 +103,11 @@ public struct Daemon: Sendable {
                                           daemon: log.daemon.pid, mountpoint: mountpointPath, store: storePath,
                                           detail: recovery.description))
             }
-            try log.event(EventRecord(time: Timestamps.rfc3339(now), timeNs: now, event: "mount", daemon: log.daemon.pid,
+            var mounted = EventRecord(time: Timestamps.rfc3339(now), timeNs: now, event: "mount", daemon: log.daemon.pid,
                                       mountpoint: mountpointPath, store: storePath, policy: loaded.policy.sha256,
-                                      policyFile: loaded.file, by: started))
+                                      policyFile: loaded.file, by: started)
+            if configuration.history { mounted.history = true }
+            try log.event(mounted)
         } catch {
             throw MountError("could not write the audit namespace (/.audit): \(error)")
         }
@@ -133,7 +139,8 @@ public struct Daemon: Sendable {
         let control = ReloadControl(loader: loader, mountpoint: mountpointPath)
         try control.start()
         defer { control.stop() }
-        let fileSystem = AuditFileSystem(store: s, authorizer: authorizer, checkpointView: view, onReady: {
+        let fileSystem = AuditFileSystem(store: s, authorizer: authorizer, checkpointView: view,
+                                         history: configuration.history, onReady: {
             schedule.start()
             readiness.ready()
             if announce {

@@ -16,6 +16,9 @@ import Glibc
 ///   loses S_ISGID. chown to another user: root only. chgrp: root, or the
 ///   owner to a group it belongs to. Setting explicit times: the owner or
 ///   root; setting them to now (utimes(NULL)): also anyone who may write.
+/// - removing a name (unlink, rmdir, rename away, a rename's replaced
+///   target): w on the directory, and in a sticky directory (S_ISVTX) only
+///   the owner of the node or of the directory, or root (history mode only).
 enum ModeBits {
     /// What an operation needs of one node.
     struct Access: OptionSet, Sendable, CustomStringConvertible {
@@ -139,4 +142,23 @@ enum ModeBits {
 
     /// S_ISGID.
     static let setGroupID: UInt32 = 0o2000
+
+    // MARK: Removing names
+
+    /// Whether `who` may take `node`'s name out of the directory `dir` —
+    /// unlink, rmdir, rename it away, or replace it by a rename: the
+    /// kernel's may_delete. w on the directory (EACCES; its search is
+    /// checked with the walk), then the sticky bit: in an S_ISVTX directory
+    /// only the owner of the node or of the directory, or root (EPERM).
+    /// nil: allowed. A refusal is always about `dir`'s bits.
+    static func checkRemove(_ node: Node, from dir: Node, _ who: Credentials) -> Refusal? {
+        if !allows(dir, .write, who) { return Refusal(errno: EACCES, needed: "w") }
+        if dir.mode & sticky != 0 && !who.isRoot && who.uid != node.uid && who.uid != dir.uid {
+            return Refusal(errno: EPERM, needed: "owner (sticky directory)")
+        }
+        return nil
+    }
+
+    /// S_ISVTX, the sticky bit.
+    static let sticky: UInt32 = 0o1000
 }

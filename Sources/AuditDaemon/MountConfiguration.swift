@@ -1,3 +1,5 @@
+import AuditStore
+
 /// Everything a mount starts with, as plain values: the store, the mount
 /// point, the `-o` options (auditfs's own taken out, `MountOptions`), the
 /// policy, checkpoints, metrics and flood limits. `auditfs mount` builds it
@@ -26,6 +28,12 @@ public struct MountConfiguration: Sendable {
     public var reserve: String?
     /// Decision lines per user and interval (`FloodLimits.budget`).
     public var decisionBudget: String?
+    /// History mode (`--history`, `-o history`): rename, unlink and rmdir
+    /// are recorded namespace changes that keep every byte (the displaced
+    /// node moves under /.audit/retired), and chmod/chown/utimens of
+    /// non-empty files are recorded. Off: the strict create-and-append
+    /// mount (docs/MOUNT.md "History mode").
+    public var history = false
 
     /// The options every mount gets, before the caller's.
     /// No default_permissions: the daemon checks the mode bits (ModeBits) and records each denial.
@@ -40,10 +48,11 @@ public struct MountConfiguration: Sendable {
     /// groups, the rest the values of the other options (nil: not given).
     /// An option given both ways: `-o witness-dir=` wins over `--witness-dir`,
     /// `--metrics`, `--reserve` and `--decision-budget` over their `-o`
-    /// forms, and `--policy` must name the file `-o policy=` names. Throws
+    /// forms, and `--policy` must name the file `-o policy=` names;
+    /// `--history` and `-o history` are the same switch. Throws
     /// the one-line error of an `-o` option auditfs cannot use.
     public init(store: String, mountpoint: String, options: [String], policy: String?, checkpoints: CheckpointSettings,
-                metrics: String?, reserve: String?, decisionBudget: String?) throws(MountError) {
+                metrics: String?, reserve: String?, decisionBudget: String?, history: Bool = false) throws(MountError) {
         let parsed = try MountOptions(parsing: options)
         self.init(store: store, mountpoint: mountpoint)
         libfuseOptions = parsed.libfuse
@@ -60,6 +69,7 @@ public struct MountConfiguration: Sendable {
         self.metrics = metrics ?? parsed.metrics
         self.reserve = reserve ?? parsed.reserve
         self.decisionBudget = decisionBudget ?? parsed.decisionBudget
+        self.history = history || parsed.history
     }
 
     /// The one-line error for a number out of bounds or a metrics address
@@ -71,6 +81,15 @@ public struct MountConfiguration: Sendable {
             return "--metrics '\(m)': expected PORT, ADDR:PORT or [ADDR6]:PORT"
         }
         return nil
+    }
+
+    /// The one-line error for a history mount of a store whose format
+    /// cannot record a rename (format v1: a v1 store stays v1 and strict),
+    /// or nil.
+    public func historyProblem(store path: String, formatVersion: UInt32) -> String? {
+        guard history, formatVersion < Format.renameVersion else { return nil }
+        return "store '\(path)' is format v\(formatVersion), which records no renames; "
+            + "-o history needs a store made by this auditfs (format v\(Format.renameVersion))"
     }
 
     /// All options for libfuse, comma-separated.

@@ -7,7 +7,7 @@ import Glibc
 /// rest goes to libfuse:
 ///
 ///   policy=FILE  metrics=[ADDR:]PORT  checkpoint=fsync  checkpoint-interval=N  witness-dir=DIR
-///   reserve=SIZE  decision-budget=N[/SECONDS]
+///   reserve=SIZE  decision-budget=N[/SECONDS]  history
 ///
 /// `default_permissions` is accepted and dropped: the daemon makes the
 /// permission checks itself so that it can record each denial (docs/MOUNT.md
@@ -20,6 +20,8 @@ public struct MountOptions {
     var witnessDir: String?
     var reserve: String?
     var decisionBudget: String?
+    /// `history`: renames and removals are recorded, nothing is lost (docs/MOUNT.md "History mode").
+    var history = false
     /// Everything else, for libfuse, in the order given.
     var libfuse: [String] = []
 
@@ -44,6 +46,9 @@ public struct MountOptions {
                         throw MountError("-o checkpoint-interval=\(value): expected seconds from 0 to \(CheckpointSettings.maxInterval) (a day)")
                     }
                     checkpointInterval = n
+                case "history":
+                    guard o == "history" else { throw MountError("-o \(o): history takes no value") }
+                    history = true
                 case "default_permissions": continue
                 default: kept.append(o)
                 }

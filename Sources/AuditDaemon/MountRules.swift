@@ -16,11 +16,12 @@ enum MountRules {
         case appendOnly = "append-only"
         /// O_TRUNC, truncate, ftruncate to another size.
         case noTruncate = "no-truncate"
-        /// unlink, rmdir, rename, link.
+        /// unlink, rmdir, rename (without -o history), link.
         case permanentNames = "permanent-names"
         /// symlink, mknod: only regular files and directories exist.
         case noSpecialFiles = "no-special-files"
-        /// chmod, chown, utimens that would change a non-empty file or directory.
+        /// chmod, chown, utimens that would change a non-empty file or
+        /// directory (without -o history).
         case frozenAttributes = "frozen-attributes"
         /// fallocate.
         case noFallocate = "no-fallocate"
@@ -28,20 +29,30 @@ enum MountRules {
         case noExtendedAttributes = "no-xattr"
         /// Any change under /.audit, by anyone: only the daemon writes there.
         case auditNamespace = "audit-namespace"
+        /// A write to a retired file (history mode: one unlinked or replaced
+        /// while a descriptor was open on it). Its bytes stay as they were.
+        case retired = "retired"
+        /// rename with RENAME_EXCHANGE or RENAME_WHITEOUT (history mode): a
+        /// rename record moves one name; swapping two or leaving a whiteout
+        /// is not one (EINVAL).
+        case renameFlags = "rename-flags"
 
         /// Tamper: an attempt to change or remove bytes already written —
         /// overwrite, truncate, fallocate (it would punch, zero, shift or
         /// invent ranges), a namespace change that would hide or replace
-        /// stored bytes (unlink, rmdir, rename, link), anything under
-        /// /.audit. Not tamper: a refused change that touches no stored
-        /// byte and hides none — metadata (chmod, chown, utimens), extended
-        /// attributes, a new symlink or device node (a new name only; an
-        /// existing name is EEXIST before the daemon hears of it). Those are
-        /// what cp, install, sed, vim, syslog-ng and sudo try routinely.
+        /// stored bytes (unlink, rmdir, rename, link without -o history),
+        /// anything under /.audit. Not tamper: a refused change that touches
+        /// no stored byte and hides none — metadata (chmod, chown, utimens),
+        /// extended attributes, a new symlink or device node (a new name
+        /// only; an existing name is EEXIST before the daemon hears of it),
+        /// an append to a retired file (a writer that kept its descriptor
+        /// across a rotation: nothing stored changes), a rename flag history
+        /// mode cannot record. Those are what cp, install, sed, vim,
+        /// syslog-ng, sudo and rotating loggers try routinely.
         var isTamper: Bool {
             switch self {
             case .appendOnly, .noTruncate, .permanentNames, .noFallocate, .auditNamespace: true
-            case .noSpecialFiles, .frozenAttributes, .noExtendedAttributes: false
+            case .noSpecialFiles, .frozenAttributes, .noExtendedAttributes, .retired, .renameFlags: false
             }
         }
     }
@@ -75,6 +86,15 @@ enum MountRules {
     /// symlink, mknod (only regular files and directories exist).
     static let namespaceChange: Int32 = EPERM
 
+    /// A write to a retired file (history mode).
+    static let retiredWrite: Int32 = EPERM
+
+    /// The flags a history rename records: RENAME_NOREPLACE (linux/fs.h).
+    /// RENAME_EXCHANGE (2) and RENAME_WHITEOUT (4), and any other, are
+    /// refused with `renameFlagsRefused`.
+    static let renameNoReplace: UInt32 = 1
+    static let renameFlagsRefused: Int32 = EINVAL
+
     /// fallocate would reserve or punch ranges the append path does not own.
     static let fallocate: Int32 = EOPNOTSUPP
 
@@ -91,9 +111,12 @@ enum MountRules {
     }
 
     /// chmod, chown, utimens: allowed when nothing changes (answered without a
-    /// record) or on an empty file or directory (recorded); otherwise EPERM.
-    /// Returns the change to record, `.success(nil)` when there is none.
-    static func checkAttributes(_ node: Subject, _ request: AttributeRequest) -> Result<AttributeChange?, Refusal> {
+    /// record), on an empty file or directory (recorded), and with `history`
+    /// on any file or directory (recorded: the bytes stay, the attributes'
+    /// history is in the chain); otherwise EPERM. Returns the change to
+    /// record, `.success(nil)` when there is none.
+    static func checkAttributes(_ node: Subject, _ request: AttributeRequest,
+                                history: Bool = false) -> Result<AttributeChange?, Refusal> {
         var fields: AttributeChange.Fields = []
         var change = (mode: node.mode, uid: node.uid, gid: node.gid, atime: node.atime, mtime: node.mtime)
         if let m = request.mode, m & 0o7777 != node.mode { fields.insert(.mode); change.mode = m & 0o7777 }
@@ -102,7 +125,7 @@ enum MountRules {
         if let a = request.atime, a != node.atime { fields.insert(.atime); change.atime = a }
         if let t = request.mtime, t != node.mtime { fields.insert(.mtime); change.mtime = t }
         if fields.isEmpty { return .success(nil) }
-        guard node.isEmpty else { return .failure(Refusal(errno: EPERM)) }
+        guard node.isEmpty || history else { return .failure(Refusal(errno: EPERM)) }
         return .success(AttributeChange(fields: fields, mode: change.mode, owner: change.uid, group: change.gid,
                                         atime: change.atime, mtime: change.mtime))
     }

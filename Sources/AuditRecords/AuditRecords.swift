@@ -157,6 +157,9 @@ public struct EventRecord: Codable, Sendable {
     public var witness: String?
     /// The tree size of the checkpoint a witness-* event is about.
     public var checkpoint: UInt64?
+    /// On a mount event: true when the mount runs in history mode (renames
+    /// and removals recorded, docs/MOUNT.md "History mode"); absent otherwise.
+    public var history: Bool?
 
     public init(time: String, timeNs: Int64, event: String, daemon: UInt32, mountpoint: String? = nil, store: String? = nil,
                 policy: String? = nil, policyFile: String? = nil, by: Actor? = nil, error: String? = nil, detail: String? = nil) {

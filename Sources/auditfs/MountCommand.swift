@@ -19,7 +19,9 @@ public struct MountCommand: ParsableCommand {
             dropped if given) and records every denial. Every access is decided by the permission policy (--policy, \
             or -o policy=FILE; without it a built-in policy grants everyone what the mount allows) and \
             recorded under MOUNTPOINT/.audit. SIGHUP or `auditfs policy reload MOUNTPOINT` re-reads the \
-            policy file without unmounting.
+            policy file without unmounting. With --history (-o history) names may be renamed and \
+            removed — each change recorded, every byte kept under MOUNTPOINT/.audit/retired — so that \
+            programs that rotate their own logs work.
             """)
 
     @Argument(help: "The store directory (made with `auditfs init`).")
@@ -51,6 +53,9 @@ public struct MountCommand: ParsableCommand {
     @Option(help: "Decision lines one user may cause per interval; beyond it their decisions are only counted: N or N/SECONDS (default 1000/10). Also -o decision-budget=N[/SECONDS].")
     var decisionBudget: String?
 
+    @Flag(help: "History mode: rename, unlink and rmdir work and are recorded, and nothing is lost — a name removed or replaced moves with its bytes under MOUNTPOINT/.audit/retired; chmod/chown/utimes of files with content are recorded. For programs that rotate their own logs. Needs a format v2 store. Also -o history.")
+    var history = false
+
     @Option(name: .customLong("ready-fd"), help: .hidden)
     var readyFD: Int32?
 
@@ -67,7 +72,7 @@ public struct MountCommand: ParsableCommand {
         do {
             configuration = try MountConfiguration(store: store, mountpoint: mountpoint, options: options, policy: policy,
                                                    checkpoints: numbers, metrics: metrics, reserve: reserve,
-                                                   decisionBudget: decisionBudget)
+                                                   decisionBudget: decisionBudget, history: history)
         } catch {
             Background.say(error.message)
             throw ExitCode(1)
@@ -90,6 +95,7 @@ public struct MountCommand: ParsableCommand {
             if let metrics { args += ["--metrics", metrics] }
             if let reserve { args += ["--reserve", reserve] }
             if let decisionBudget { args += ["--decision-budget", decisionBudget] }
+            if history { args.append("--history") }
             try Background.start(arguments: args)
             return   // the daemon is ready
         }

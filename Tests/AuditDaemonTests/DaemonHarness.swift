@@ -42,8 +42,8 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     /// `policy`: a policy's YAML text; nil: the built-in policy (everyone
-    /// gets what the mount allows).
-    init(policy: String? = nil, checkpointView: CheckpointView = CheckpointView()) throws {
+    /// gets what the mount allows). `history`: the mount's `-o history`.
+    init(policy: String? = nil, checkpointView: CheckpointView = CheckpointView(), history: Bool = false) throws {
         var template = Array("/tmp/auditfs-daemon-test.XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw StoreError.io("mkdtemp: \(errno)") }
         directory = String(cString: made)
@@ -60,7 +60,8 @@ final class DaemonHarness: @unchecked Sendable {
         metrics = MountMetrics()
         let log = try AuditLog(store: store)
         authorizer = Authorizer(log: log, policy: loaded, metrics: metrics)
-        fs = AuditFileSystem(store: store, authorizer: authorizer, checkpointView: checkpointView, onReady: {})
+        fs = AuditFileSystem(store: store, authorizer: authorizer, checkpointView: checkpointView, history: history,
+                             onReady: {})
         // A directory everyone may write in (a store's root is root's, 0755), made as by `auditfs` offline: no decision.
         try store.create(Self.work, kind: .directory, mode: 0o777, owner: 0, group: 0, by: .current())
     }

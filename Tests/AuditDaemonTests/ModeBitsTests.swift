@@ -96,4 +96,24 @@ import Testing
         #expect(Authorizer.octal(0o2775) == "2775")
         #expect(Authorizer.octal(0o100644) == "0644")
     }
+
+    /// may_delete: w on the directory, then the sticky bit (owner of the node or the directory, or root).
+    @Test func removingANameNeedsWriteOnTheDirectoryAndInAStickyOneOwnership() {
+        let file = Self.node(0o644, uid: 10)
+        let open = Self.node(0o777, uid: 30, dir: true)
+        let sticky = Self.node(0o1777, uid: 30, dir: true)
+        #expect(ModeBits.checkRemove(file, from: open, Self.who(11, 99)) == nil)
+        #expect(ModeBits.checkRemove(file, from: Self.node(0o755, uid: 30, dir: true), Self.who(11, 99))
+            == ModeBits.Refusal(errno: EACCES, needed: "w"))
+        // The file's own bits do not matter: a 0444 file in a writable directory is removable.
+        #expect(ModeBits.checkRemove(Self.node(0o444, uid: 10), from: open, Self.who(11, 99)) == nil)
+        #expect(ModeBits.checkRemove(file, from: sticky, Self.who(10, 99)) == nil)   // the file's owner
+        #expect(ModeBits.checkRemove(file, from: sticky, Self.who(30, 99)) == nil)   // the directory's owner
+        #expect(ModeBits.checkRemove(file, from: sticky, Self.who(0, 0)) == nil)     // root
+        #expect(ModeBits.checkRemove(file, from: sticky, Self.who(11, 99))
+            == ModeBits.Refusal(errno: EPERM, needed: "owner (sticky directory)"))
+        // Write is asked first: a sticky directory the caller cannot write is EACCES.
+        #expect(ModeBits.checkRemove(file, from: Self.node(0o1755, uid: 30, dir: true), Self.who(11, 99))?.errno == EACCES)
+        #expect(ModeBits.checkRemove(file, from: Self.node(0o555, uid: 30, dir: true), Self.who(0, 0)) == nil)
+    }
 }

@@ -50,6 +50,31 @@ import Testing
         #expect(Self.problem([option]) == message)
     }
 
+    @Test func historyIsOffByDefaultAndOnByEitherSwitch() throws {
+        #expect(try Self.parse([]).history == false)
+        let o = try Self.parse(["ro,history,noatime"])
+        #expect(o.history && o.libfuseOptions == ["ro,noatime"])
+        let flag = try MountConfiguration(store: "/s", mountpoint: "/m", options: [], policy: nil,
+                                          checkpoints: CheckpointSettings(), metrics: nil, reserve: nil,
+                                          decisionBudget: nil, history: true)
+        #expect(flag.history && flag.libfuseOptions.isEmpty)
+    }
+
+    @Test(arguments: ["history=yes", "history=", "history=0"])
+    func historyTakesNoValue(option: String) {
+        #expect(Self.problem([option]) == "-o \(option): history takes no value")
+    }
+
+    /// A v1 store holds no rename records: a history mount of it is one line, before anything is written.
+    @Test func aHistoryMountOfAFormatV1StoreIsRefusedWithOneLine() throws {
+        let history = try Self.parse(["history"])
+        #expect(history.historyProblem(store: "/var/lib/s", formatVersion: 1)
+            == "store '/var/lib/s' is format v1, which records no renames; -o history needs a store made by this "
+            + "auditfs (format v2)")
+        #expect(history.historyProblem(store: "/var/lib/s", formatVersion: 2) == nil)
+        #expect(try Self.parse([]).historyProblem(store: "/var/lib/s", formatVersion: 1) == nil)   // strict: v1 is fine
+    }
+
     @Test func thePolicyGivenTwiceMustBeTheSameFile() throws {
         #expect(try Self.parse(["policy=/a.yaml"], policy: "/a.yaml").policy == .file("/a.yaml"))
         #expect(try Self.parse(["policy=/a.yaml"], policy: "/b.yaml").policy == .conflicting)

@@ -163,6 +163,32 @@ import Testing
         }
     }
 
+    /// History mode's two refusals are routine: a writer that kept its
+    /// descriptor across a rotation, a rename flag a record cannot hold.
+    /// /.audit stays tamper there too.
+    @Test func historyRefusalsAreNotTamperAndAuditNamespaceStillIs() throws {
+        let h = try DaemonHarness(policy: Self.policy.replacingOccurrences(
+            of: "verbs: [create, append, read, list, mkdir]", with: "verbs: [create, append, read, list, mkdir, rename, remove]"),
+            history: true)
+        let who = h.caller(uid: Self.alice)
+        let file = try h.create(who, "/w/app.log")
+        #expect(h.write(who, file.entry.ino, "first\n", at: 0, handle: file.opened.handle) == .success(6))
+        try h.create(who, "/w/other.log")
+        #expect(h.unlink(who, "/w/other.log").failure == nil)
+        #expect(h.rename(who, "/w/app.log", "/w/app.log.1").failure == nil)
+        #expect(h.rename(who, "/w/app.log.1", "/w/x", flags: 2).failure == Errno(EINVAL))
+        try h.create(who, "/w/app.log")
+        #expect(h.rename(who, "/w/app.log", "/w/app.log.1").failure == nil)   // retires the first file
+        #expect(h.write(who, file.entry.ino, "late\n", at: 6, handle: file.opened.handle).failure == Errno(EPERM))
+        #expect(h.decisions().filter(\.tamper).isEmpty)
+        #expect(h.alerts().isEmpty)
+        #expect(Self.sample(h, "auditfs_refusals_total", kind: "retired") == 1)
+        #expect(Self.sample(h, "auditfs_refusals_total", kind: "rename-flags") == 1)
+        #expect(h.rename(who, "/w/app.log.1", "/.audit/x").failure == Errno(EPERM))
+        #expect(Self.sample(h, "auditfs_tamper_attempts_total", kind: "audit-namespace") == 1)
+        #expect(h.alerts().first?.decision?.mountRule == "audit-namespace")
+    }
+
     @Test func routineRefusalsFireNoTamperAlertAndAnOverwriteDoes() throws {
         let (h, ino) = try Self.withLog()
         let routine = Self.attempts.filter { !$0.tamper }

@@ -4,6 +4,7 @@ after each refusal, every user file's bytes unchanged, real programs, concurrent
 kill -9 of the daemon, the lifecycle and every startup error."""
 import ctypes
 import errno
+import json
 import os
 import pathlib
 import re
@@ -18,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import AUDITFS, auditfs, run, tree_digest
+from conftest import AUDITFS, ROOT, auditfs, run, tree_digest
 from mountlib import (TEST_USER, Mount, assert_user_files_unchanged, daemon_pids, ensure_test_user, force_unmount,
                       log_entries, mounted_fstype, user_state, wait_until)
 
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/fu
                                 reason="mount tests need root and /dev/fuse")
 
 libc = ctypes.CDLL("libc.so.6", use_errno=True)
+ROOT_FIXTURES = ROOT / "fixtures"
 
 
 @pytest.fixture
@@ -412,6 +414,162 @@ def test_non_root_writer_blocks_carry_its_uid(mnt):
     write_file(mnt / "users" / "root.log", b"root\n")
     r = run("sh", "-c", f"echo x >> {mnt / 'users' / 'root.log'}", user=TEST_USER)
     assert r.returncode != 0 and "Permission denied" in r.err
+
+
+# ---- history mode (-o history, docs/MOUNT.md "History mode") ------------------------------------
+
+@pytest.fixture
+def hmnt(store):
+    parent = pathlib.Path(tempfile.mkdtemp(prefix="auditfs-test-"))
+    parent.chmod(0o755)
+    m = Mount(store, parent / "mnt", options=["history"])
+    try:
+        yield m
+    finally:
+        m.cleanup()
+        shutil.rmtree(parent)
+    assert auditfs("verify", store).returncode == 0
+
+
+RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
+
+
+def renameat2(old, new, flags):
+    libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if libc.renameat2(-100, os.fsencode(old), -100, os.fsencode(new), flags) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), str(old))
+
+
+def retired(m, original):
+    """The paths under /.audit/retired of the nodes retired from `original` (a mount path), oldest first."""
+    parent = m.path / ".audit" / "retired" / os.path.dirname(original).lstrip("/")
+    name = os.path.basename(original)
+    if not parent.is_dir():
+        return []
+    found = [parent / n for n in os.listdir(parent) if n.startswith(name + "@")]
+    return sorted(found, key=lambda p: int(p.name.rsplit("#", 1)[1]))
+
+
+def decisions(m):
+    out = []
+    for day in sorted((m.path / ".audit" / "decisions").iterdir()):
+        out += [json.loads(line) for line in day.read_text().splitlines()]
+    return out
+
+
+def test_history_rename_keeps_the_file_and_a_replaced_one_is_retired(hmnt):
+    fd = os.open(hmnt / "app.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.write(fd, b"one\n")
+    ino = os.stat(hmnt / "app.log").st_ino
+    os.rename(hmnt / "app.log", hmnt / "app.log.1")
+    assert not (hmnt / "app.log").exists() and os.stat(hmnt / "app.log.1").st_ino == ino
+    os.write(fd, b"two\n")                                  # the writer's descriptor follows the file
+    assert read_file(hmnt / "app.log.1") == b"one\ntwo\n"
+    write_file(hmnt / "app.log", b"new\n")
+    os.rename(hmnt / "app.log", hmnt / "app.log.1")          # a rotation: app.log.1 is replaced
+    assert read_file(hmnt / "app.log.1") == b"new\n"
+    [old] = retired(hmnt, "/app.log.1")
+    assert re.fullmatch(r"app\.log\.1@\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ#\d+", old.name), old.name
+    assert read_file(old) == b"one\ntwo\n" and os.stat(old).st_ino == ino
+    # The descriptor kept on the replaced file: EPERM, nothing stored, a refusal that is not tamper.
+    expect_errno(errno.EPERM, os.write, fd, b"late\n")
+    os.close(fd)
+    assert read_file(old) == b"one\ntwo\n"
+    late = [d for d in decisions(hmnt) if d["verb"] == "write" and d["decision"] == "deny"]
+    assert [(d["mountRule"], d["tamper"]) for d in late] == [("retired", False)], late
+    ops = [(d["verb"], d["path"], d.get("target")) for d in decisions(hmnt) if d["verb"] in ("rename", "remove")]
+    assert ("rename", "/app.log", "/app.log.1") in ops and ("remove", "/app.log.1", "/app.log") in ops, ops
+
+
+def test_history_unlink_rmdir_and_directory_renames(hmnt):
+    write_file(hmnt / "gone.log", b"kept\n")
+    os.unlink(hmnt / "gone.log")
+    assert not (hmnt / "gone.log").exists()
+    [g] = retired(hmnt, "/gone.log")
+    assert read_file(g) == b"kept\n"
+    os.mkdir(hmnt / "empty")
+    os.rmdir(hmnt / "empty")
+    assert not (hmnt / "empty").exists() and len(retired(hmnt, "/empty")) == 1
+    os.makedirs(hmnt / "a" / "sub")
+    write_file(hmnt / "a" / "sub" / "f", b"f\n")
+    refused(hmnt, errno.ENOTEMPTY, os.rmdir, hmnt / "a")
+    refused(hmnt, errno.EISDIR, os.unlink, hmnt / "a")
+    refused(hmnt, errno.EINVAL, os.rename, hmnt / "a", hmnt / "a" / "sub" / "a")
+    os.mkdir(hmnt / "b")
+    os.rename(hmnt / "a", hmnt / "b" / "a")                  # a directory, with what is below it
+    assert read_file(hmnt / "b" / "a" / "sub" / "f") == b"f\n"
+    assert sorted(os.listdir(hmnt.path)) == [".audit", "b"]
+    write_file(hmnt / "x", b"x\n")
+    write_file(hmnt / "y", b"y\n")
+    refused(hmnt, errno.EEXIST, renameat2, hmnt / "x", hmnt / "y", RENAME_NOREPLACE)
+    refused(hmnt, errno.EINVAL, renameat2, hmnt / "x", hmnt / "y", RENAME_EXCHANGE)
+    renameat2(hmnt / "x", hmnt / "z", RENAME_NOREPLACE)
+    assert read_file(hmnt / "z") == b"x\n"
+    flags = [d for d in decisions(hmnt) if d.get("mountRule") == "rename-flags"]
+    assert [(d["path"], d["target"], d["tamper"], d["error"]) for d in flags] == [("/x", "/y", False, "EINVAL")]
+
+
+def test_history_attributes_of_files_with_content_change_and_are_recorded(hmnt):
+    write_file(hmnt / "current", b"line\n")
+    os.chmod(hmnt / "current", 0o744)
+    os.utime(hmnt / "current", ns=(1_000_000_000, 2_000_000_000))
+    st = os.stat(hmnt / "current")
+    assert stat.S_IMODE(st.st_mode) == 0o744 and st.st_mtime_ns == 2_000_000_000
+    assert [e["op"] for e in log_entries(hmnt.store, "/current")] == ["create", "append", "setattr", "setattr"]
+
+
+def test_history_still_refuses_what_would_change_bytes_or_audit_records(hmnt):
+    write_file(hmnt / "f", b"data")
+    write_file(hmnt / "g", b"gone")
+    os.unlink(hmnt / "g")
+    [g] = retired(hmnt, "/g")
+    refused(hmnt, errno.EPERM, os.truncate, hmnt / "f", 1)
+    refused(hmnt, errno.EPERM, os.link, hmnt / "f", hmnt / "hard")
+    refused(hmnt, errno.EPERM, os.symlink, "f", hmnt / "sym")
+    refused(hmnt, errno.EPERM, os.rename, hmnt / ".audit" / "events.jsonl", hmnt / "e")
+    refused(hmnt, errno.EPERM, os.rename, hmnt / "f", hmnt / ".audit" / "f")
+    refused(hmnt, errno.EPERM, os.rename, g, hmnt / "back")
+    refused(hmnt, errno.EPERM, os.unlink, g)
+    refused(hmnt, errno.EPERM, os.unlink, hmnt / ".audit" / "events.jsonl")
+    expect_errno(errno.EPERM, write_file, g, b"more")
+    assert read_file(g) == b"gone"
+    audit = [d for d in decisions(hmnt) if d.get("mountRule") == "audit-namespace"]
+    assert audit and all(d["tamper"] for d in audit)
+
+
+def test_history_sticky_directory_and_mode_bits(hmnt):
+    uid, gid = ensure_test_user()
+    os.mkdir(hmnt / "tmp")
+    os.chmod(hmnt / "tmp", 0o1777)
+    write_file(hmnt / "tmp" / "root.log", b"root\n")
+    before = user_state(hmnt.store)
+    r = run("sh", "-c", f"rm -f {hmnt / 'tmp' / 'root.log'}; mv {hmnt / 'tmp' / 'root.log'} {hmnt / 'tmp' / 'x'}",
+            user=TEST_USER)
+    assert r.returncode != 0 and "Operation not permitted" in r.err, r.err
+    assert_user_files_unchanged(hmnt.store, before, "a user's rm and mv in a sticky directory")
+    sticky = [d for d in decisions(hmnt) if d.get("needed") == "owner (sticky directory)"]
+    assert {d["verb"] for d in sticky} == {"unlink", "rename"} and all(d["uid"] == uid for d in sticky)
+    # Its own file, it may rotate.
+    r = run("sh", "-c", f"echo a >> {hmnt / 'tmp' / 'u.log'} && mv {hmnt / 'tmp' / 'u.log'} {hmnt / 'tmp' / 'u.log.1'}"
+            f" && rm {hmnt / 'tmp' / 'u.log.1'}", user=TEST_USER)
+    assert r.returncode == 0, r.err
+    assert [e["uid"] for e in log_entries(hmnt.store) if e["op"] == "rename"][-2:] == [uid, uid]
+
+
+def test_error_history_on_a_strict_only_store_is_one_line(tmp_path):
+    v1 = ROOT_FIXTURES / "golden-v1" / "store"
+    if not v1.is_dir() or "auditfs-store v1" not in (v1 / "auditfs-store").read_text():
+        pytest.skip("no v1 store fixture")
+    store = tmp_path / "v1"
+    shutil.copytree(v1, store)
+    mp = tmp_path / "mnt"
+    mp.mkdir()
+    r = auditfs("mount", store, mp, "-o", "history", timeout=60)
+    assert r.returncode == 1
+    assert r.err.strip().endswith(f"store '{store}' is format v1, which records no renames; -o history needs a store "
+                                  "made by this auditfs (format v2)"), r.err
+    assert len(r.err.strip().splitlines()) == 1 and mounted_fstype(mp) is None
 
 
 # ---- concurrency --------------------------------------------------------------------------------
