@@ -173,6 +173,26 @@ import Testing
         #expect(h.rename(alice, "/w/d", "/w/d2").failure == nil)   // same directory: its ".." stays
     }
 
+    /// The kernel may still hold a moved name in its cache for a second
+    /// (docs/MOUNT.md "History mode"), so every check by path reads the
+    /// ancestors as they are now: a file moved under a directory bob may not
+    /// search is closed to bob's open, access and opendir at once, by inode.
+    @Test func aNameMovedUnderADirectoryOthersCannotSearchIsClosedToThemAtOnce() throws {
+        let h = try DaemonHarness(history: true)
+        let bob = h.caller(uid: Self.bob)
+        try h.mkdir(h.root, "/w/open")
+        try h.mkdir(h.root, "/w/open/sub")
+        let (ino, _) = try h.file(h.root, "/w/open/sub/f", "f\n")
+        let sub = try #require(h.ino("/w/open/sub"))
+        #expect(h.fs.open(bob, ino: ino, flags: O_RDONLY).failure == nil)
+        try h.mkdir(h.root, "/w/private", mode: 0o700)
+        #expect(h.rename(h.root, "/w/open/sub", "/w/private/sub").failure == nil)
+        #expect(h.fs.open(bob, ino: ino, flags: O_RDONLY).failure == Errno(EACCES))
+        #expect(h.fs.access(bob, ino: ino, mask: R_OK).failure == Errno(EACCES))
+        #expect(h.fs.opendir(bob, ino: sub, flags: 0).failure == Errno(EACCES))
+        #expect(h.decisions("open", "/w/private/sub/f").first?.modePath == "/w/private")
+    }
+
     // MARK: Without history
 
     @Test func withoutHistoryTheSameCallsAreRefusedAsTamperAndAttributesStayFrozen() throws {
