@@ -261,7 +261,7 @@ struct IndexComparison {
                 guard let m = snapshot.node(id) else { note("file \(id) missing"); continue }
                 if !n.path.sameBytes(as: m.path) || n.kind != m.kind || n.size != m.size || n.mode != m.mode || n.uid != m.uid || n.gid != m.gid
                     || n.lastHash != m.lastHash || n.mtime != m.mtime || n.atime != m.atime || n.ctime != m.ctime
-                    || n.parent != m.parent || n.isRetired != m.isRetired || m.blocks.count != (blocksSeen[id] ?? 0) {
+                    || n.parent != m.parent || n.isRetired != m.isRetired || n.isRenamed != m.isRenamed || m.blocks.count != (blocksSeen[id] ?? 0) {
                     note("attributes of \(n.path)")
                 }
             }

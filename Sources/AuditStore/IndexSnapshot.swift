@@ -14,6 +14,7 @@ enum IndexSnapshot {
     /// A node's flags byte (FORMAT.md "Index snapshot").
     enum NodeFlags {
         static let retired: UInt8 = 1
+        static let renamed: UInt8 = 2
     }
 
     /// Where the snapshot ends in the segments.
@@ -78,7 +79,7 @@ enum IndexSnapshot {
         var first: UInt64 = 0
         for n in nodes {
             let path = Array(n.path.utf8)
-            w.u64(n.id); w.u64(n.parent); w.u8(n.kind.rawValue); w.u8(n.isRetired ? NodeFlags.retired : 0); w.u16(UInt16(path.count))
+            w.u64(n.id); w.u64(n.parent); w.u8(n.kind.rawValue); w.u8((n.isRetired ? NodeFlags.retired : 0) | (n.isRenamed ? NodeFlags.renamed : 0)); w.u16(UInt16(path.count))
             w.u32(n.mode); w.u32(n.uid); w.u32(n.gid)
             w.u64(n.size); w.i64(n.ctime); w.i64(n.mtime); w.i64(n.atime)
             w.hash(n.lastHash)
@@ -177,7 +178,7 @@ enum IndexSnapshot {
                 let id = try r.u64(), parent = try r.u64()
                 guard let kind = NodeKind(rawValue: try r.u8()) else { throw Invalid(reason: "bad node kind") }
                 let flags = try r.u8()
-                guard flags & ~NodeFlags.retired == 0 else { throw Invalid(reason: "bad node flags") }
+                guard flags & ~(NodeFlags.retired | NodeFlags.renamed) == 0 else { throw Invalid(reason: "bad node flags") }
                 let pathLength = Int(try r.u16())
                 let mode = try r.u32(), uid = try r.u32(), gid = try r.u32()
                 let size = try r.u64(), ctime = try r.i64(), mtime = try r.i64(), atime = try r.i64()
@@ -187,6 +188,7 @@ enum IndexSnapshot {
                 let node = Namespace.Node(id: id, kind: kind, path: path, parent: parent, mode: mode, uid: uid, gid: gid, time: ctime, hash: h)
                 node.size = size; node.mtime = mtime; node.atime = atime
                 node.isRetired = flags & NodeFlags.retired != 0
+                node.isRenamed = flags & NodeFlags.renamed != 0
                 nodes[id] = node
                 ranges.append((node, first, count))
             }

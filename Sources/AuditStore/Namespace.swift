@@ -24,6 +24,9 @@ public final class Namespace: @unchecked Sendable {
         /// Moved into /.audit/retired by an unlink, rmdir or replacing
         /// rename: no record may name it, or create in it, again.
         public internal(set) var isRetired = false
+        /// Some rename record (of any reason) names it: its first name is not
+        /// its only one (a proof bundle then carries its renames).
+        public internal(set) var isRenamed = false
         /// The directory's entries by name, bytewise (`ByteString`: names
         /// equal only by canonical equivalence are two entries).
         public private(set) var children: [ByteString: UInt64] = [:]
@@ -104,14 +107,15 @@ public final class Namespace: @unchecked Sendable {
         self.nextSeq = nextSeq
         self.lastHash = lastHash
         self.lastTime = lastTime
-        guard let root = nodes[Namespace.rootID], root.isDirectory, root.path.sameBytes(as: "/"), !root.isRetired else {
+        guard let root = nodes[Namespace.rootID], root.isDirectory, root.path.sameBytes(as: "/"), !root.isRetired, !root.isRenamed else {
             throw InconsistentRestore()
         }
         for id in nodes.keys.sorted() where id != Namespace.rootID {
             let node = nodes[id]!
             guard let parent = nodes[node.parent], parent.isDirectory, !parent.isRetired, node.id <= nextSeq,
                   StorePath.isValid(node.path), node.path.sameBytes(as: StorePath.join(parent.path, node.name)),
-                  version >= Format.renameVersion || (parent.id < node.id && !node.isRetired),
+                  version >= Format.renameVersion || (parent.id < node.id && !node.isRenamed),
+                  node.isRenamed || !node.isRetired,
                   parent.addChild(node.name, id: node.id, isDirectory: node.isDirectory) else { throw InconsistentRestore() }
         }
     }
@@ -290,6 +294,7 @@ public final class Namespace: @unchecked Sendable {
             node.parent = newParent.id
             relocate(node, to: change.to)
             if change.reason.retires { node.isRetired = true }
+            node.isRenamed = true
             node.lastHash = hash
         }
         nextSeq += 1

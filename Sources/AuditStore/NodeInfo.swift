@@ -19,6 +19,8 @@ public struct NodeInfo: Equatable, Sendable {
     /// Retired (format v2): unlinked, removed or replaced by a rename, and
     /// now below /.audit/retired; it takes no more records.
     public var isRetired: Bool
+    /// Some rename record names it (its first name is not its only one).
+    public var isRenamed: Bool
 
     public var isDirectory: Bool { kind == .directory }
     public var name: String { path.sameBytes(as: "/") ? "/" : StorePath.name(of: path) }
@@ -28,5 +30,6 @@ public struct NodeInfo: Equatable, Sendable {
         size = n.size; ctime = n.ctime; mtime = n.mtime; atime = n.atime; childCount = n.children.count
         subdirectoryCount = n.subdirectoryCount
         isRetired = n.isRetired
+        isRenamed = n.isRenamed
     }
 }

@@ -63,6 +63,10 @@ public struct ProofBundle: Codable, Sendable {
         case epochBinding(EpochBinding.Violation)
         case firstRecordNotCreate(path: String)
         case notAnAppend(seq: UInt64, path: String)
+        /// The file's records (its creation and renames) leave it at another name.
+        case nameNotReached(path: String, found: String)
+        /// A rename in the bundle does not start from the name the file had.
+        case renameSource(seq: UInt64, expected: String, found: String)
         case gap(seq: UInt64, offset: UInt64, expected: UInt64)
         case offsetOverflow(seq: UInt64, offset: UInt64)
         case coverage(covered: UInt64, range: UInt64)
@@ -92,7 +96,9 @@ public struct ProofBundle: Codable, Sendable {
                 "record \(seq): the payload does not match its digest (the header says \(expectedLength) bytes of digest \(expected.hex), the bundle holds \(length) bytes of digest \(calculated.hex))"
             case let .epochBinding(v): v.description
             case let .firstRecordNotCreate(path): "the first record does not create \(path)"
-            case let .notAnAppend(seq, path): "record \(seq) is not an append to \(path)"
+            case let .notAnAppend(seq, path): "record \(seq) is not an append to \(path), or a rename of it, in sequence order"
+            case let .nameNotReached(path, found): "the bundle's records leave the file at '\(found)', not '\(path)'"
+            case let .renameSource(seq, expected, found): "record \(seq) renames '\(found)', but the file was '\(expected)' then"
             case let .gap(seq, offset, expected): "record \(seq) at offset \(offset), expected \(expected): a gap"
             case let .offsetOverflow(seq, offset): "record \(seq): offset \(offset) + length passes 2^64"
             case let .coverage(covered, range): "the records cover \(covered) bytes, the range \(range)"
@@ -116,6 +122,19 @@ public struct ProofBundle: Codable, Sendable {
         var seqs: [UInt64] = [node.id - 1]
         for block in store.blockRefs(of: node.id) where block.fileOffset < b && block.fileOffset + UInt64(block.length) > a {
             seqs.append(block.seq)
+        }
+        if node.isRenamed {
+            // Its renames lead from the name it was created under to `path`:
+            // read from every record after its creation (a file renamed is
+            // rare, and prove is no hot path).
+            let size = store.treeHead.size
+            var seq = node.id
+            while seq < size {
+                let r = try store.record(seq).record
+                if r.file == node.id, r.kind == .rename { seqs.append(seq) }
+                seq += 1
+            }
+            seqs.sort()
         }
         let needed = seqs.max()! + 1
         let notes = try store.blocks(of: AuditPaths.checkpoints).map { String(decoding: $0, as: UTF8.self) }
@@ -212,15 +231,25 @@ public struct ProofBundle: Codable, Sendable {
                                           nextCertifiedAt: nextCertifiedAt, newestRecord: decoded.map(\.0.time).max()) {
             throw Failure.epochBinding(v)
         }
-        // The first record creates the file; the others append to it, contiguously.
-        guard case let .create(p, _, _, _) = decoded[0].0.body, decoded[0].0.kind == .file, p.sameBytes(as: path), first.seq == decoded[0].0.seq else {
+        // The first record creates the file; the others, in sequence order,
+        // rename it (from the name it has to the next, ending at `path`) or
+        // append to it, contiguously.
+        guard case var .create(name, _, _, _) = decoded[0].0.body, decoded[0].0.kind == .file, first.seq == decoded[0].0.seq else {
             throw Failure.firstRecordNotCreate(path: path)
         }
         let file = Record.fileID(createdBy: first.seq)
         var bytes: [UInt8] = []
         var writers: Proven = Proven(path: path, start: start, end: end, bytes: [], writers: [], checkpoint: c, epoch: signing)
         var expected: UInt64?
+        var previous = first.seq
         for (record, payload) in decoded.dropFirst() {
+            guard record.seq > previous else { throw Failure.notAnAppend(seq: record.seq, path: path) }
+            previous = record.seq
+            if record.file == file, case let .rename(change) = record.body {
+                guard change.from.sameBytes(as: name) else { throw Failure.renameSource(seq: record.seq, expected: name, found: change.from) }
+                name = change.to
+                continue
+            }
             guard record.file == file, case let .append(offset) = record.body else { throw Failure.notAnAppend(seq: record.seq, path: path) }
             if let expected, offset != expected { throw Failure.gap(seq: record.seq, offset: offset, expected: expected) }
             let (blockEnd, overflow) = offset.addingReportingOverflow(record.payloadLength)
@@ -230,6 +259,7 @@ public struct ProofBundle: Codable, Sendable {
             if lo < hi { bytes += payload[Int(lo - offset)..<Int(hi - offset)] }
             writers.writers.append((record.seq, record.time, record.writer.uid, record.writer.gid, record.writer.pid, record.writer.command, offset, record.payloadLength))
         }
+        guard name.sameBytes(as: path) else { throw Failure.nameNotReached(path: path, found: name) }
         guard UInt64(bytes.count) == end - start else { throw Failure.coverage(covered: UInt64(bytes.count), range: end - start) }
         writers.bytes = bytes
         return writers

@@ -1,4 +1,4 @@
-/// One record of the store (FORMAT.md "Header" and "Bodies"). Records are
+/// One record of the store (FORMAT.md "Header", its bodies). Records are
 /// appended once and never rewritten.
 public struct Record: Equatable, Sendable {
     public enum Kind: UInt8, Sendable, CaseIterable {
@@ -148,7 +148,7 @@ public struct Record: Equatable, Sendable {
 }
 
 /// Why a node left its name: the `reason` of a rename record (FORMAT.md
-/// "Bodies"). Every reason but `rename` retires the node: its new path is
+/// "Header"). Every reason but `rename` retires the node: its new path is
 /// under /.audit/retired and it takes no record after it.
 public enum RenameReason: UInt8, Sendable, CaseIterable, Codable {
     /// rename(2): a new name, outside /.audit.

@@ -241,4 +241,38 @@ import Testing
         refused("wrong-verifier-format") { $0.format = "auditfs-bundle/v0" }
         #expect(throws: (any Error).self) { try bundle.verify(with: try Self.signedStore(tmp.path + "/o").1) }
     }
+
+    /// A renamed, then retired file (history mode) is proven under its
+    /// retired name: the bundle carries its renames, and the verifier
+    /// follows them from the name it was created under.
+    @Test func bundlesOfARenamedAndRetiredFileFollowItsNames() throws {
+        let tmp = TempDir()
+        let (s, verifier) = try Self.signedStore(tmp.path + "/s")
+        let c = try Self.checkpointer(s, epochLength: 0)
+        try Self.write(s, "/a.log", ["alpha", "beta"])
+        let a = try #require(s.lookup("/a.log"))
+        try s.rename(parent: Namespace.rootID, name: "a.log", newParent: Namespace.rootID, newName: "a.log.1", by: .current())
+        try Self.write(s, "/a.log.1", ["gamma"])
+        let retired = try s.retire(parent: Namespace.rootID, name: "a.log.1", directory: false, by: .current())
+        try c.issue()
+        let bundle = try ProofBundle.make(store: s, path: retired.path, start: nil, end: nil)
+        #expect(bundle.records.count == 6)   // create, 3 appends, 2 renames
+        let proven = try bundle.verify(with: verifier)
+        #expect(String(decoding: proven.bytes, as: UTF8.self) == "alpha\nbeta\ngamma\n" && retired.id == a.id)
+        s.close()
+        let renames = bundle.records.indices.filter { i in
+            let h = Array(Data(base64Encoded: bundle.records[i].header)!)
+            return (try? h.withUnsafeBytes { try Record.decodeHeader($0) })?.kind == .rename
+        }
+        #expect(renames.count == 2)
+        func refused(_ name: String, _ mutate: (inout ProofBundle) -> Void) {
+            var b = bundle
+            mutate(&b)
+            #expect(throws: (any Error).self, "\(name) verified") { try b.verify(with: verifier) }
+        }
+        refused("last-rename-dropped") { $0.records.remove(at: renames[1]) }
+        refused("first-rename-dropped") { $0.records.remove(at: renames[0]) }
+        refused("renames-swapped") { $0.records.swapAt(renames[0], renames[1]) }
+        refused("path-is-the-first-name") { $0.path = "/a.log" }
+    }
 }

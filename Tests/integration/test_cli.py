@@ -187,7 +187,7 @@ def test_crash_loop_loses_no_synced_record(store, tmp_path):
 
 def test_log_follows_a_file_across_its_names(tmp_path):
     """`auditfs log PATH` on the golden store (fixtures/golden: renames and
-    retirements, FORMAT.md "Bodies"): every file that ever bore PATH, with
+    retirements, FORMAT.md "Header"): every file that ever bore PATH, with
     all its records under every name it had."""
     import shutil
     from conftest import ROOT
