@@ -67,6 +67,12 @@ public struct Daemon: Sendable {
             readiness.note(note)
             if announce { Log.note(note) }
         }
+        // History mode needs rename records, which a v1 store cannot hold: refused before the store is
+        // opened for writing (which may cut a torn tail), and again from the store opened (below).
+        if let identity = try? StoreDirectory(storePathGiven).readIdentity(),
+           let problem = configuration.historyProblem(store: storePathGiven, formatVersion: identity.version) {
+            throw MountError(problem)
+        }
         let s: Store
         do {
             s = try Store.open(at: storePathGiven, mode: .readWrite, options: storeOptions)
@@ -75,7 +81,6 @@ public struct Daemon: Sendable {
             throw MountError(error.description)
         }
         defer { s.close() }
-        // History mode needs rename records, which a v1 store cannot hold: refused before anything is written.
         if let problem = configuration.historyProblem(store: s.path, formatVersion: s.formatVersion) {
             throw MountError(problem)
         }

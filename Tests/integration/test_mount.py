@@ -565,11 +565,13 @@ def test_error_history_on_a_strict_only_store_is_one_line(tmp_path):
     shutil.copytree(v1, store)
     mp = tmp_path / "mnt"
     mp.mkdir()
+    before = tree_digest(store)
     r = auditfs("mount", store, mp, "-o", "history", timeout=60)
     assert r.returncode == 1
     assert r.err.strip().endswith(f"store '{store}' is format v1, which records no renames; -o history needs a store "
                                   "made by this auditfs (format v2)"), r.err
     assert len(r.err.strip().splitlines()) == 1 and mounted_fstype(mp) is None
+    assert tree_digest(store) == before, "the refused mount touched the store"
 
 
 # ---- concurrency --------------------------------------------------------------------------------
