@@ -66,7 +66,8 @@ extension AuditFileSystem {
         let audit = Store.isAuditPath(path) || (operation != "symlink" && target.map(Store.isAuditPath) == true)
         let newNode = operation == "symlink" || operation == "mknod"
         return Errno(authorizer.refuse(context, operation, path, target: target,
-                                       rule: audit ? .auditNamespace : newNode ? .noSpecialFiles : .permanentNames,
+                                       rule: audit ? .auditNamespace : newNode ? .noSpecialFiles
+                                           : operation == "link" ? .noHardLinks : .permanentNames,
                                        errno: MountRules.namespaceChange))
     }
 

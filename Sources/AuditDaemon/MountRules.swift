@@ -16,8 +16,12 @@ enum MountRules {
         case appendOnly = "append-only"
         /// O_TRUNC, truncate, ftruncate to another size.
         case noTruncate = "no-truncate"
-        /// unlink, rmdir, rename (without -o history), link.
+        /// unlink, rmdir, rename (without -o history).
         case permanentNames = "permanent-names"
+        /// link, in every mode: a node has one name. A second name hides
+        /// and changes nothing stored (multilog retries its link every five
+        /// seconds: docs/SERVERS.md "Rotation").
+        case noHardLinks = "no-hard-links"
         /// symlink, mknod: only regular files and directories exist.
         case noSpecialFiles = "no-special-files"
         /// chmod, chown, utimens that would change a non-empty file or
@@ -40,11 +44,11 @@ enum MountRules {
         /// Tamper: an attempt to change or remove bytes already written —
         /// overwrite, truncate, fallocate (it would punch, zero, shift or
         /// invent ranges), a namespace change that would hide or replace
-        /// stored bytes (unlink, rmdir, rename, link without -o history),
+        /// stored bytes (unlink, rmdir, rename without -o history),
         /// anything under /.audit. Not tamper: a refused change that touches
         /// no stored byte and hides none — metadata (chmod, chown, utimens),
-        /// extended attributes, a new symlink or device node (a new name
-        /// only; an existing name is EEXIST before the daemon hears of it),
+        /// extended attributes, a new symlink, device node or hard link (a new
+        /// name only; an existing name is EEXIST before the daemon hears of it),
         /// an append to a retired file (a writer that kept its descriptor
         /// across a rotation: nothing stored changes), a rename flag history
         /// mode cannot record. Those are what cp, install, sed, vim,
@@ -52,7 +56,7 @@ enum MountRules {
         var isTamper: Bool {
             switch self {
             case .appendOnly, .noTruncate, .permanentNames, .noFallocate, .auditNamespace: true
-            case .noSpecialFiles, .frozenAttributes, .noExtendedAttributes, .retired, .renameFlags: false
+            case .noSpecialFiles, .noHardLinks, .frozenAttributes, .noExtendedAttributes, .retired, .renameFlags: false
             }
         }
     }

@@ -253,7 +253,7 @@ import Testing
         let plain = try h.fs.open(alice, ino: ino, flags: O_WRONLY).get()
         #expect(h.write(alice, ino, "X", at: 0, handle: plain.handle).failure == Errno(EPERM))
         #expect(h.historyState() == before)
-        #expect(h.decisions("link", "/w/app.log").first?.mountRule == "permanent-names")
+        #expect(h.decisions("link", "/w/app.log").first?.mountRule == "no-hard-links")
         #expect(h.decisions("write", "/w/app.log").first?.mountRule == "append-only")
     }
 

@@ -8,7 +8,7 @@ import Testing
 /// Tamper means tamper (docs/POLICY.md "Tamper and refusals"): a refusal is
 /// recorded with `tamper: true` only when it was an attempt to change or
 /// remove bytes already written — overwrite, truncate, fallocate, unlink,
-/// rmdir, rename, link, anything under /.audit. A refused chmod, chown or
+/// rmdir, rename (without history), anything under /.audit. A refused chmod, chown or
 /// utimens of a non-empty file, an extended attribute, a symlink or mknod
 /// change no stored byte: they are refusals with `tamper: false`, counted
 /// in auditfs_refusals_total, and a `tamper` alert rule does not fire on
@@ -75,7 +75,7 @@ import Testing
             return h.fs.rename(h.caller(uid: alice), parent: parent, name: name, newParent: parent,
                                newName: Array("app.log.1".utf8), flags: 0).failure
         },
-        Attempt(verb: "link", path: "/w/app.log", rule: "permanent-names", tamper: true, errno: EPERM) { h, ino in
+        Attempt(verb: "link", path: "/w/app.log", rule: "no-hard-links", tamper: false, errno: EPERM) { h, ino in
             let (parent, _) = h.split("/w/app.log")
             return h.fs.link(h.caller(uid: alice), ino: ino, newParent: parent, newName: Array("again".utf8)).failure
         },

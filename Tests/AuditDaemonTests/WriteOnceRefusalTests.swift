@@ -125,10 +125,13 @@ import Testing
             == Errno(EPERM))
         #expect(h.snapshot() == before)
         #expect(try h.contents("/w/app.log") == Array("first\n".utf8))
-        for (verb, path) in [("unlink", "/w/app.log"), ("rmdir", "/w/dir"), ("rename", "/w/app.log"), ("link", "/w/app.log")] {
+        for (verb, path) in [("unlink", "/w/app.log"), ("rmdir", "/w/dir"), ("rename", "/w/app.log")] {
             let r = Self.refusal(h, verb, path)
             #expect(r?.mountRule == "permanent-names" && r?.tamper == true, "\(verb) \(path)")
         }
+        // A second name hides nothing: a refusal, not tamper.
+        let link = Self.refusal(h, "link", "/w/app.log")
+        #expect(link?.mountRule == "no-hard-links" && link?.tamper == false)
         // A new symlink or device node changes no stored byte: a refusal, not tamper.
         for (verb, path) in [("symlink", "/w/sym"), ("mknod", "/w/fifo")] {
             let r = Self.refusal(h, verb, path)

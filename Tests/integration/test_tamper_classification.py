@@ -64,16 +64,19 @@ def test_routine_refusals_raise_no_tamper_alert_but_overwrite_truncate_rm_mv_fal
         assert run("chown", "1:1", log, timeout=60).returncode != 0
         assert run("ln", "-s", "app.log", m.path / "ok" / "current", timeout=60).returncode != 0
         assert run("mkfifo", m.path / "ok" / "pipe", timeout=60).returncode != 0
+        assert run("ln", log, m.path / "ok" / "second-name", timeout=60).returncode != 0   # multilog's rotation
         routine = refusals(m)
         kinds = {(d["verb"], d["mountRule"]) for d in routine}
         assert {("setxattr", "no-xattr"), ("chmod", "frozen-attributes"), ("utimens", "frozen-attributes"),
-                ("chown", "frozen-attributes"), ("symlink", "no-special-files"), ("mknod", "no-special-files")} <= kinds, kinds
-        assert {d["mountRule"] for d in routine} <= {"no-xattr", "frozen-attributes", "no-special-files"}, routine
+                ("chown", "frozen-attributes"), ("symlink", "no-special-files"), ("mknod", "no-special-files"),
+                ("link", "no-hard-links")} <= kinds, kinds
+        assert {d["mountRule"] for d in routine} <= {"no-xattr", "frozen-attributes", "no-special-files", "no-hard-links"}, routine
         assert not [d for d in routine if d["tamper"]], routine
         s = scrape(port)
         assert value(s, "auditfs_refusals_total", kind="no-xattr") >= 1
         assert value(s, "auditfs_refusals_total", kind="frozen-attributes") >= 3
         assert value(s, "auditfs_refusals_total", kind="no-special-files") == 2
+        assert value(s, "auditfs_refusals_total", kind="no-hard-links") == 1
         assert all(value(s, "auditfs_tamper_attempts_total", kind=k) == 0
                    for k in ("append-only", "no-truncate", "permanent-names", "no-fallocate", "audit-namespace"))
 
