@@ -75,7 +75,9 @@ def test_sleeping_witness_cannot_stall_fsync(signed, tmp_path):
     try:
         first = threading.Thread(target=write_and_fsync, args=(m / "first.log", b"one\n"), daemon=True)
         first.start()
-        wait_until(lambda: (spool / "started").exists(), timeout=60, what="the witness to get the first checkpoint")
+        # The shell creates the file for `>>` before echo writes the pid into it: wait for the line.
+        wait_until(lambda: (spool / "started").exists() and (spool / "started").read_text().endswith("\n"), timeout=60,
+                   what="the witness to get the first checkpoint")
         pid = int((spool / "started").read_text().split()[0])
         # Ten writers fsync at once while the witness sleeps.
         writers = [threading.Thread(target=write_and_fsync, args=(m / f"w{i}.log", f"line {i}\n".encode()), daemon=True)
