@@ -7,6 +7,7 @@ struct AuditFSCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "auditfs-check",
         abstract: "Verify and read an auditfs store offline.",
+        version: AuditFSVersion.string,
         subcommands: StoreCommands.readOnly)
 }
 

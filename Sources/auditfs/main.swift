@@ -6,6 +6,7 @@ struct AuditFS: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "auditfs",
         abstract: "Write-once audit storage: create and append, never change or remove.",
+        version: AuditFSVersion.string,
         subcommands: StoreCommands.all + [MountCommand.self])
 }
 
