@@ -82,6 +82,7 @@ def test_install_and_uninstall_are_idempotent_and_keep_stores(tmp_path):
     for _ in range(2):
         r = run(INSTALL, "--bin", AUDITFS, env=env)
         assert r.returncode == 0 and r.err == "", r.err
+        assert "note: this auditfs needs the Swift toolchain's libraries" in r.out, "the debug build is not static"
         digests.append(tree_digest(root))
     assert digests[0] == digests[1], "a second install changes nothing"
     for rel, mode in INSTALLED.items():
