@@ -5,6 +5,7 @@ import PackageDescription
 //   AuditPlumbing — what every target shares and none owns: byte strings, clocks and times, mountinfo,
 //                 Unix socket addresses, atomic file writes, the one-line error. Foundation/Glibc only.
 //   AuditStore  — the store: on-disk format, Merkle tree, index, checker. No libfuse.
+//   CAuditStoreShim — C for the store: one-shot SHA-256 through the BoringSSL that swift-crypto links.
 //   AuditPolicy — the permission policy: YAML (Yams), globs, decisions. No libfuse.
 //   AuditWitness — witness delivery (directory, command) on queues off the FUSE threads; child commands.
 //   AuditCLI    — the subcommands that work on a store without FUSE.
@@ -35,9 +36,11 @@ let package = Package(
         .target(name: "AuditPlumbing"),
         .target(
             name: "AuditStore",
-            dependencies: ["AuditPlumbing", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["AuditPlumbing", "CAuditStoreShim", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["FORMAT.md"]
         ),
+        // C for the store: SHA-256 through the BoringSSL swift-crypto links, without a context object per call.
+        .target(name: "CAuditStoreShim", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "AuditPolicy",
             dependencies: [
@@ -100,7 +103,7 @@ let package = Package(
         // The commands run in-process: a failing command throws and its defers run.
         .testTarget(name: "AuditCLITests", dependencies: ["AuditCLI", "AuditPlumbing", "AuditStore",
                                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "AuditPolicyTests", dependencies: ["AuditPolicy", "AuditPlumbing"]),
+        .testTarget(name: "AuditPolicyTests", dependencies: ["AuditPolicy", "AuditPlumbing", "AuditStore"]),
         .testTarget(name: "AuditWitnessTests", dependencies: ["AuditWitness", "AuditStore", "AuditPlumbing"]),
         .testTarget(name: "AuditRecordsTests", dependencies: ["AuditRecords", "AuditStore", "AuditPlumbing"]),
         .testTarget(name: "AuditQueryTests", dependencies: ["AuditQuery", "AuditStore", "AuditRecords", "AuditPlumbing"]),

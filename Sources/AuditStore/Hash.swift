@@ -1,4 +1,5 @@
 import AuditPlumbing
+internal import CAuditStoreShim
 import Crypto
 import Foundation
 
@@ -46,9 +47,13 @@ public struct Hash: Hashable, Sendable, CustomStringConvertible, BitwiseCopyable
 
     public var description: String { hex }
 
-    /// SHA-256 of the given bytes.
+    /// SHA-256 of the given bytes: BoringSSL's, the same as swift-crypto's
+    /// `SHA256.hash(data:)`, without the digest-context object that costs
+    /// more than the hashing of a short input (CAuditStoreShim).
     public static func sha256(_ bytes: UnsafeRawBufferPointer) -> Hash {
-        Hash(SHA256.hash(data: bytes))
+        var h = Hash.zero
+        withUnsafeMutableBytes(of: &h) { auditfs_store_sha256(bytes.baseAddress, bytes.count, $0.baseAddress) }
+        return h
     }
 
     public static func sha256(_ bytes: [UInt8]) -> Hash {

@@ -28,12 +28,15 @@ final class LogTree {
     /// segment `segment`. The cache takes it only when it holds every
     /// record before it (at an open it may be behind or ahead: the opener
     /// brings it in line).
-    func append(recordHash: Hash, leaf: Hash? = nil, segment: Int, offset: UInt64) {
+    /// `completing`: the roots of the subtrees the leaf completes, smallest
+    /// first, as far as the caller has hashed them from the same leaves
+    /// (`HashBatch`); the rest are hashed here.
+    func append(recordHash: Hash, leaf: Hash? = nil, completing: ArraySlice<Hash> = [], segment: Int, offset: UInt64) {
         let leaf = leaf ?? MerkleTree.leafHash(recordHash)
         lastLeaf = leaf
         let cache = cache.flatMap { $0.leafCount == range.size ? $0 : nil }
         var failed = false
-        range.append(leaf: leaf) { level, root in
+        range.append(leaf: leaf, completing: completing) { level, root in
             if let cache, !failed {
                 do { try cache.addSubtree(level: level, root: root) } catch { failed = true }
             }

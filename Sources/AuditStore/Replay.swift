@@ -105,7 +105,7 @@ struct Replay {
                 } catch {
                     return finding(reader.position, namespace.nextSeq, .read, "readable bytes", "\(error)")
                 }
-                hashes.compute(batch, payloads: checkPayloads)
+                hashes.compute(batch, payloads: checkPayloads, firstLeaf: tree.size)
                 for (i, step) in batch.enumerated() {
                     switch step {
                     case .end:
@@ -150,7 +150,8 @@ struct Replay {
                         } catch {
                             return finding(frame.offset, seq, error.check, error.expected, error.found)
                         }
-                        tree.append(recordHash: hash, leaf: hashes.leaf[i], segment: index, offset: frame.offset)
+                        tree.append(recordHash: hash, leaf: hashes.leaf[i], completing: hashes.completedNodes(i),
+                                    segment: index, offset: frame.offset)
                         onRecord(record, hash, frame, index)
                         records += 1
                         payloadBytes += record.payloadLength
@@ -163,36 +164,85 @@ struct Replay {
     }
 }
 
-/// The SHA-256 of every header (and payload) in a batch of frames, computed
+/// The SHA-256 of every header (and payload) in a batch of frames, and the
+/// Merkle tree nodes the batch's leaves complete among themselves, computed
 /// on all cores: hashing is most of a check's work, and frames hash
 /// independently; everything that depends on order stays on one thread.
+///
+/// Each worker takes a contiguous run of the batch and builds the perfect
+/// subtrees that lie whole inside its run, exactly as `CompactRange.append`
+/// would from the same leaves; the replay hands them to the tree, which
+/// hashes only the nodes that reach outside a run. Every value here is used
+/// only if the frame's computed hash proves to be its stored hash.
 struct HashBatch {
     private(set) var header: [Hash] = []
     private(set) var leaf: [Hash] = []
     private(set) var payload: [Hash] = []
+    /// The subtree roots frame i's leaf completes inside its worker's run,
+    /// smallest first: `nodes[nodeRange[i]]`.
+    private var nodes: [Hash] = []
+    private var nodeStart: [Int32] = []
+    private var nodeCount: [Int32] = []
 
-    mutating func compute(_ steps: [SegmentReader.Step], payloads: Bool) {
+    /// The nodes frame `i`'s leaf completes inside its run, smallest first.
+    func completedNodes(_ i: Int) -> ArraySlice<Hash> {
+        let start = Int(nodeStart[i])
+        return nodes[start..<start + Int(nodeCount[i])]
+    }
+
+    /// `firstLeaf`: the tree's size before the batch's first frame.
+    /// `workers`: how many runs (default: one a core for a batch of 256 KiB or more).
+    mutating func compute(_ steps: [SegmentReader.Step], payloads: Bool, firstLeaf: UInt64, workers: Int? = nil) {
         let n = steps.count
         header = [Hash](repeating: .zero, count: n)
         leaf = [Hash](repeating: .zero, count: n)
         payload = [Hash](repeating: .zero, count: payloads ? n : 0)
+        nodes = [Hash](repeating: .zero, count: n)
+        nodeStart = [Int32](repeating: 0, count: n)
+        nodeCount = [Int32](repeating: 0, count: n)
         let bytes = steps.reduce(0) { if case let .frame(f) = $1 { $0 + f.prefix.frameLength } else { $0 } }
-        let workers = bytes >= 256 << 10 && n > 1 ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1
+        let workers = max(1, workers ?? (bytes >= 256 << 10 && n > 1 ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1))
         header.withUnsafeMutableBufferPointer { h in
           leaf.withUnsafeMutableBufferPointer { l in
             payload.withUnsafeMutableBufferPointer { p in
-                let out = Outputs(header: h, leaf: l, payload: p)
-                let frames = Frames(steps: steps)
-                let work: @Sendable (Int) -> Void = { w in
-                    for i in stride(from: w, to: n, by: workers) {
-                        guard case let .frame(f) = frames.steps[i] else { continue }
-                        let h = Hash.sha256(f.header)
-                        out.header[i] = h
-                        out.leaf[i] = MerkleTree.leafHash(h)   // used only if h proves to be the stored hash
-                        if payloads { out.payload[i] = Hash.sha256(f.payload) }
+              nodes.withUnsafeMutableBufferPointer { nd in
+                nodeStart.withUnsafeMutableBufferPointer { ns in
+                  nodeCount.withUnsafeMutableBufferPointer { nc in
+                    let out = Outputs(header: h, leaf: l, payload: p, nodes: nd, nodeStart: ns, nodeCount: nc)
+                    let frames = Frames(steps: steps)
+                    let work: @Sendable (Int) -> Void = { w in
+                        let run = n * w / workers..<n * (w + 1) / workers
+                        // The run's compact range: (level, root) of each perfect subtree, the largest first.
+                        var stack: [(level: Int, root: Hash)] = []
+                        stack.reserveCapacity(64)
+                        var slot = run.lowerBound
+                        for i in run {
+                            guard case let .frame(f) = frames.steps[i] else { break }
+                            let h = Hash.sha256(f.header)
+                            out.header[i] = h
+                            var root = MerkleTree.leafHash(h)
+                            out.leaf[i] = root
+                            if payloads { out.payload[i] = Hash.sha256(f.payload) }
+                            let x = firstLeaf + UInt64(i)
+                            var level = 0
+                            out.nodeStart[i] = Int32(slot)
+                            // Leaf x completes the subtree of 2^(level+1) leaves ending at it while it is a
+                            // right child at `level` and the left sibling lies in this run (the top of the stack).
+                            while level < 63, (x >> UInt64(level)) & 1 == 1, let top = stack.last, top.level == level {
+                                stack.removeLast()
+                                root = MerkleTree.nodeHash(top.root, root)
+                                level += 1
+                                out.nodes[slot] = root
+                                slot += 1
+                            }
+                            out.nodeCount[i] = Int32(slot) - out.nodeStart[i]
+                            stack.append((level, root))
+                        }
                     }
+                    if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+                  }
                 }
-                if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+              }
             }
           }
         }
@@ -203,6 +253,9 @@ struct HashBatch {
         let header: UnsafeMutableBufferPointer<Hash>
         let leaf: UnsafeMutableBufferPointer<Hash>
         let payload: UnsafeMutableBufferPointer<Hash>
+        let nodes: UnsafeMutableBufferPointer<Hash>
+        let nodeStart: UnsafeMutableBufferPointer<Int32>
+        let nodeCount: UnsafeMutableBufferPointer<Int32>
     }
 
     /// The frames' buffer views, read by all workers while no one writes them.

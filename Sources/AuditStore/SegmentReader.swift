@@ -40,6 +40,7 @@ public struct SegmentReader {
     private var bufferStart: UInt64 = 0   // file position of buffer[0]
     private var bufferCount = 0
     public private(set) var position: UInt64
+    private var prefixChecks = PrefixChecks()
 
     public init(file: RawFile, from position: UInt64, bufferSize: Int = 4 << 20) throws {
         self.file = file
@@ -119,7 +120,7 @@ public struct SegmentReader {
         let limit = bufferStart + UInt64(bufferCount)
         while position + UInt64(Format.framePrefixSize) <= limit {
             let base = Int(position - bufferStart)
-            guard let prefix = try? AuditStore.Frame.decodePrefix(view(base, Format.framePrefixSize)),
+            guard let prefix = try? AuditStore.Frame.decodePrefix(view(base, Format.framePrefixSize), &prefixChecks),
                   position + UInt64(prefix.frameLength) <= limit else { break }
             let headerAt = base + Format.framePrefixSize
             let payloadAt = headerAt + Int(prefix.headerLength)
@@ -145,7 +146,7 @@ public struct SegmentReader {
         if got < Format.framePrefixSize { return .torn(offset: position, reason: "the file ends \(got) bytes into a frame prefix") }
         let prefix: AuditStore.Frame.Prefix
         do {
-            prefix = try AuditStore.Frame.decodePrefix(view(Int(position - bufferStart), Format.framePrefixSize))
+            prefix = try AuditStore.Frame.decodePrefix(view(Int(position - bufferStart), Format.framePrefixSize), &prefixChecks)
         } catch {
             if try restIsZero() { return .torn(offset: position, reason: "\(remaining) zero bytes") }
             switch error {
