@@ -113,7 +113,10 @@ extension AuditFileSystem {
             return .failure(Errno(refused))
         }
         authorizer.metrics.openFiles.increment()
-        return .success(OpenFile.opened(flags: flags))
+        var opened = OpenFile.opened(flags: flags)
+        // Read-only handles read through the page cache; it may outlive this open when the file has not grown since.
+        if !opened.directIO { opened.keepCache = pageCache.mayKeep(ino, size: node.size) }
+        return .success(opened)
     }
 
     /// The checks of opening an existing file: its mode bits (r to read, w

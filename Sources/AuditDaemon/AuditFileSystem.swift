@@ -32,6 +32,8 @@ final class AuditFileSystem: FileSystemOperations, @unchecked Sendable {
     /// and keep every byte (AuditFileSystem+History.swift), and attribute
     /// changes of non-empty nodes are allowed. Off: refused (+Refusals).
     let history: Bool
+    /// Which read-only opens keep the kernel's cached pages (FOPEN_KEEP_CACHE).
+    let pageCache = PageCacheKeeper()
 
     init(store: Store, authorizer: Authorizer, checkpointView: CheckpointView = CheckpointView(), history: Bool = false,
          onReady: @escaping @Sendable () -> Void,
@@ -119,6 +121,7 @@ final class AuditFileSystem: FileSystemOperations, @unchecked Sendable {
 
     func read(_ context: RequestContext, ino: UInt64, size: Int, offset: Int64, handle: UInt64) -> Result<ReadData, Errno> {
         if ino == CheckpointView.inode { return .success(.bytes(checkpointView.bytes(offset: Int(max(offset, 0)), count: size))) }
+        pageCache.willRead(ino) { store.info(ino)?.size }
         do {
             return .success(.bytes(try store.read(ino, offset: UInt64(max(offset, 0)), count: size)))
         } catch {

@@ -21,9 +21,10 @@ struct OpenFile {
     /// caller's buffer. Through the page cache it splits a write at a page
     /// boundary when the page is not cached whole, so one write() could
     /// become two blocks (and a crash between them would store half a line).
-    /// Read-only handles keep the page cache; appends change mtime, and the
-    /// kernel drops cached pages when it sees mtime or size change
-    /// (auto_inval_data, libfuse's default).
+    /// Read-only handles read through the page cache; appends change mtime,
+    /// and the kernel drops cached pages when it sees mtime or size change
+    /// (auto_inval_data, libfuse's default). Whether an open keeps the pages
+    /// of earlier opens is `PageCacheKeeper`'s decision (`open`).
     static func opened(flags: Int32) -> Opened {
         Opened(handle: OpenFile(flags: flags).handle, directIO: flags & O_ACCMODE != O_RDONLY)
     }

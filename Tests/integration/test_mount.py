@@ -314,6 +314,63 @@ def test_reads_and_stats_are_true(mnt):
     assert os.stat(m2 / "f").st_mtime_ns == st.st_mtime_ns
 
 
+def test_a_file_read_again_after_it_grew_reads_its_new_bytes(mnt):
+    """Read-only opens keep the kernel's page cache of earlier opens
+    (FOPEN_KEEP_CACHE) only while the file has not grown since it was read:
+    the cached last page holds zeros past the old end. Each reopen, cat and
+    tail must see every byte appended since, by this mount's writers and by
+    the daemon itself (/.audit)."""
+    path = mnt / "grow.log"
+    writer = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        expected = b""
+        for i in range(40):
+            line = f"line {i} ".encode() + b"x" * (i * 37 % 300) + b"\n"
+            os.write(writer, line)
+            expected += line
+            assert read_file(path) == expected, f"after append {i}"           # a new open each time
+            assert run("cat", path).stdout == expected
+            if i % 10 == 9:
+                os.write(writer, b"y" * 5000)                                  # past a page boundary
+                expected += b"y" * 5000
+        assert run("tail", "-c", "100", path).stdout == expected[-100:]
+    finally:
+        os.close(writer)
+    # The decision log grows behind the kernel's back (the daemon appends it); once the kernel
+    # has seen its new size (attributes cached 1 s), a new open reads it whole.
+    decisions = sorted((mnt / ".audit" / "decisions").glob("*.jsonl"))[-1]
+    first = read_file(decisions)
+    write_file(mnt / "another.log", b"one more decision\n")
+    time.sleep(1.2)
+    again = read_file(decisions)
+    assert again.startswith(first) and len(again) == os.stat(decisions).st_size and b"\0" not in again[len(first) - 1:]
+
+
+def test_a_reader_following_a_growing_file_sees_every_line(mnt):
+    """tail -f: one descriptor kept open while another process appends."""
+    path = mnt / "follow.log"
+    write_file(path, b"start\n")
+    follower = subprocess.Popen(["tail", "-n", "+1", "-f", "-s", "0.05", str(path)], stdout=subprocess.PIPE)
+    try:
+        lines = [f"{i:04d} ".encode() + b"z" * (i * 53 % 700) + b"\n" for i in range(60)]
+        for line in lines:
+            subprocess.run(["sh", "-c", f"cat >> {path}"], input=line, check=True)   # a new writer each time
+        want = b"start\n" + b"".join(lines)
+        got = b""
+        deadline = time.monotonic() + 20
+        os.set_blocking(follower.stdout.fileno(), False)
+        while len(got) < len(want) and time.monotonic() < deadline:
+            chunk = follower.stdout.read()
+            if chunk:
+                got += chunk
+            else:
+                time.sleep(0.05)
+        assert got == want
+    finally:
+        follower.kill()
+        follower.wait()
+
+
 def test_terminal_ioctl_is_not_a_tty(mnt):
     import fcntl
     import termios
