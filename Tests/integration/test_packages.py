@@ -15,7 +15,9 @@ auditfs mount, so nothing is ever mounted in the host's namespace, and
 killing the root's processes and the holder takes every mount with them,
 even after a failure. A pytest file rather than a script of its own so that
 its failures read like every other test's, and a failure of one step names
-the command, its status and its output."""
+the command, its status and its output. AUDITFS_PACKAGE_NO_BUILD=1 packages
+the release build .build holds (`scripts/package --no-build`), for working
+on this file."""
 import base64
 import json
 import os
@@ -66,13 +68,15 @@ def swift_files(root):
 
 
 class DebianRoot:
-    """A minimal Debian 12 root unpacked from `tarball` into `path`, in a
-    mount namespace of its own. `close()` ends every process in it and the
-    namespace, then removes the root."""
+    """A minimal Debian 12 root unpacked from a tarball into `path` by
+    `start()`, in a mount namespace of its own. `close()` ends every process
+    in it and the namespace, then removes the root."""
 
-    def __init__(self, path, tarball):
+    def __init__(self, path):
         self.path = pathlib.Path(path)
         self.holder = None
+
+    def start(self, tarball):
         self.path.mkdir()
         subprocess.run(["tar", "-C", self.path, "--numeric-owner", "-xpf", tarball], check=True)
         shutil.copy("/etc/resolv.conf", self.path / "etc/resolv.conf")
@@ -158,6 +162,8 @@ class DebianRoot:
         if self.holder is not None:
             self.holder.kill()
             self.holder.wait()
+        if not self.path.exists():
+            return
         # The namespace is gone with its last process, and its mounts with it:
         # none of them was ever in this namespace.
         with open("/proc/self/mountinfo") as f:
@@ -172,30 +178,34 @@ def built(tmp_path_factory):
     a mount namespace of its own (it mounts /proc and /sys in its target)."""
     work = tmp_path_factory.mktemp("packages")
     base = work / "base"
-    with open(work / "debootstrap.log", "wb") as log:
-        deboot = subprocess.Popen(
-            ["unshare", "--mount", "--propagation", "private",
-             "debootstrap", "--variant=minbase", SUITE, str(base), MIRROR],
-            stdout=log, stderr=subprocess.STDOUT)
     try:
-        started = time.monotonic()
-        r = run(PACKAGE, "--out", work / "debs", timeout=3600)
-        print(f"scripts/package: {time.monotonic() - started:.0f} s")
-        assert r.returncode == 0, f"scripts/package exited {r.returncode}\n{r.out}\n{r.err}"
-        rc = deboot.wait(timeout=1800)
-        print(f"debootstrap done after {time.monotonic() - started:.0f} s")
+        with open(work / "debootstrap.log", "wb") as log:
+            deboot = subprocess.Popen(
+                ["unshare", "--mount", "--propagation", "private",
+                 "debootstrap", "--variant=minbase", SUITE, str(base), MIRROR],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            started = time.monotonic()
+            reuse = ["--no-build"] if os.environ.get("AUDITFS_PACKAGE_NO_BUILD") else []
+            r = run(PACKAGE, "--out", work / "debs", *reuse, timeout=3600)
+            print(f"scripts/package: {time.monotonic() - started:.0f} s")
+            assert r.returncode == 0, f"scripts/package exited {r.returncode}\n{r.out}\n{r.err}"
+            rc = deboot.wait(timeout=1800)
+            print(f"debootstrap done after {time.monotonic() - started:.0f} s")
+        finally:
+            if deboot.poll() is None:
+                os.killpg(deboot.pid, 9)   # debootstrap and the dpkg and apt it runs
+                deboot.wait()
+        assert rc == 0, (work / "debootstrap.log").read_text()[-3000:]
+        tarball = work / "base.tar"
+        subprocess.run(["tar", "-C", base, "--numeric-owner", "-cf", tarball, "."], check=True)
+        subprocess.run(["rm", "-rf", "--one-file-system", str(base)], check=True)
+        debs = {p.name.split("_")[0]: p for p in (work / "debs").glob("*.deb")}
+        assert set(debs) == {"auditfs", "auditfs-check"}, debs
+        yield debs, tarball
     finally:
-        if deboot.poll() is None:
-            deboot.kill()
-            deboot.wait()
-    assert rc == 0, (work / "debootstrap.log").read_text()[-3000:]
-    tarball = work / "base.tar"
-    subprocess.run(["tar", "-C", base, "--numeric-owner", "-cf", tarball, "."], check=True)
-    subprocess.run(["rm", "-rf", "--one-file-system", str(base)], check=True)
-    debs = {p.name.split("_")[0]: p for p in (work / "debs").glob("*.deb")}
-    assert set(debs) == {"auditfs", "auditfs-check"}, debs
-    yield debs, tarball
-    shutil.rmtree(work, ignore_errors=True)
+        # debootstrap ran in a namespace of its own: nothing is mounted here.
+        subprocess.run(["rm", "-rf", "--one-file-system", str(work)], check=False)
 
 
 @pytest.fixture
@@ -203,8 +213,9 @@ def debian_root(built, tmp_path):
     roots = []
 
     def make(name):
-        root = DebianRoot(tmp_path / name, built[1])
-        roots.append(root)
+        root = DebianRoot(tmp_path / name)
+        roots.append(root)   # closed even when starting it fails half way
+        root.start(built[1])
         return root
 
     yield make
