@@ -1,32 +1,47 @@
 #!/usr/bin/env python3
-"""The mount benchmark: in one run on one machine, appends through auditfs
-against the same appends into a plain directory and through nullfs (a C
-FUSE file system that discards writes: the FUSE round-trip limit).
+"""The mount benchmark (issue 13): every ratio the issue sets a goal for, in
+one run on one machine, in interleaved rounds, reported as medians.
 
-  sudo bench/bench.py [--rounds 5] [--small-count 50000] [--large-mib 256] [--dir DIR]
+  sudo bench/bench.py [--rounds 5] [--small-count 50000] [--sync-count 2000]
+                      [--shared-count 1000] [--node-lines 2000] [--large] [--policy] [--dir DIR]
 
 Builds auditfs (release, scratch path .build-fuse unless AUDITFS_BIN_DIR is
-set), nullfs.c and appendbench.c, mounts both file systems, then runs each
-workload on each target in interleaved rounds and reports medians:
+set), nullfs.c and appendbench.c, mounts the file systems, and runs, in each
+round, every workload on every target it is measured on:
 
-  200 B        SMALL_COUNT write()s of 200 bytes, one each, on an O_APPEND fd
-  1 MiB        LARGE_MIB write()s of 1 MiB on an O_APPEND fd (into the page cache)
-  1 MiB+fsync  the same, ending with fsync() inside the timed part (on disk)
+  P1   200 B       SMALL_COUNT write()s of 200 bytes, one each, on an O_APPEND fd;
+                   auditfs against the fastest null FUSE configuration (nullfs.c:
+                   multithreaded, single-threaded, clone_fd; with and without
+                   direct I/O on write handles)
+  P3   200 B+sync  SYNC_COUNT appends of 200 bytes, each followed by fdatasync():
+                   one writer, and 8 writers one file each; auditfs against a
+                   plain directory on the same disk
+  P7   shared      32 processes appending SHARED_COUNT lines of 200 bytes each to
+                   one O_APPEND file; auditfs's aggregate against auditfs's own
+                   one writer (P1's auditfs run); every line is then read back
+                   and checked: none lost, none torn
+  node             Node's fs.appendFileSync (open, write, close per line),
+                   NODE_LINES lines: auditfs against a plain directory, and the
+                   bytes of decisions recorded per byte of log (no goal: the
+                   decision log's cost, docs/MOUNT.md "Benchmark")
+  --large          also 1 MiB appends (256 MiB, without and with a final fsync)
+                   against a plain directory and nullfs
+  --policy         also P1 with a 100-rule policy (auditfs-policy)
 
-Targets: plain directory; nullfs (write-through, the minimal FUSE fs);
-nullfs-dio (nullfs opening write handles with direct I/O, as auditfs does);
-auditfs (the built-in policy, every decision recorded under /.audit);
-auditfs-policy (200 B only: the same with a 100-rule policy loaded, whose
-only granting rule is the last one tried, and group subjects, so each open
-also reads the caller's supplementary groups). The ratios the README reports: auditfs over the faster nullfs for
-200 B appends (target >= 0.9) and auditfs over plain for 1 MiB appends
-(target >= 0.8), both without and with the final fsync.
+P4 (verify) and P5 (reads) come from bench/verify_read.py when it is there:
+its `run(args)` returns rows like these (id, workload, reference, ratio, goal,
+detail); it runs its own interleaved rounds.
+
 Every file lives on the file system of --dir (default: a new directory under
-/var/tmp), so the plain directory and the store share a disk.
+/var/tmp), so the plain directory and the store share a disk. The summary
+table at the end is what the README's performance table shows.
 """
 import argparse
+import importlib.util
+import json
 import os
 import pathlib
+import re
 import shutil
 import statistics
 import subprocess
@@ -36,6 +51,25 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
+
+# The null FUSE configurations P1 compares against (bench/nullfs.c arguments).
+NULL_CONFIGS = {
+    "nullfs": [],
+    "nullfs-dio": ["direct_io"],
+    "nullfs-single": ["single"],
+    "nullfs-dio-single": ["direct_io", "single"],
+    "nullfs-clone": ["clone_fd"],
+    "nullfs-dio-clone": ["direct_io", "clone_fd"],
+}
+
+NODE_SCRIPT = r"""
+const fs = require('fs');
+const [path, n] = [process.argv[2], Number(process.argv[3])];
+const line = 'x'.repeat(199) + '\n';
+const t0 = process.hrtime.bigint();
+for (let i = 0; i < n; i++) fs.appendFileSync(path, line);
+console.log(Number(process.hrtime.bigint() - t0) / 1e9);
+"""
 
 
 def sh(*cmd, **kw):
@@ -65,6 +99,7 @@ def build(args):
                             text=True).stdout.split()
     sh("cc", "-O2", "-Wall", ROOT / "bench" / "nullfs.c", *cflags, "-o", OUT / "nullfs")
     sh("cc", "-O2", "-Wall", ROOT / "bench" / "appendbench.c", "-o", OUT / "appendbench")
+    (OUT / "append-file-sync.js").write_text(NODE_SCRIPT)
     if os.environ.get("AUDITFS_BIN_DIR"):
         return pathlib.Path(os.environ["AUDITFS_BIN_DIR"]) / "auditfs"
     sh("swift", "build", "-c", "release", "--scratch-path", ROOT / ".build-fuse", "--product", "auditfs", cwd=ROOT)
@@ -87,88 +122,235 @@ def hundred_rule_policy(path):
     return path
 
 
-def run_writer(path, size, count, sync):
-    cmd = [OUT / "appendbench", path, str(size), str(count)] + (["fsync"] if sync else [])
-    r = subprocess.run(cmd, check=True, capture_output=True, text=True)
+def run_writer(path, size, count, *extra):
+    r = subprocess.run([OUT / "appendbench", path, str(size), str(count), *extra], check=True,
+                       capture_output=True, text=True)
     return float(r.stdout)
+
+
+def check_lines(path, writers, count, size):
+    """Every writer's COUNT lines, each whole and in its writer's order: (lost, torn)."""
+    data = pathlib.Path(path).read_bytes()
+    seen = [0] * writers
+    torn = 0
+    pattern = re.compile(rb"w(\d{3}) (\d{10}) ")
+    for line in data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n"):
+        m = pattern.match(line)
+        if len(line) != size - 1 or not m or int(m.group(1)) >= writers or int(m.group(2)) != seen[int(m.group(1))]:
+            torn += 1
+            continue
+        seen[int(m.group(1))] += 1
+    return writers * count - sum(seen), torn
+
+
+def tree_bytes(path):
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, f)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def load_verify_read():
+    path = ROOT / "bench" / "verify_read.py"
+    if not path.exists():
+        return None
+    spec = importlib.util.spec_from_file_location("verify_read", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--small-count", type=int, default=50_000)
+    ap.add_argument("--sync-count", type=int, default=2_000)
+    ap.add_argument("--shared-count", type=int, default=1_000, help="lines per process for P7 (32 processes)")
+    ap.add_argument("--node-lines", type=int, default=2_000)
+    ap.add_argument("--large", action="store_true", help="also 1 MiB appends")
     ap.add_argument("--large-mib", type=int, default=256)
+    ap.add_argument("--policy", action="store_true", help="also P1 with a 100-rule policy")
+    ap.add_argument("--before", default=None, metavar="BIN",
+                    help="another auditfs binary (an earlier build) measured beside this one as auditfs-before")
+    ap.add_argument("--only", default=None, help="comma-separated: P1,P3,P7,node,P4,P5 (default all)")
     ap.add_argument("--dir", default=None, help="where the plain directory and the store go (default /var/tmp)")
+    verify_read = load_verify_read()
+    if verify_read is not None and hasattr(verify_read, "add_arguments"):
+        verify_read.add_arguments(ap)
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: run as root (it mounts FUSE file systems)")
+    only = set(args.only.split(",")) if args.only else {"P1", "P3", "P7", "node", "P4", "P5"}
     auditfs = build(args)
+    args.auditfs = auditfs
+    node = shutil.which("node")
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="auditfs-bench-", dir=args.dir or "/var/tmp"))
-    plain, store, amnt, nmnt, dmnt = (work / n for n in ("plain", "store", "auditfs", "nullfs", "nullfs-dio"))
+    plain, store, amnt = work / "plain", work / "store", work / "auditfs"
     pstore, pmnt = work / "store-policy", work / "auditfs-policy"
-    for d in (plain, amnt, nmnt, dmnt, pmnt):
+    bstore, bmnt = work / "store-before", work / "auditfs-before"
+    for d in (plain, amnt, pmnt, bmnt):
         d.mkdir()
     sh(auditfs, "init", store, stdout=subprocess.DEVNULL)
-    sh(auditfs, "init", pstore, stdout=subprocess.DEVNULL)
-    policy = hundred_rule_policy(work / "policy-100.yaml")
-    nullfs = [subprocess.Popen([OUT / "nullfs", nmnt]), subprocess.Popen([OUT / "nullfs", dmnt, "direct_io"])]
+    nulls = {name: work / name for name in NULL_CONFIGS}
+    procs = []
+    daemons = []
+    rows = []
     try:
-        wait_mounted(nmnt, nullfs[0])
-        wait_mounted(dmnt, nullfs[1])
+        for name, extra in NULL_CONFIGS.items():
+            nulls[name].mkdir()
+            procs.append(subprocess.Popen([OUT / "nullfs", nulls[name], *extra]))
+            wait_mounted(nulls[name], procs[-1])
         sh(auditfs, "mount", store, amnt)
-        sh(auditfs, "mount", pstore, pmnt, "--policy", policy)
-        targets = {"plain": plain, "nullfs": nmnt, "nullfs-dio": dmnt, "auditfs": amnt, "auditfs-policy": pmnt}
-        workloads = {"200 B": (200, args.small_count, False), "1 MiB": (1 << 20, args.large_mib, False),
-                     "1 MiB+fsync": (1 << 20, args.large_mib, True)}
-        def measured(w, t):
-            return t != "auditfs-policy" or w == "200 B"
-        results = {(w, t): [] for w in workloads for t in targets if measured(w, t)}
+        daemons += daemon_pids(amnt)
+        targets = {"plain": plain, "auditfs": amnt, **nulls}
+        mine = ["auditfs"]
+        if args.before:
+            sh(args.before, "init", bstore, stdout=subprocess.DEVNULL)
+            sh(args.before, "mount", bstore, bmnt)
+            daemons += daemon_pids(bmnt)
+            targets["auditfs-before"] = bmnt
+            mine.append("auditfs-before")
+        if args.policy:
+            sh(auditfs, "init", pstore, stdout=subprocess.DEVNULL)
+            sh(auditfs, "mount", pstore, pmnt, "--policy", hundred_rule_policy(work / "policy-100.yaml"))
+            daemons += daemon_pids(pmnt)
+            targets["auditfs-policy"] = pmnt
+
+        # workload -> (targets, runner(path) -> writes (or bytes) per second)
+        workloads = {}
+        if "P1" in only or "P7" in only:
+            p1 = ["plain", *mine] + (list(NULL_CONFIGS) + (["auditfs-policy"] if args.policy else [])
+                                         if "P1" in only else [])
+            workloads["200 B"] = (p1, lambda p: args.small_count / run_writer(p, 200, args.small_count))
+        if "P3" in only:
+            workloads["200 B+fdatasync"] = (["plain", *mine],
+                                            lambda p: args.sync_count / run_writer(p, 200, args.sync_count, "datasync-each"))
+            workloads["200 B+fdatasync x8"] = (["plain", *mine],
+                                               lambda p: 8 * args.sync_count / run_writer(p, 200, args.sync_count,
+                                                                                          "datasync-each", "procs=8"))
+        shared_checks = []
+        if "P7" in only:
+            def shared(p):
+                seconds = run_writer(p, 200, args.shared_count, "procs=32", "shared")
+                shared_checks.append(check_lines(p, 32, args.shared_count, 200))
+                return 32 * args.shared_count / seconds
+            workloads["200 B x32 one file"] = (mine, shared)
+        decisions = []
+        if "node" in only and node:
+            def node_run(p):
+                mnt = next((targets[t] for t in mine if str(p).startswith(str(targets[t]) + "/")), None)
+                audit = mnt / ".audit" / "decisions" if mnt else None
+                before = tree_bytes(audit) if mnt else 0
+                r = subprocess.run([node, OUT / "append-file-sync.js", p, str(args.node_lines)], check=True,
+                                   capture_output=True, text=True)
+                if mnt == amnt:
+                    decisions.append((tree_bytes(audit) - before) / (200 * args.node_lines))
+                return args.node_lines / float(r.stdout)
+            workloads["node appendFileSync"] = (["plain", *mine], node_run)
+        if args.large:
+            for w, sync in (("1 MiB", ()), ("1 MiB+fsync", ("fsync",))):
+                workloads[w] = (["plain", "nullfs-dio", "auditfs"],
+                                lambda p, sync=sync: args.large_mib / run_writer(p, 1 << 20, args.large_mib, *sync))
+
+        results = {(w, t): [] for w, (ts, _) in workloads.items() for t in ts}
         for r in range(args.rounds):
-            for w, (size, count, sync) in workloads.items():
-                for t, base in targets.items():
-                    if not measured(w, t):
-                        continue
-                    path = base / f"{w.replace(' ', '').replace('+', '-')}-{r}.log"
+            for w, (ts, runner) in workloads.items():
+                for t in ts:
+                    path = targets[t] / f"{re.sub(r'[^A-Za-z0-9]+', '-', w)}-{r}.log"
                     os.sync()   # start each run with no dirty pages from the one before
-                    seconds = run_writer(path, size, count, sync)
-                    results[(w, t)].append(size * count / seconds)
-        print(f"{'workload':12} {'target':10} {'median':>14} {'min':>14} {'max':>14}   ({args.rounds} rounds)")
+                    results[(w, t)].append(runner(path))
+
+        print(f"{'workload':22} {'target':18} {'median':>12} {'min':>12} {'max':>12}   ({args.rounds} rounds)")
         for (w, t), rates in results.items():
-            size = workloads[w][0]
-            if size < 4096:
-                fmt = lambda v: f"{v / size:,.0f} w/s"
-            else:
-                fmt = lambda v: f"{v / 1e6:,.0f} MB/s"
-            print(f"{w:12} {t:10} {fmt(statistics.median(rates)):>14} {fmt(min(rates)):>14} {fmt(max(rates)):>14}")
+            unit = "MB/s" if w.startswith("1 MiB") else "/s"
+            scale = 1.048576 if unit == "MB/s" else 1
+            print(f"{w:22} {t:18} {statistics.median(rates) * scale:>10,.0f}{unit:>2} "
+                  f"{min(rates) * scale:>10,.0f}{unit:>2} {max(rates) * scale:>10,.0f}{unit:>2}")
+
+        def med(w, t):
+            return statistics.median(results[(w, t)])
 
         def ratio(w, a, b):
-            return statistics.median(results[(w, a)]) / statistics.median(results[(w, b)])
-        null = max(("nullfs", "nullfs-dio"), key=lambda t: statistics.median(results[("200 B", t)]))
-        print(f"200 B appends:       auditfs/{null} = {ratio('200 B', 'auditfs', null):.2f} (target >= 0.9)"
-              f"   auditfs/nullfs = {ratio('200 B', 'auditfs', 'nullfs'):.2f}"
-              f"   auditfs/nullfs-dio = {ratio('200 B', 'auditfs', 'nullfs-dio'):.2f}"
-              f"   auditfs/plain = {ratio('200 B', 'auditfs', 'plain'):.3f}")
-        print(f"200 B appends, 100-rule policy: auditfs-policy/auditfs = "
-              f"{ratio('200 B', 'auditfs-policy', 'auditfs'):.2f}"
-              f"   auditfs-policy/{null} = {ratio('200 B', 'auditfs-policy', null):.2f} (target >= 0.9)")
-        for w in ("1 MiB", "1 MiB+fsync"):
-            print(f"{w + ' appends:':20} auditfs/plain = {ratio(w, 'auditfs', 'plain'):.2f} (target >= 0.8)"
-                  f"   auditfs/nullfs-dio = {ratio(w, 'auditfs', 'nullfs-dio'):.2f}")
+            return med(w, a) / med(w, b)
+
+        def before(w, reference):
+            """The earlier build's ratio against the same reference, in the same rounds."""
+            return f"; before: {ratio(w, 'auditfs-before', reference):.2f}×" if args.before else ""
+
+        if "P1" in only:
+            best = max(NULL_CONFIGS, key=lambda t: med("200 B", t))
+            others = ", ".join(f"{t} {ratio('200 B', 'auditfs', t):.2f}" for t in NULL_CONFIGS if t != best)
+            rows.append(dict(id="P1", workload="200 B O_APPEND writes, one writer",
+                             reference=f"fastest null FUSE fs ({best}, {med('200 B', best):,.0f} w/s)",
+                             ratio=ratio("200 B", "auditfs", best), goal=0.90,
+                             detail=f"auditfs {med('200 B', 'auditfs'):,.0f} w/s; against {others}" + before("200 B", best)))
+            if args.policy:
+                rows.append(dict(id="P1-policy", workload="P1 with a 100-rule policy", reference="auditfs",
+                                 ratio=ratio("200 B", "auditfs-policy", "auditfs"), goal=None, detail=""))
+        if "P3" in only:
+            for w, n, goal in (("200 B+fdatasync", "one writer", 0.90), ("200 B+fdatasync x8", "8 writers, one file each", 1.0)):
+                rows.append(dict(id="P3", workload=f"200 B append + fdatasync, {n}", reference="plain directory, same disk",
+                                 ratio=ratio(w, "auditfs", "plain"), goal=goal,
+                                 detail=f"auditfs {med(w, 'auditfs'):,.0f}/s, plain {med(w, 'plain'):,.0f}/s" + before(w, "plain")))
+        if "P7" in only:
+            lost = sum(c[0] for c in shared_checks)
+            torn = sum(c[1] for c in shared_checks)
+            rows.append(dict(id="P7", workload="32 processes appending 200 B lines to one O_APPEND file",
+                             reference=f"auditfs, one writer ({med('200 B', 'auditfs'):,.0f} w/s)",
+                             ratio=med("200 B x32 one file", "auditfs") / med("200 B", "auditfs"),
+                             goal=0.80,
+                             detail=f"aggregate {med('200 B x32 one file', 'auditfs'):,.0f} w/s; "
+                                    f"{lost} lines lost, {torn} torn in {len(shared_checks)} runs"
+                                    + (f"; before: {med('200 B x32 one file', 'auditfs-before') / med('200 B', 'auditfs-before'):.2f}×"
+                                       if args.before else "")))
+        if "node" in only and node:
+            rows.append(dict(id="node", workload="Node fs.appendFileSync, one open per 200 B line",
+                             reference="plain directory", ratio=ratio("node appendFileSync", "auditfs", "plain"),
+                             goal=None,
+                             detail=f"auditfs {med('node appendFileSync', 'auditfs'):,.0f} lines/s, plain "
+                                    f"{med('node appendFileSync', 'plain'):,.0f}; decisions recorded: "
+                                    f"{statistics.median(decisions):.2f} bytes per byte of log"
+                                    + before("node appendFileSync", "plain")))
+        if args.large:
+            for w in ("1 MiB", "1 MiB+fsync"):
+                rows.append(dict(id="large", workload=f"{w} appends", reference="plain directory",
+                                 ratio=ratio(w, "auditfs", "plain"), goal=None,
+                                 detail=f"auditfs/nullfs-dio {ratio(w, 'auditfs', 'nullfs-dio'):.2f}"))
     finally:
-        daemons = daemon_pids(amnt) + daemon_pids(pmnt)
-        for m in (amnt, pmnt, nmnt, dmnt):
+        daemons = daemons or daemon_pids(amnt) + daemon_pids(pmnt) + daemon_pids(bmnt)
+        for m in (amnt, pmnt, bmnt, *nulls.values()):
             if mounted(m):
                 subprocess.run(["fusermount3", "-u", m])
-        for p in nullfs:
+        for p in procs:
             p.wait(timeout=30)
         deadline = time.monotonic() + 60   # the daemon syncs and closes the store after unmount
         while any(os.path.exists(f"/proc/{p}") for p in daemons) and time.monotonic() < deadline:
             time.sleep(0.05)
-    for s in (store, pstore):
-        ok = subprocess.run([auditfs, "verify", s], capture_output=True)
-        print(f"verify {s.name} after the run:", "ok" if ok.returncode == 0 else ok.stderr.decode().strip())
+    for s in (store, pstore, bstore):
+        if s.exists():
+            ok = subprocess.run([auditfs if s != bstore else args.before, "verify", s], capture_output=True)
+            print(f"verify {s.name} after the run:", "ok" if ok.returncode == 0 else ok.stderr.decode().strip())
     shutil.rmtree(work, ignore_errors=True)
+
+    if verify_read is not None and ({"P4", "P5"} & only):
+        rows += verify_read.run(args)
+    elif verify_read is None:
+        print("bench/verify_read.py is not there: no P4, P5")
+
+    print()
+    print("| id | workload | reference | ratio | goal | detail |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        goal = row.get("goal")
+        met = "" if goal is None else (" (met)" if row["ratio"] >= goal else " (**not met**)")
+        print(f"| {row['id']} | {row['workload']} | {row['reference']} | {row['ratio']:.2f}×{met} | "
+              f"{'' if goal is None else f'≥ {goal:.2f}×'} | {row.get('detail', '')} |")
+    (OUT / "last-run.json").write_text(json.dumps({"command": " ".join(sys.argv), "rows": rows}, indent=1))
 
 
 def daemon_pids(mountpoint):
@@ -183,6 +365,7 @@ def daemon_pids(mountpoint):
         if len(argv) > 3 and argv[1] == b"mount" and argv[3] == want:
             pids.append(int(p.name))
     return pids
+
 
 if __name__ == "__main__":
     main()
