@@ -8,6 +8,9 @@ struct ByteWriter {
         bytes.reserveCapacity(capacity)
     }
 
+    /// Empties the buffer, keeping its storage (a writer reused without allocating).
+    mutating func reset() { bytes.removeAll(keepingCapacity: true) }
+
     mutating func u8(_ v: UInt8) { bytes.append(v) }
     mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
     mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }

@@ -23,6 +23,14 @@ public enum Frame {
         return UInt32(littleEndian: UInt32(truncatingIfNeeded: h.w0))
     }
 
+    /// The 16 prefix bytes, as a value (no allocation): the writer stores
+    /// them with `withUnsafeBytes(of:)`.
+    public typealias EncodedPrefix = (UInt32, UInt32, UInt32, UInt32)
+
+    public static func prefix(headerLength: UInt32, payloadLength: UInt32, check: UInt32) -> EncodedPrefix {
+        (Format.frameMagic.littleEndian, headerLength.littleEndian, payloadLength.littleEndian, check.littleEndian)
+    }
+
     public static func encodePrefix(headerLength: UInt32, payloadLength: UInt32) -> [UInt8] {
         var w = ByteWriter(capacity: 16)
         w.u32(Format.frameMagic); w.u32(headerLength); w.u32(payloadLength)

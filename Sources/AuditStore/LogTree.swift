@@ -5,7 +5,8 @@
 /// completes once, and gives them to both. Not thread-safe: the store calls
 /// it under its lock; the checker and the history from one thread.
 final class LogTree {
-    private(set) var range: CompactRange
+    /// Changed under the store's lock only (no runtime access checks: Namespace.nodes says why).
+    @exclusivity(unchecked) private(set) var range: CompactRange
     /// The leaf hash of the last record appended.
     private(set) var lastLeaf: Hash = .zero
     /// cache/tree; nil when the store keeps none (a reader, the checker) or
@@ -56,6 +57,12 @@ final class LogTree {
 
     /// Writes what the cache holds pending (a failure is tried again at the next flush).
     func flush() { cache?.flushQuietly() }
+
+    /// Whether the cache has enough pending to be written outside the lock (`takeFlush`).
+    var flushDue: Bool { cache?.flushDue ?? false }
+
+    /// The cache's pending values, taken for a write outside the store's lock.
+    func takeFlush() -> TreeCache.Flush? { cache?.takeFlush() }
 
     // MARK: Proofs (from the cache)
 

@@ -15,12 +15,12 @@ public final class Namespace: @unchecked Sendable {
         public var mode: UInt32
         public var uid: UInt32
         public var gid: UInt32
-        public var size: UInt64 = 0
+        @exclusivity(unchecked) public var size: UInt64 = 0
         public var ctime: Int64
-        public var mtime: Int64
+        @exclusivity(unchecked) public var mtime: Int64
         public var atime: Int64
         /// Hash of this node's latest record (the head of its file chain).
-        public var lastHash: Hash
+        @exclusivity(unchecked) public var lastHash: Hash
         /// Moved into /.audit/retired by an unlink, rmdir or replacing
         /// rename: no record may name it, or create in it, again.
         public internal(set) var isRetired = false
@@ -38,7 +38,7 @@ public final class Namespace: @unchecked Sendable {
         /// How many of the entries are directories (a directory's link count is 2 + this).
         public private(set) var subdirectoryCount = 0
         /// Blocks of a file, in offset order (kept only when the namespace is built to serve reads).
-        public var blocks = BlockList()
+        @exclusivity(unchecked) public var blocks = BlockList()
 
         init(id: UInt64, kind: NodeKind, path: String, parent: UInt64, mode: UInt32, uid: UInt32, gid: UInt32, time: Int64, hash: Hash) {
             self.id = id; self.kind = kind; self.path = path; self.parent = parent
@@ -80,10 +80,14 @@ public final class Namespace: @unchecked Sendable {
 
     public static let rootID: UInt64 = 1
 
-    public private(set) var nodes: [UInt64: Node] = [:]
-    public private(set) var nextSeq: UInt64 = 0
-    public private(set) var lastHash: Hash = .zero
-    public private(set) var lastTime: Int64 = 0
+    // The properties an append changes are marked @exclusivity(unchecked):
+    // the store changes them only under its lock, and the checker from one
+    // thread; the runtime's access checks cost ~2k instructions an append
+    // (callgrind, docs/MOUNT.md "Benchmark").
+    @exclusivity(unchecked) public private(set) var nodes: [UInt64: Node] = [:]
+    @exclusivity(unchecked) public private(set) var nextSeq: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var lastHash: Hash = .zero
+    @exclusivity(unchecked) public private(set) var lastTime: Int64 = 0
     let keepBlocks: Bool
     /// The store's format version: rename records exist from v2 on.
     public let version: UInt32
@@ -134,7 +138,9 @@ public final class Namespace: @unchecked Sendable {
     }
 
     /// Checks `record` against the current state without changing anything.
-    public func check(_ record: Record) throws(Violation) {
+    /// `node`: the node `record.file` names, when the caller has looked it
+    /// up already (the store's append: one lookup per record, not three).
+    public func check(_ record: Record, node known: Node? = nil) throws(Violation) {
         guard record.seq == nextSeq else { throw Violation(check: .sequence, expected: "\(nextSeq)", found: "\(record.seq)") }
         guard record.prevStoreHash == lastHash else {
             throw Violation(check: .storeChain, expected: lastHash.hex, found: record.prevStoreHash.hex)
@@ -154,7 +160,7 @@ public final class Namespace: @unchecked Sendable {
             try checkPlace(path)
         case let .append(offset):
             guard record.kind == .append else { throw mismatch(record) }
-            let node = try existing(record)
+            let node = try existing(record, known)
             guard !node.isDirectory else { throw Violation(check: .fileKind, expected: "file", found: "directory \(node.path)") }
             guard offset == node.size else { throw Violation(check: .appendOffset, expected: "\(node.size)", found: "\(offset)") }
             guard record.payloadLength > 0 else { throw Violation(check: .payloadLength, expected: "> 0", found: "0") }
@@ -232,8 +238,8 @@ public final class Namespace: @unchecked Sendable {
         Violation(check: .recordKind, expected: "body of \(record.kind.name)", found: "\(record.body)")
     }
 
-    private func existing(_ record: Record) throws(Violation) -> Node {
-        guard let node = nodes[record.file], record.file <= nextSeq else {
+    private func existing(_ record: Record, _ known: Node? = nil) throws(Violation) -> Node {
+        guard let node = known?.id == record.file ? known : nodes[record.file], record.file <= nextSeq else {
             throw Violation(check: .fileUnknown, expected: "an existing file id", found: "\(record.file)")
         }
         guard !node.isRetired else {
@@ -255,8 +261,8 @@ public final class Namespace: @unchecked Sendable {
 
     /// Applies a record that `check` has passed, with nothing since: the
     /// store checks a record before its frame is written, and commits it
-    /// once it is, so the rules run once per record.
-    func commit(_ record: Record, hash: Hash, block: BlockRef? = nil) -> Node {
+    /// once it is, so the rules run once per record. `node`: as for `check`.
+    func commit(_ record: Record, hash: Hash, block: BlockRef? = nil, node known: Node? = nil) -> Node {
         let node: Node
         switch record.body {
         case let .create(path, mode, owner, group):
@@ -270,7 +276,7 @@ public final class Namespace: @unchecked Sendable {
                 parent.mtime = record.time
             }
         case .append:
-            node = nodes[record.file]!
+            node = known?.id == record.file ? known! : nodes[record.file]!
             if keepBlocks, let block { node.blocks.append(block) }
             node.size += record.payloadLength
             node.mtime = record.time

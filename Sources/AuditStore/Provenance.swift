@@ -11,7 +11,8 @@ public struct Provenance: Equatable, Sendable {
 
     public init(uid: UInt32, gid: UInt32, pid: UInt32, commandBytes: [UInt8]) {
         self.uid = uid; self.gid = gid; self.pid = pid
-        self.commandBytes = Array(commandBytes.prefix(Format.maxCommandSize))
+        // Shares the caller's buffer when it fits (no copy on every write).
+        self.commandBytes = commandBytes.count <= Format.maxCommandSize ? commandBytes : Array(commandBytes.prefix(Format.maxCommandSize))
     }
 
     public init(uid: UInt32, gid: UInt32, pid: UInt32, command: String) {

@@ -55,6 +55,12 @@ public struct Record: Equatable, Sendable {
     /// The header bytes (FORMAT.md "Header"); the record hash is SHA-256 of them.
     public func encodeHeader() -> [UInt8] {
         var w = ByteWriter(capacity: Format.headerFixedSize + 64)
+        encodeHeader(into: &w)
+        return w.bytes
+    }
+
+    /// The header bytes appended to `w` (the store reuses one writer's buffer).
+    func encodeHeader(into w: inout ByteWriter) {
         w.u8(kind.rawValue); w.u8(0); w.u8(0); w.u8(0)
         w.u64(seq)
         w.i64(time)
@@ -77,7 +83,6 @@ public struct Record: Equatable, Sendable {
         case let .rename(change):
             change.encode(into: &w)
         }
-        return w.bytes
     }
 
     public enum DecodeError: Error, Equatable {

@@ -26,16 +26,23 @@ final class SegmentWriter {
     let version: UInt32
     let segmentSize: UInt64
     private let lock: NSLock
-    private(set) var segments: [Segment]
+    /// Under the store's lock only (no runtime access checks: Namespace.nodes says why).
+    @exclusivity(unchecked) private(set) var segments: [Segment]
     /// Set when a segment could not be cut back after a failed write (or the
     /// store closed): every later write fails with it.
     private(set) var failed: String?
     /// The sequence number the next frame written will hold.
-    private var nextSeq: UInt64
+    @exclusivity(unchecked) private var nextSeq: UInt64
+    /// The lengths of the last frame written and their prefix check.
+    private var lastPrefixLengths: (UInt32, UInt32) = (0, 0)
+    private var lastPrefixCheck: UInt32 = Frame.prefixCheck(headerLength: 0, payloadLength: 0)
 
     private let syncCondition = NSCondition()
+    /// Every frame before it is on disk. Guarded by `syncCondition`.
     private var durableSeq: UInt64
-    private var syncing = false
+    /// The fdatasyncs running, each by the sequence number it makes durable
+    /// every frame before (at most one per caller of `sync`). Guarded by `syncCondition`.
+    private var running: [UInt64] = []
 
     init(directory: StoreDirectory, storeID: [UInt8], version: UInt32, segmentSize: UInt64, segments: [Segment], nextSeq: UInt64,
          lock: NSLock) {
@@ -61,21 +68,34 @@ final class SegmentWriter {
     /// Group commit (issue 13) goes here: frames of concurrent appenders
     /// queued and written by one of them with one pwritev (and one
     /// fdatasync with `sync`), each appender waiting for its own frame.
-    func write(seq: UInt64, header: [UInt8], payload: UnsafeRawBufferPointer, hash: Hash,
+    func write(seq: UInt64, header: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, hash: Hash,
                prevStoreHash: Hash) throws(StoreError) -> (segment: Int, offset: UInt64) {
         if let failed { throw .io(failed) }
-        let prefix = Frame.encodePrefix(headerLength: UInt32(header.count), payloadLength: UInt32(payload.count))
         let frameLength = Self.frameLength(header: header.count, payload: payload.count)
         var segment = segments[segments.count - 1]
         if segment.end + frameLength > segmentSize && segment.end > UInt64(Format.segmentHeaderSize) {
             segment = try startSegment(firstSeq: seq, prevStoreHash: prevStoreHash)
         }
         let start = segment.end
+        // Prefix and hash as values, the four parts as iovecs on the stack:
+        // nothing is allocated. A writer's frames mostly repeat their
+        // lengths, so the prefix check (a SHA-256) is kept for the last pair.
+        let lengths = (UInt32(header.count), UInt32(payload.count))
+        if lengths != lastPrefixLengths {
+            lastPrefixCheck = Frame.prefixCheck(headerLength: lengths.0, payloadLength: lengths.1)
+            lastPrefixLengths = lengths
+        }
+        var prefix = Frame.prefix(headerLength: lengths.0, payloadLength: lengths.1, check: lastPrefixCheck)
+        var trailer = hash
         do {
-            try prefix.withUnsafeBytes { (p) throws in
-                try header.withUnsafeBytes { (h) throws in
-                    try hash.withBytes { (t) throws in
-                        try segment.file.write([p, h, payload, t], at: start)
+            try withUnsafeBytes(of: &prefix) { (p) throws in
+                try withUnsafeBytes(of: &trailer) { (t) throws in
+                    try withUnsafeTemporaryAllocation(of: iovec.self, capacity: 4) { (iov) throws in
+                        func part(_ b: UnsafeRawBufferPointer) -> iovec {
+                            iovec(iov_base: UnsafeMutableRawPointer(mutating: b.baseAddress), iov_len: b.count)
+                        }
+                        iov[0] = part(p); iov[1] = part(header); iov[2] = part(payload); iov[3] = part(t)
+                        try segment.file.write(iov.baseAddress!, count: 4, at: start)
                     }
                 }
             }
@@ -125,7 +145,18 @@ final class SegmentWriter {
     // MARK: Durability
 
     /// Returns once every frame written before the call is on disk.
-    /// Concurrent callers share one fdatasync.
+    ///
+    /// Group commit: an fdatasync makes durable every frame written before
+    /// it started (a segment is synced before the next one starts, so the
+    /// current segment is the only one that can hold frames not yet on
+    /// disk). A caller whose frames are covered by an fdatasync already
+    /// running — one that started after they were written — waits for it;
+    /// otherwise it starts its own at once, beside any that are running, and
+    /// the file system merges the concurrent ones into one journal commit.
+    /// So each writer waits for at most one fdatasync that started after its
+    /// write: N writers that each sync after every write share the syncs
+    /// (issue 13's P3), where one sync at a time made every writer wait for
+    /// two (the running one, which started before its write, then its own).
     func sync() throws(StoreError) {
         lock.lock()
         let target = nextSeq
@@ -135,22 +166,21 @@ final class SegmentWriter {
         syncCondition.lock()
         while true {
             if durableSeq >= target { syncCondition.unlock(); return }
-            if !syncing { break }
+            if !running.contains(where: { $0 >= target }) { break }
             syncCondition.wait()
         }
-        syncing = true
-        syncCondition.unlock()
         // Everything up to `latest` is written; one fdatasync of the current
-        // segment makes it all durable (a segment is synced before the next
-        // one starts).
+        // segment makes it all durable.
         lock.lock()
         let latest = nextSeq
         let current = segments[segments.count - 1].file
         lock.unlock()
+        running.append(latest)
+        syncCondition.unlock()
         var failure: (any Error)?
         do { try current.dataSync() } catch { failure = error }
         syncCondition.lock()
-        syncing = false
+        running.remove(at: running.firstIndex(of: latest)!)
         if failure == nil { durableSeq = max(durableSeq, latest) }
         syncCondition.broadcast()
         syncCondition.unlock()

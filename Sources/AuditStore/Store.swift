@@ -50,6 +50,9 @@ public final class Store: @unchecked Sendable {
     /// but `appendNote`'s closure (the Checkpointer signing, no lock taken).
     /// The writer's `syncCondition` is never taken with it held.
     let lock = NSLock()
+    /// Serialises writing the tree cache outside `lock` (`flushTreeCache`).
+    /// Lock order: taken before `lock`, never while holding it.
+    private let treeFlushLock = NSLock()
     let directory: StoreDirectory
     let namespace: Namespace
     let tree: LogTree
@@ -61,6 +64,8 @@ public final class Store: @unchecked Sendable {
     var indexedRecords: UInt64
     /// The key the caches are MACed under; nil when this user cannot read it.
     var cacheKey: CacheKey?
+    /// The buffer every record's header is encoded into (under `lock`).
+    private var headerWriter = ByteWriter(capacity: 1024)
 
     init(directory: StoreDirectory, mode: Mode, options: Options, opened: Opened) {
         self.directory = directory
@@ -85,6 +90,8 @@ public final class Store: @unchecked Sendable {
     /// appended since the last one, and releases the store. Further writes fail.
     public func close() {
         try? sync()
+        treeFlushLock.lock()
+        defer { treeFlushLock.unlock() }
         lock.lock()
         defer { lock.unlock() }
         tree.flush()
@@ -120,15 +127,44 @@ public final class Store: @unchecked Sendable {
                        by writer: Provenance) throws(StoreError) -> UInt64 {
         guard data.count <= Int(Format.maxPayloadSize) else { throw .tooLarge(data.count) }
         let digest = Hash.sha256(data)   // outside the lock: writers to different files hash in parallel
+        let (offset, flushDue) = try appendHashed(id, data, digest: digest, at: expected, by: writer)
+        if flushDue { flushTreeCache(waiting: false) }
+        return offset
+    }
+
+    /// `append` once its payload is hashed: under the lock. Returns the
+    /// block's offset and whether the tree cache has enough pending to be
+    /// written (outside the lock, by the caller).
+    private func appendHashed(_ id: UInt64, _ data: UnsafeRawBufferPointer, digest: Hash, at expected: UInt64?,
+                              by writer: Provenance) throws(StoreError) -> (UInt64, Bool) {
         lock.lock(); defer { lock.unlock() }
         guard let node = namespace.node(id) else { throw .noSuchFile("#\(id)") }
         guard !node.isDirectory else { throw .isADirectory(node.path) }
         guard !node.isRetired else { throw .retired(node.path) }
         let offset = node.size
         if let expected, expected != offset { throw .notAtEnd(path: node.path, size: offset, offset: expected) }
-        if data.isEmpty { return offset }
-        _ = try appendLocked(kind: .append, file: id, body: .append(offset: offset), payload: data, digest: digest, by: writer)
-        return offset
+        if data.isEmpty { return (offset, false) }
+        _ = try appendLocked(kind: .append, file: id, body: .append(offset: offset), payload: data, digest: digest, by: writer,
+                             node: node)
+        return (offset, tree.flushDue)
+    }
+
+    /// Writes the tree cache's pending values (cache/tree, every 4,096
+    /// records) outside the store's lock, so that appenders do not wait for
+    /// some 30 file writes: taken under the lock, written without it,
+    /// finished under it. `waiting`: wait for a flush another thread has
+    /// out (sync, close); else leave it to that one.
+    func flushTreeCache(waiting: Bool) {
+        if waiting { treeFlushLock.lock() } else if !treeFlushLock.try() { return }
+        defer { treeFlushLock.unlock() }
+        lock.lock()
+        let flush = tree.takeFlush()
+        lock.unlock()
+        guard let flush else { return }
+        let written = flush.write()
+        lock.lock()
+        flush.finish(written)
+        lock.unlock()
     }
 
     public func append(_ id: UInt64, _ data: [UInt8], at expected: UInt64? = nil, by writer: Provenance) throws(StoreError) -> UInt64 {
@@ -158,37 +194,47 @@ public final class Store: @unchecked Sendable {
     /// `time`: the time to stamp (never before the previous record's);
     /// nil: the clock's.
     func appendLocked(kind: Record.Kind, file: UInt64, body: Record.Body, payload: UnsafeRawBufferPointer?,
-                      digest: Hash?, by provenance: Provenance, at time: Int64? = nil) throws(StoreError) -> Namespace.Node {
+                      digest: Hash?, by provenance: Provenance, at time: Int64? = nil,
+                      node known: Namespace.Node? = nil) throws(StoreError) -> Namespace.Node {
         if let failed = writer.failed { throw .io(failed) }
         guard mode == .readWrite else { throw .readOnly }
         let data = payload ?? UnsafeRawBufferPointer(start: nil, count: 0)
-        let prevFile: Hash
+        // `known`: the node `file` names, looked up once by the caller.
+        let target: Namespace.Node?
         switch body {
-        case .create: prevFile = .zero
-        default: prevFile = namespace.node(file)?.lastHash ?? .zero
+        case .create: target = nil
+        default: target = known?.id == file ? known : namespace.node(file)
         }
         let record = Record(kind: kind, seq: namespace.nextSeq, time: max(time ?? options.clock(), namespace.lastTime, 0), writer: provenance,
-                            file: file, prevFileHash: prevFile, prevStoreHash: namespace.lastHash,
+                            file: file, prevFileHash: target?.lastHash ?? .zero, prevStoreHash: namespace.lastHash,
                             payloadLength: UInt64(data.count), payloadDigest: digest ?? Hash.sha256(data), body: body)
-        do { try namespace.check(record) } catch {
+        do { try namespace.check(record, node: target) } catch {
             throw .io("internal: record \(record.seq) breaks rule \(error.check): expected \(error.expected), found \(error.found)")
         }
-        let header = record.encodeHeader()
-        let hash = Hash.sha256(header)
-        let frameLength = SegmentWriter.frameLength(header: header.count, payload: data.count)
-        try reserve.check(frameLength, file: file, now: record.time, measure: writer.freeSpace) {
-            if case let .create(p, _, _, _) = body { return p }
-            return namespace.node(file)?.path
+        // The header is encoded into the store's one buffer (under the lock: no allocation per record).
+        headerWriter.reset()
+        record.encodeHeader(into: &headerWriter)
+        let written = headerWriter.bytes.withUnsafeBytes { header in
+            Result { () throws(StoreError) in
+                let hash = Hash.sha256(header)
+                let frameLength = SegmentWriter.frameLength(header: header.count, payload: data.count)
+                try reserve.check(frameLength, file: file, now: record.time, measure: writer.freeSpace) {
+                    if case let .create(p, _, _, _) = body { return p }
+                    return target?.path
+                }
+                let (segment, offset) = try writer.write(seq: record.seq, header: header, payload: data, hash: hash,
+                                                         prevStoreHash: namespace.lastHash)
+                reserve.spent(frameLength)
+                return (hash, segment, offset, header.count)
+            }
         }
-        let (segment, offset) = try writer.write(seq: record.seq, header: header, payload: data, hash: hash,
-                                                 prevStoreHash: namespace.lastHash)
-        reserve.spent(frameLength)
+        let (hash, segment, offset, headerLength) = try written.get()
         var block: BlockRef?
         if case let .append(fileOffset) = body {
-            block = BlockRef(fileOffset: fileOffset, payloadPosition: offset + UInt64(Format.framePrefixSize + header.count),
+            block = BlockRef(fileOffset: fileOffset, payloadPosition: offset + UInt64(Format.framePrefixSize + headerLength),
                              seq: record.seq, segment: UInt32(segment), length: UInt32(data.count))
         }
-        let node = namespace.commit(record, hash: hash, block: block)
+        let node = namespace.commit(record, hash: hash, block: block, node: target)
         tree.append(recordHash: hash, segment: segment, offset: offset)
         return node
     }
@@ -198,9 +244,7 @@ public final class Store: @unchecked Sendable {
     /// Returns once every record appended before the call is on disk.
     /// Concurrent callers share one fdatasync.
     public func sync() throws(StoreError) {
-        lock.lock()
-        tree.flush()
-        lock.unlock()
+        flushTreeCache(waiting: true)
         guard mode == .readWrite else { return }
         try writer.sync()
     }

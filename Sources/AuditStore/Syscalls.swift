@@ -104,6 +104,26 @@ public final class RawFile: @unchecked Sendable {
         }
     }
 
+    /// Writes the `count` buffers of `iov` (modified: a short write
+    /// advances it) at `offset` with one pwritev where possible. No
+    /// allocation: the caller's iovecs are used in place.
+    public func write(_ iov: UnsafeMutablePointer<iovec>, count: Int, at offset: UInt64) throws {
+        var position = off_t(offset)
+        var first = 0
+        while first < count && iov[first].iov_len == 0 { first += 1 }
+        while first < count {
+            let n = pwritev(fd, iov + first, Int32(count - first), position)
+            if n < 0 { if errno == EINTR { continue }; throw fail("pwritev") }
+            position += off_t(n)
+            var left = n
+            while left > 0 && first < count {
+                if left >= iov[first].iov_len { left -= iov[first].iov_len; first += 1 }
+                else { iov[first].iov_base += left; iov[first].iov_len -= left; left = 0 }
+            }
+            while first < count && iov[first].iov_len == 0 { first += 1 }
+        }
+    }
+
     public func write(_ bytes: [UInt8], at offset: UInt64) throws {
         try bytes.withUnsafeBytes { (b) throws in try write([b], at: offset) }
     }

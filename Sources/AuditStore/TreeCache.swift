@@ -11,8 +11,9 @@
 final class TreeCache {
     let directory: String
     private(set) var writable: Bool
-    private var positions: CachedArray<UInt64>
-    private var levels: [CachedArray<Hash>] = []
+    /// Under the store's lock only (no runtime access checks: Namespace.nodes says why).
+    @exclusivity(unchecked) private var positions: CachedArray<UInt64>
+    @exclusivity(unchecked) private var levels: [CachedArray<Hash>] = []
 
     var leafCount: UInt64 { min(positions.count, levels[0].count) }
 
@@ -100,12 +101,39 @@ final class TreeCache {
 
     /// Adds the next record's position and leaf only; its completed subtrees
     /// come through `addSubtree` from the tree that already hashed them.
+    /// The store writes what is pending outside its lock once `flushDue`
+    /// (`takeFlush`); only if that never happens (records that are not
+    /// appends, and no sync) does the cache flush here, under the lock, at
+    /// 16 times the usual count, to bound its memory.
     func appendLeaf(_ leaf: Hash, segment: Int, offset: UInt64) throws {
         positions.append(UInt64(segment) << 40 | offset)
         levels[0].append(leaf)
-        // A flush that fails (a full disk) is tried again at the next one:
-        // the values stay pending, and the cache is derived.
-        if writable && positions.pendingCount >= 4096 { flushQuietly() }
+        if writable && positions.pendingCount >= 16 * Self.flushCount { flushQuietly() }
+    }
+
+    /// Values pending after which a flush is due (`flushDue`).
+    static let flushCount = 4096
+
+    /// Whether enough is pending to be written (outside the lock, `takeFlush`).
+    var flushDue: Bool { writable && positions.pendingCount >= Self.flushCount }
+
+    /// What is pending in every file, taken for writing outside the store's
+    /// lock: `write` (no lock) then `finish` (under the lock). Until then
+    /// the values stay readable (`hash`, `position`); a failed write puts
+    /// them back as pending, to be tried again (the cache is derived). nil:
+    /// nothing pending, or a flush already out. Caller holds the store's lock.
+    func takeFlush() -> Flush? {
+        guard writable else { return nil }
+        let parts = ([positions.take()] + levels.map { $0.take() }).compactMap { $0 }
+        return parts.isEmpty ? nil : Flush(parts: parts)
+    }
+
+    struct Flush {
+        let parts: [CachedArrayWrite]
+        /// Writes every part (no lock held); returns which succeeded.
+        func write() -> [Bool] { parts.map { $0.write() } }
+        /// Caller holds the store's lock.
+        func finish(_ written: [Bool]) { for (part, ok) in zip(parts, written) { part.finish(ok) } }
     }
 
     /// A perfect subtree of 2^level leaves, completed by the last leaf.
@@ -172,17 +200,28 @@ final class TreeCache {
     }
 }
 
+/// One `CachedArray`'s pending values on their way to its file outside the
+/// store's lock (`TreeCache.takeFlush`).
+struct CachedArrayWrite {
+    let write: () -> Bool
+    let finish: (Bool) -> Void
+}
+
 /// An array of fixed-size values kept in a file, appended at the end, with
-/// the newest values held in memory until `flush()`.
+/// the newest values held in memory until `flush()` (or a `take()` written
+/// outside the store's lock).
 final class CachedArray<Element: BitwiseCopyable> {
     private(set) var file: RawFile?
     let path: String
-    private(set) var flushed: UInt64
-    private var pending: [Element] = []
+    /// Values [0, flushed) are in the file; then `writing`, then `pending`.
+    @exclusivity(unchecked) private(set) var flushed: UInt64
+    @exclusivity(unchecked) private var pending: [Element] = []
+    /// Values taken by `take()`, being written at `flushed` outside the lock.
+    @exclusivity(unchecked) private var writing: [Element] = []
     private var writable = false
     static var stride: UInt64 { UInt64(MemoryLayout<Element>.stride) }
 
-    var count: UInt64 { flushed + UInt64(pending.count) }
+    var count: UInt64 { flushed + UInt64(writing.count) + UInt64(pending.count) }
     var pendingCount: Int { pending.count }
 
     /// Opens the file read-only (or none, when `empty` or missing).
@@ -196,14 +235,19 @@ final class CachedArray<Element: BitwiseCopyable> {
     func append(_ e: Element) { pending.append(e) }
 
     func element(_ i: UInt64) throws -> Element {
-        if i >= flushed { return pending[Int(i - flushed)] }
+        if i >= flushed {
+            let j = Int(i - flushed)
+            return j < writing.count ? writing[j] : pending[j - writing.count]
+        }
         let bytes = try file!.read(count: Int(Self.stride), at: i * Self.stride)
         guard bytes.count == Int(Self.stride) else { throw SystemError(call: "read", path: path, errno: EIO) }
         return bytes.withUnsafeBytes { $0.loadUnaligned(as: Element.self) }
     }
 
     /// Keeps the first `n` elements (in memory; the file follows on flush).
+    /// Only at an open, before any write is taken.
     func cut(to n: UInt64) {
+        precondition(writing.isEmpty)
         if n < flushed {
             pending.removeAll()
             flushed = n
@@ -220,11 +264,29 @@ final class CachedArray<Element: BitwiseCopyable> {
         writable = true
     }
 
+    /// Writes what is pending, under the store's lock. With a `take()`
+    /// still out, nothing is written now (the next flush writes it).
     func flush() throws {
-        guard writable, let file, !pending.isEmpty else { return }
+        guard writable, let file, !pending.isEmpty, writing.isEmpty else { return }
         try pending.withUnsafeBytes { try file.write([$0], at: flushed * Self.stride) }
         flushed += UInt64(pending.count)
         pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Takes what is pending for a write outside the store's lock (see
+    /// `TreeCache.takeFlush`); nil when nothing is pending or a take is out.
+    func take() -> CachedArrayWrite? {
+        guard writable, let file, !pending.isEmpty, writing.isEmpty else { return nil }
+        writing = pending
+        pending = []
+        pending.reserveCapacity(writing.count)
+        let values = writing, offset = flushed * Self.stride
+        return CachedArrayWrite(
+            write: { (try? values.withUnsafeBytes { try file.write([$0], at: offset) }) != nil },
+            finish: { [self] ok in
+                if ok { flushed += UInt64(writing.count) } else { pending = writing + pending }
+                writing = []
+            })
     }
 }
 
