@@ -174,11 +174,6 @@ extension AuditFileSystem {
         return .success(data.count)
     }
 
-    func flush(_ context: RequestContext, ino: UInt64, handle: UInt64) -> Result<Void, Errno> {
-        // Every acknowledged write is already in the segment file.
-        .success(())
-    }
-
     func release(_ context: RequestContext, ino: UInt64, handle: UInt64, flags: Int32) -> Result<Void, Errno> {
         authorizer.metrics.openFiles.decrement()
         return .success(())

@@ -45,7 +45,6 @@ public protocol FileSystemOperations: AnyObject, Sendable {
     /// `data` is valid only during the call. Answers the bytes written.
     func write(_ context: RequestContext, ino: UInt64, data: UnsafeRawBufferPointer, offset: Int64,
                handle: UInt64) -> Result<Int, Errno>
-    func flush(_ context: RequestContext, ino: UInt64, handle: UInt64) -> Result<Void, Errno>
     func release(_ context: RequestContext, ino: UInt64, handle: UInt64, flags: Int32) -> Result<Void, Errno>
     /// `dataOnly`: fdatasync.
     func fsync(_ context: RequestContext, ino: UInt64, dataOnly: Bool, handle: UInt64) -> Result<Void, Errno>
@@ -105,7 +104,6 @@ public extension FileSystemOperations {
     }
     func write(_ context: RequestContext, ino: UInt64, data: UnsafeRawBufferPointer, offset: Int64,
                handle: UInt64) -> Result<Int, Errno> { .failure(.notImplemented) }
-    func flush(_ context: RequestContext, ino: UInt64, handle: UInt64) -> Result<Void, Errno> { .failure(.notImplemented) }
     func release(_ context: RequestContext, ino: UInt64, handle: UInt64, flags: Int32) -> Result<Void, Errno> {
         .failure(.notImplemented)
     }

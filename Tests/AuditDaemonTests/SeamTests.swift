@@ -63,7 +63,6 @@ import Testing
             ("open", ops.open(who, ino: f, flags: O_RDONLY).failure),
             ("read", ops.read(who, ino: f, size: 10, offset: 0, handle: 0).failure),
             ("write", [UInt8]("x".utf8).withUnsafeBytes { ops.write(who, ino: f, data: $0, offset: 0, handle: fh).failure }),
-            ("flush", ops.flush(who, ino: f, handle: fh).failure),
             ("release", ops.release(who, ino: f, handle: fh, flags: 0).failure),
             ("fsync", ops.fsync(who, ino: f, dataOnly: false, handle: fh).failure),
             ("fallocate", ops.fallocate(who, ino: f, mode: 0, offset: 0, length: 1, handle: fh).failure),

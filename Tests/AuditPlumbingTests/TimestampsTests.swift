@@ -15,6 +15,22 @@ import Testing
         #expect(Timestamps.parse(text, now: 0) == ns)
     }
 
+    /// Every field zero-padded to its width, the fraction to nine digits,
+    /// before 1970 too (the formatter writes the 30 bytes in place).
+    @Test(arguments: [
+        (Int64(0), "1970-01-01T00:00:00.000000000Z"),
+        (Int64(1), "1970-01-01T00:00:00.000000001Z"),
+        (Int64(-1), "1969-12-31T23:59:59.999999999Z"),
+        (Int64(1_767_225_600_000_000_000), "2026-01-01T00:00:00.000000000Z"),
+        (Int64(1_795_730_223_100_000_000), "2026-11-26T21:57:03.100000000Z"),
+        (Int64.max, "2262-04-11T23:47:16.854775807Z"),
+        (Int64.min, "1677-09-21T00:12:43.145224192Z"),
+    ])
+    func formatsEveryFieldPadded(ns: Int64, text: String) {
+        #expect(Timestamps.rfc3339(ns) == text)
+        #expect(Timestamps.rfc3339(ns).utf8.count == 30)
+    }
+
     @Test func roundTrips() {
         let ns: Int64 = 1_795_730_223_123_456_789
         #expect(Timestamps.rfc3339(ns) == "2026-11-26T21:57:03.123456789Z")
