@@ -60,6 +60,7 @@ NULL_CONFIGS = {
     "nullfs-dio-single": ["direct_io", "single"],
     "nullfs-clone": ["clone_fd"],
     "nullfs-dio-clone": ["direct_io", "clone_fd"],
+    "nullfs-dio-leader": ["direct_io", "leader"],
 }
 
 NODE_SCRIPT = r"""
