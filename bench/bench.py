@@ -179,9 +179,9 @@ def main():
                     help="another auditfs binary (an earlier build) measured beside this one as auditfs-before")
     ap.add_argument("--only", default=None, help="comma-separated: P1,P3,P7,node,P4,P5 (default all)")
     ap.add_argument("--dir", default=None, help="where the plain directory and the store go (default /var/tmp)")
+    ap.add_argument("--records", type=int, default=None, help="P4: lines written into the verified store (verify_read.py)")
+    ap.add_argument("--read-mib", type=int, default=None, help="P5: size of the file read (verify_read.py)")
     verify_read = load_verify_read()
-    if verify_read is not None and hasattr(verify_read, "add_arguments"):
-        verify_read.add_arguments(ap)
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: run as root (it mounts FUSE file systems)")
@@ -339,7 +339,11 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
 
     if verify_read is not None and ({"P4", "P5"} & only):
-        rows += verify_read.run(args)
+        # verify_read.py's options: ours where they share a name; None takes its default.
+        theirs = argparse.Namespace(rounds=args.rounds, dir=args.dir,
+                                    only=None if {"P4", "P5"} <= only else ("P4" if "P4" in only else "P5"),
+                                    **{k: v for k, v in (("records", args.records), ("read_mib", args.read_mib)) if v is not None})
+        rows += verify_read.run(theirs, auditfs=auditfs)
     elif verify_read is None:
         print("bench/verify_read.py is not there: no P4, P5")
 
