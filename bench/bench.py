@@ -49,6 +49,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from mounts import daemon_pids, mounted, sh  # noqa: E402
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 
@@ -73,14 +76,6 @@ console.log(Number(process.hrtime.bigint() - t0) / 1e9);
 """
 
 
-def sh(*cmd, **kw):
-    return subprocess.run([str(c) for c in cmd], check=True, **kw)
-
-
-def mounted(path):
-    path = os.path.realpath(path)
-    with open("/proc/self/mountinfo") as f:
-        return any(line.split(" ")[4] == path for line in f)
 
 
 def wait_mounted(path, proc=None, timeout=20):
@@ -357,19 +352,6 @@ def main():
               f"{'' if goal is None else f'≥ {goal:.2f}×'} | {row.get('detail', '')} |")
     (OUT / "last-run.json").write_text(json.dumps({"command": " ".join(sys.argv), "rows": rows}, indent=1))
 
-
-def daemon_pids(mountpoint):
-    """The auditfs daemon serving `mountpoint` (by its exact argument)."""
-    want = str(mountpoint).encode()
-    pids = []
-    for p in pathlib.Path("/proc").iterdir():
-        try:
-            argv = (p / "cmdline").read_bytes().split(b"\0") if p.name.isdigit() else []
-        except OSError:
-            continue
-        if len(argv) > 3 and argv[1] == b"mount" and argv[3] == want:
-            pids.append(int(p.name))
-    return pids
 
 
 if __name__ == "__main__":

@@ -34,11 +34,11 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from mounts import daemon_pids, mounted, sh  # noqa: E402
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
-
-def sh(*cmd, **kw):
-    return subprocess.run([str(c) for c in cmd], check=True, **kw)
 
 
 def auditfs_binary():
@@ -49,24 +49,6 @@ def auditfs_binary():
     return ROOT / ".build-fuse" / "release" / "auditfs"
 
 
-def mounted(path):
-    path = os.path.realpath(path)
-    with open("/proc/self/mountinfo") as f:
-        return any(line.split(" ")[4] == path for line in f)
-
-
-def daemon_pids(mountpoint):
-    """The auditfs daemon serving `mountpoint` (by its exact argument)."""
-    want = str(mountpoint).encode()
-    pids = []
-    for p in pathlib.Path("/proc").iterdir():
-        try:
-            argv = (p / "cmdline").read_bytes().split(b"\0") if p.name.isdigit() else []
-        except OSError:
-            continue
-        if len(argv) > 3 and argv[1] == b"mount" and argv[3] == want:
-            pids.append(int(p.name))
-    return pids
 
 
 def unmount(mountpoint):
