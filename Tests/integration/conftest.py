@@ -62,3 +62,21 @@ def place():
     parent.chmod(0o755)
     yield parent
     shutil.rmtree(parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def radosgw(tmp_path_factory):
+    """A real S3 Object Lock engine for the whole session: a single-host Ceph
+    cluster with radosgw on 127.0.0.1 (Tests/integration/cephlib.py), started
+    on first use (~5 s) under pytest's temp directory and stopped at the end
+    of the session, also after a failure. If it cannot start, every test that
+    uses it fails with the daemons' log tails; it is never skipped."""
+    import cephlib
+    try:
+        gw = cephlib.start(tmp_path_factory.mktemp("ceph"))
+    except cephlib.CephError as e:
+        pytest.fail(str(e), pytrace=False)
+    try:
+        yield gw
+    finally:
+        gw.stop()
