@@ -17,6 +17,7 @@ import PackageDescription
 //   AuditDaemon — the mount daemon's logic behind that seam; no libfuse, no ArgumentParser, no CLI.
 //   CAuditDaemonShim — C for the daemon that Swift cannot write safely (a signal handler, struct ucred).
 //   AuditFUSE   — the bridge to libfuse (replies, operations table, session); the only target that imports it.
+//   AuditS3     — the smallest S3 client: SigV4, path-style calls over URLSession, strict bounded XML answers.
 let package = Package(
     name: "auditfs",
     products: [
@@ -59,6 +60,8 @@ let package = Package(
         .target(name: "AuditQuery", dependencies: ["AuditStore", "AuditRecords", "AuditPlumbing"]),
         // Handing checkpoints to witnesses (directory, command) off the FUSE threads; running child commands.
         .target(name: "AuditWitness", dependencies: ["AuditStore", "AuditPlumbing"]),
+        // The S3 client for shipping the store to an Object Lock bucket: SigV4, seven synchronous calls. No libfuse.
+        .target(name: "AuditS3", dependencies: ["AuditPlumbing", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "AuditCLI",
             dependencies: [
@@ -106,6 +109,8 @@ let package = Package(
         .testTarget(name: "AuditPolicyTests", dependencies: ["AuditPolicy", "AuditPlumbing", "AuditStore"]),
         .testTarget(name: "AuditWitnessTests", dependencies: ["AuditWitness", "AuditStore", "AuditPlumbing"]),
         .testTarget(name: "AuditRecordsTests", dependencies: ["AuditRecords", "AuditStore", "AuditPlumbing"]),
+        // SigV4 against AWS's vectors, locations, configuration files, hostile XML answers. No network.
+        .testTarget(name: "AuditS3Tests", dependencies: ["AuditS3"]),
         .testTarget(name: "AuditQueryTests", dependencies: ["AuditQuery", "AuditStore", "AuditRecords", "AuditPlumbing"]),
         // Seeded mutation fuzzing of every reader of outside input (docs/TESTING.md).
         .testTarget(name: "AuditFuzzTests", dependencies: ["AuditPlumbing", "AuditStore", "AuditPolicy", "AuditQuery", "AuditRecords"]),
