@@ -13,10 +13,12 @@
 //   cancelled past the cap, so a hostile server cannot make us hold more), and a
 //   per-request time limit (`timeoutIntervalForResource`), with a semaphore deadline
 //   10 s later as the backstop so no call can hang.
-// - Answers are parsed with FoundationXML's XMLParser (S3XML.swift): bounded, strict,
-//   no DTDs or entities. With `--static-swift-stdlib` Foundation is linked statically
-//   but FoundationXML still needs the system's libxml2.so.2 at run time (checked with
-//   ldd), as FoundationNetworking needs libcurl.so.4.
+// - Answers are parsed by a small strict XML reader of our own (XMLReader.swift, S3XML.swift):
+//   bounded, no DTDs or entities, fuzzed. Not FoundationXML's XMLParser: on Linux it traps
+//   (SIGILL) on a mutated answer, returns true for a truncated one, and drops an external
+//   entity's text silently. (It would have linked: with --static-swift-stdlib a program
+//   using it still needs the system's libxml2.so.2 at run time, as FoundationNetworking
+//   needs libcurl.so.4; AuditS3 uses neither libxml2 nor FoundationXML now.)
 // - Path style always (`ENDPOINT/BUCKET/KEY`): it works on AWS and on radosgw, and
 //   bucket names with dots need no certificate games.
 // - Keys are checked before sending: no control characters, backslash, empty, `.` or
@@ -168,6 +170,11 @@ public final class S3Client: Sendable {
     /// Refused (.malformed): a page whose markers do not advance, a truncated page with no
     /// entries (either would loop), more than `maxListEntries` entries in all.
     public func listObjectVersions(_ bucket: String, prefix: String) throws(S3Error) -> [ObjectVersion] {
+        try listObjectVersions(bucket, prefix: prefix, pageSize: 1000)
+    }
+
+    /// The same, `pageSize` (1...1000) entries a page: tests make the server page.
+    func listObjectVersions(_ bucket: String, prefix: String, pageSize: Int) throws(S3Error) -> [ObjectVersion] {
         try S3Location.checkBucket(bucket)
         guard prefix.utf8.count <= 1024, !prefix.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) else {
             throw .usage("s3://\(bucket): a listing prefix must be at most 1,024 bytes without control characters")
@@ -177,7 +184,7 @@ public final class S3Client: Sendable {
         var keyMarker: String?
         var versionMarker: String?
         while true {
-            var query: [(String, String)] = [("versions", ""), ("max-keys", "1000")]
+            var query: [(String, String)] = [("versions", ""), ("max-keys", String(min(max(pageSize, 1), 1000)))]
             if !prefix.isEmpty { query.append(("prefix", prefix)) }
             if let keyMarker { query.append(("key-marker", keyMarker)) }
             if let versionMarker { query.append(("version-id-marker", versionMarker)) }

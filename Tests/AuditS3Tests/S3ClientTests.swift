@@ -116,6 +116,16 @@ import Testing
         #expect(m.contains("do not advance"))
     }
 
+    @Test func aSilentServerTimesOut() throws {
+        let server = try FakeS3Server { _ in Thread.sleep(forTimeInterval: 4); return FakeS3Server.response(200) }
+        defer { server.stop() }
+        let started = Date()
+        let e = Self.error { _ = try Self.client(server, timeout: 1).headObject("audit-bucket", key: "k", versionId: nil) }
+        guard case .transport? = e else { Issue.record("got \(String(describing: e))"); return }
+        #expect(Date().timeIntervalSince(started) < 3.5)
+        #expect(e?.isRetryable == true)
+    }
+
     @Test func refusedConnectionIsRetryableTransport() {
         let c = S3Configuration(endpoint: URL(string: "http://127.0.0.1:1")!, region: "us-east-1",
                                 credentials: S3Credentials(accessKeyId: "A", secretAccessKey: "S"), timeout: 5)

@@ -44,13 +44,16 @@ import Testing
         #expect(versions.contains { $0.isDeleteMarker && $0.key == key && $0.isLatest })
         #expect(versions.contains { !$0.isDeleteMarker && $0.versionId == version && $0.size == UInt64(body.count) })
         #expect(try client.bucketLock(bucket).enabled)
+        // Pages of one entry: the version and the marker share a key, so version-id-marker matters.
+        let paged = try client.listObjectVersions(bucket, prefix: "host1/", pageSize: 1)
+        #expect(paged == versions)
 
         let plain = "audits3-plain-\(UInt32.random(in: 0...UInt32.max))"
         try client.createBucket(plain, objectLock: false)
         #expect(try client.bucketLock(plain).enabled == false)
-        // Paging: 5 keys at max-keys 1000 is one page; the many-page path is covered by S3ClientTests.
         for i in 0..<5 { _ = try client.putObject(plain, key: "p/\(i)", body: [UInt8(i)], retention: nil) }
         #expect(try client.listObjectVersions(plain, prefix: "p/").map(\.key) == (0..<5).map { "p/\($0)" })
+        #expect(try client.listObjectVersions(plain, prefix: "p/", pageSize: 2).map(\.key) == (0..<5).map { "p/\($0)" })
         #expect(try client.listObjectVersions(plain, prefix: "none/").isEmpty)
         let missing = try? client.bucketLock("audits3-no-such-bucket-\(UInt32.random(in: 0...UInt32.max))")
         #expect(missing == nil)

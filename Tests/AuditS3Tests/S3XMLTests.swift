@@ -51,6 +51,13 @@ import Testing
         #expect(try S3XML.parse(Self.bytes("<a>&#x10FFFF;\u{e9}</a>"), what: "t").text == "\u{10FFFF}\u{e9}")
     }
 
+    @Test func invalidUTF8IsMalformed() {
+        var b = Self.bytes("<ListVersionsResult><IsTruncated>false</IsTruncated><Name>x</Name></ListVersionsResult>")
+        b[58] = 0xff
+        #expect(Self.isMalformed { _ = try S3XML.versionsPage(b) })
+        #expect(Self.isMalformed { _ = try S3XML.versionsPage([0xc0, 0x80] + Self.bytes("<a/>")) })
+    }
+
     @Test func lastPageNeedsNoMarkers() throws {
         let p = try S3XML.versionsPage(Self.bytes("<ListVersionsResult><Name>a</Name><IsTruncated>false</IsTruncated></ListVersionsResult>"))
         #expect(!p.isTruncated && p.entries.isEmpty && p.nextKeyMarker == nil)
