@@ -18,6 +18,7 @@ import PackageDescription
 //   CAuditDaemonShim — C for the daemon that Swift cannot write safely (a signal handler, struct ucred).
 //   AuditFUSE   — the bridge to libfuse (replies, operations table, session); the only target that imports it.
 //   AuditS3     — the smallest S3 client: SigV4, path-style calls over URLSession, strict bounded XML answers.
+//   AuditShip   — shipping a store to an S3 Object Lock bucket; verify, restore and compare from it.
 let package = Package(
     name: "auditfs",
     products: [
@@ -62,10 +63,12 @@ let package = Package(
         .target(name: "AuditWitness", dependencies: ["AuditStore", "AuditPlumbing"]),
         // The S3 client for shipping the store to an Object Lock bucket: SigV4, seven synchronous calls. No libfuse.
         .target(name: "AuditS3", dependencies: ["AuditPlumbing", .product(name: "Crypto", package: "swift-crypto")]),
+        // Shipping a store to an S3 Object Lock bucket, and reading it back (verify, restore, compare). No libfuse.
+        .target(name: "AuditShip", dependencies: ["AuditStore", "AuditS3", "AuditPlumbing", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "AuditCLI",
             dependencies: [
-                "AuditPlumbing", "AuditStore", "AuditPolicy", "AuditRecords", "AuditQuery", "AuditWitness",
+                "AuditPlumbing", "AuditStore", "AuditPolicy", "AuditRecords", "AuditQuery", "AuditWitness", "AuditShip",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -85,7 +88,7 @@ let package = Package(
         .target(
             name: "AuditDaemon",
             dependencies: [
-                "FUSEInterface", "AuditPlumbing", "AuditStore", "AuditPolicy", "AuditRecords", "AuditWitness", "CAuditDaemonShim",
+                "FUSEInterface", "AuditPlumbing", "AuditStore", "AuditPolicy", "AuditRecords", "AuditWitness", "AuditShip", "CAuditDaemonShim",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
             ]

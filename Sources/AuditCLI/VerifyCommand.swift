@@ -1,6 +1,8 @@
 import ArgumentParser
 import AuditPlumbing
 import AuditQuery
+import AuditS3
+import AuditShip
 import AuditStore
 import Foundation
 
@@ -11,10 +13,14 @@ struct VerifyCommand: ParsableCommand {
         discussion: """
             Exit status: 0 intact; 1 integrity failure (the first bad record is named), or, with --key, \
             too little of the store covered by a checkpoint signed through the key's chain (--max-unsigned); \
-            3 only a torn tail left by a crash (opening the store for writing cuts it); 2 usage or I/O error.
+            3 only a torn tail left by a crash (opening the store for writing cuts it); 2 usage or I/O error. \
+            STORE may be s3://BUCKET/PREFIX, a store shipped to an S3 Object Lock bucket (--key needed): every \
+            version of every object is read, the first of each is the record, and each object must be locked \
+            and covered by a checkpoint in the bucket. --against s3://… compares a host's store with its bucket.
             """)
 
-    @OptionGroup var store: StoreArgument
+    @Argument(help: "The store directory, or s3://BUCKET/PREFIX for a shipped store.")
+    var store: String
     @Flag(help: "Print the report as one JSON object.") var json = false
     @Option(help: "The verifier key (epoch 0) kept off the host, or a file holding it; default STORE/verifier-key.") var key: String?
     @Option(help: "A checkpoint file from outside the store (a witness's copy; may hold several); repeatable.") var checkpoint: [String] = []
@@ -23,8 +29,14 @@ struct VerifyCommand: ParsableCommand {
     var maxUnsigned: String?
     @Option(help: ArgumentHelp("With --key: fail when more than N records follow the last signed checkpoint (default: no limit).", valueName: "n"))
     var maxUnsignedRecords: UInt64?
+    @Option(help: ArgumentHelp("Compare the store with the bucket it is shipped to and name the first difference.", valueName: "s3://BUCKET/PREFIX"))
+    var against: String?
+    @Option(help: ArgumentHelp("Where a shipped store is read back to be checked (default $TMPDIR or /tmp).", valueName: "dir"))
+    var workDir: String?
+    @OptionGroup var bucket: BucketOptions
 
     func run() throws {
+        if store.hasBytePrefix("s3://") { return try verifyBucket() }
         var anchors = Checker.Anchors()
         var notes: [String] = []
         if let key {
@@ -38,8 +50,8 @@ struct VerifyCommand: ParsableCommand {
             anchors.unsigned = limit
         } else if maxUnsigned != nil || maxUnsignedRecords != nil {
             throw CommandFailure("--max-unsigned and --max-unsigned-records need --key (the verifier key kept off the host)")
-        } else if FileManager.default.fileExists(atPath: Checkpointer.verifierKeyFile(of: store.store)) {
-            anchors.verifier = try readVerifierKey(Checkpointer.verifierKeyFile(of: store.store))
+        } else if FileManager.default.fileExists(atPath: Checkpointer.verifierKeyFile(of: store)) {
+            anchors.verifier = try readVerifierKey(Checkpointer.verifierKeyFile(of: store))
             notes.append("signatures checked against the verifier key stored on this host; pass --key with the copy kept elsewhere")
         }
         for file in checkpoint {
@@ -52,10 +64,16 @@ struct VerifyCommand: ParsableCommand {
             do { anchors.witness = try Cosignature.WitnessKey(parsing: witnessKey) } catch { throw CommandFailure("--witness-key: \(error)") }
         }
         var report: Checker.Report
-        do { report = try Checker.verify(at: store.store, anchors: anchors) } catch { throw CommandFailure(error.description) }
+        do { report = try Checker.verify(at: store, anchors: anchors) } catch { throw CommandFailure(error.description) }
+        var comparison: StoreComparison.Result?
+        if let against {
+            let location = try bucketLocation(against)
+            let client = try bucket.client()
+            do { comparison = try StoreComparison.compare(store: store, with: client, location) } catch { throw error.failure }
+        }
         if report.status != .damaged {
             do {
-                let query = try QueryIndex.audit(store: store.store)
+                let query = try QueryIndex.audit(store: store)
                 report.cacheFailures += query.failures.map { .init(cache: "cache/query", message: $0) }
                 report.cache += query.notes
             } catch {
@@ -65,7 +83,12 @@ struct VerifyCommand: ParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            if let comparison {
+                struct Both: Encodable { var store: Checker.Report; var against: StoreComparison.Result }
+                print(String(decoding: try encoder.encode(Both(store: report, against: comparison)), as: UTF8.self))
+            } else {
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            }
         } else {
             switch report.status {
             case .intact:
@@ -94,8 +117,65 @@ struct VerifyCommand: ParsableCommand {
             }
             if let s = report.signing { print(Self.coverage(s, records: report.records)) }
             for note in report.cache + notes { print("note: \(note)") }
+            if let c = comparison {
+                if let d = c.difference {
+                    print("DIFFERS from \(c.location): \(d)")
+                } else {
+                    print("same as \(c.location): \(c.objects) objects, \(c.bytes) bytes of segments"
+                        + (c.unshipped > 0 ? "; \(c.unshipped) bytes on the host are not shipped yet" : ""))
+                }
+            }
         }
+        if comparison?.difference != nil { throw ExitCode(1) }
         throw ExitCode(report.exitCode)
+    }
+
+    /// `verify s3://BUCKET/PREFIX --key KEY` (BucketAudit).
+    func verifyBucket() throws {
+        let location = try bucketLocation(store)
+        guard let key else { throw CommandFailure("verify s3://… needs --key: the verifier key kept off the host") }
+        if against != nil { throw CommandFailure("--against compares a store directory with a bucket; give a directory") }
+        var anchors = Checker.Anchors(verifier: try readVerifierKey(key))
+        for file in checkpoint {
+            guard let d = FileManager.default.contents(atPath: file) else { throw CommandFailure("cannot read checkpoint file '\(file)'") }
+            for (i, n) in Checkpointer.splitNotes(String(decoding: d, as: UTF8.self)).enumerated() { anchors.checkpoints.append(("\(file) #\(i + 1)", n)) }
+        }
+        if let witnessKey {
+            do { anchors.witness = try Cosignature.WitnessKey(parsing: witnessKey) } catch { throw CommandFailure("--witness-key: \(error)") }
+        }
+        let work = workDir ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        let report: BucketAudit.Report
+        let client = try bucket.client()
+        do { report = try BucketAudit.verify(client, location, anchors: anchors, workDirectory: work) } catch { throw error.failure }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            if let s = report.store {
+                switch s.status {
+                case .intact, .unsigned:
+                    print("\(report.intact ? "intact" : "FAILED"): \(report.location) (store \(report.storeID)): \(report.objects) objects, "
+                        + "\(report.bytes) bytes; \(s.records) records, tree size \(s.treeSize) root \(s.treeRoot)")
+                case .tornTail:
+                    print("FAILED: \(report.location): the objects end inside a frame")
+                case .damaged:
+                    print("DAMAGED: \(s.failure!)")
+                    print("intact before it: \(s.records) records")
+                }
+                for c in s.checkpoints where c.check != nil || !checkpoint.isEmpty {
+                    print("\(c.check == nil ? "ok" : "FAILED \(c.check!)"): \(c.source): \(c.message)")
+                }
+                if let sg = s.signing { print(Self.coverage(sg, records: s.records)) }
+            } else {
+                print("FAILED: \(report.location) (store \(report.storeID)): \(report.objects) objects could not be read back as a store")
+            }
+            for f in report.findings {
+                print("\(f.failure ? "FAILED" : "note") \(f.check): \(f.object.map { $0 + ": " } ?? "")\(f.message)")
+            }
+            print("\(report.versions) object versions read, every one checked for COMPLIANCE retention")
+        }
+        throw ExitCode(report.intact ? 0 : 1)
     }
 
     /// "signed: …; unsigned: …" — which records a signature covers.

@@ -110,6 +110,18 @@ final class AlertDispatcher: Sendable {
         }
     }
 
+    /// Shipping to the bucket failed (first of a run) or stopped (`event` is
+    /// already recorded in /.audit/events.jsonl when the store took it).
+    func shipFailed(_ event: EventRecord) {
+        queue.async {
+            for rule in self.rules.withLock({ $0 }) where rule.event == .shipFailure {
+                var a = self.alert(rule, now: event.timeNs, message: "\(event.event): \(event.error ?? "?")" + self.where_())
+                a.daemonEvent = event
+                self.send(a, rule)
+            }
+        }
+    }
+
     /// Waits (up to `timeout` seconds) for alerts in flight, before unmount.
     func drain(timeout: Double) {
         queue.sync {}

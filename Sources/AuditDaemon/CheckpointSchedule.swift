@@ -1,5 +1,6 @@
 import AuditPlumbing
 import AuditRecords
+import AuditShip
 import AuditStore
 import AuditWitness
 import Foundation
@@ -56,6 +57,8 @@ final class CheckpointSchedule: @unchecked Sendable {
     private var newestSize: UInt64?
     private var stopping = false
     var onFailure: (@Sendable (Failure) -> Void)?
+    /// Gets every checkpoint signed, to ship the store up to its record (set before `start`).
+    var shipper: Shipper?
     /// Called with the time (ns) of each checkpoint signed (the metrics), and
     /// once at start with the newest one already in the store.
     var onIssued: (@Sendable (Int64, _ new: Bool) -> Void)? {
@@ -122,6 +125,7 @@ final class CheckpointSchedule: @unchecked Sendable {
     /// Queues a checkpoint for every witness (with `lock` held: in signing order).
     private func hand(_ note: String, _ checkpoint: Checkpoint) {
         for q in witnesses { q.submit(note, size: checkpoint.size) }
+        shipper?.submit(through: checkpoint.size)   // the checkpoint's own record is record `size`
     }
 
     /// Appends a record of the daemon's own that does not by itself call for

@@ -35,6 +35,12 @@ public struct Daemon: Sendable {
         // Every number and the witness directory are checked before the store is touched.
         let cp = configuration.checkpoints
         if let problem = cp.problem() { throw MountError(problem) }
+        // A bucket without Object Lock stops the mount before the store is touched (docs/SHIPPING.md).
+        let ship = try configuration.ship.resolve()
+        if let ship, let note = try MountShipping.check(ship) {
+            readiness.note(note)
+            if announce { Log.note(note) }
+        }
         let policyFile: String?
         switch configuration.policy {
         case .conflicting: throw MountError("--policy and -o policy= name different files")
@@ -122,6 +128,12 @@ public struct Daemon: Sendable {
                                           onFsync: cp.onFsync)
         schedule.deliver(to: cp.witnesses.witnesses(origin: checkpointer.origin), log: authorizer.log,
                          mountpoint: mountpointPath, store: storePath)
+        let shipper = ship.map {
+            MountShipping.start($0, store: s, newest: checkpointer.latest().flatMap(MountShipping.size(ofNote:)), log: authorizer.log,
+                                metrics: metrics, alerts: alerts, mountpoint: mountpointPath)
+        }
+        defer { shipper?.drain(timeout: 0) }   // an unmount drains it first; this is for a loop that failed
+        schedule.shipper = shipper
         schedule.onIssued = { t, new in new ? metrics.checkpointIssued(at: t) : metrics.checkpointFound(at: t) }
         schedule.onFailure = { [authorizer] failure in
             metrics.checkpointFailed()
@@ -166,6 +178,9 @@ public struct Daemon: Sendable {
             }
             alerts.drain(timeout: 10)   // alerts in flight are recorded before the last checkpoint
             schedule.stop()   // the last checkpoint covers the unmount event
+            if let shipper, !shipper.drain(timeout: 15) {
+                Log.error("the bucket does not hold everything yet; the next mount (or `auditfs ship`) ships the rest")
+            }
         }, onFsync: {
             schedule.fsynced()
         })

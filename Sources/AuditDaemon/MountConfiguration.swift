@@ -34,6 +34,8 @@ public struct MountConfiguration: Sendable {
     /// non-empty files are recorded. Off: the strict create-and-append
     /// mount (docs/MOUNT.md "History mode").
     public var history = false
+    /// Shipping to an S3 Object Lock bucket (docs/SHIPPING.md); no destination: none.
+    public var ship = ShipSettings()
 
     /// The options every mount gets, before the caller's.
     /// No default_permissions: the daemon checks the mode bits (ModeBits) and records each denial.
@@ -49,10 +51,12 @@ public struct MountConfiguration: Sendable {
     /// An option given both ways: `-o witness-dir=` wins over `--witness-dir`,
     /// `--metrics`, `--reserve` and `--decision-budget` over their `-o`
     /// forms, and `--policy` must name the file `-o policy=` names;
-    /// `--history` and `-o history` are the same switch. Throws
+    /// `--history` and `-o history` are the same switch; each `--ship…` wins
+    /// over its `-o ship…` form. Throws
     /// the one-line error of an `-o` option auditfs cannot use.
     public init(store: String, mountpoint: String, options: [String], policy: String?, checkpoints: CheckpointSettings,
-                metrics: String?, reserve: String?, decisionBudget: String?, history: Bool = false) throws(MountError) {
+                metrics: String?, reserve: String?, decisionBudget: String?, history: Bool = false,
+                ship: ShipSettings = ShipSettings()) throws(MountError) {
         let parsed = try MountOptions(parsing: options)
         self.init(store: store, mountpoint: mountpoint)
         libfuseOptions = parsed.libfuse
@@ -70,6 +74,7 @@ public struct MountConfiguration: Sendable {
         self.reserve = reserve ?? parsed.reserve
         self.decisionBudget = decisionBudget ?? parsed.decisionBudget
         self.history = history || parsed.history
+        self.ship = ship.or(parsed.ship)
     }
 
     /// The one-line error for a number out of bounds or a metrics address
@@ -80,6 +85,7 @@ public struct MountConfiguration: Sendable {
         if let m = metrics, MetricsServer.parse(m) == nil {
             return "--metrics '\(m)': expected PORT, ADDR:PORT or [ADDR6]:PORT"
         }
+        do { _ = try ship.resolve() } catch { return error.message }
         return nil
     }
 

@@ -24,6 +24,12 @@ final class MountMetrics: Sendable {
     let openFiles: Gauge
     let checkpointAge: Gauge
     let checkpointTime: Gauge
+    let shipObjects: Counter
+    let shipBytes: Counter
+    let shipFailures: Counter
+    let shipBacklog: Gauge
+    let shipLastSuccess: Gauge
+    let shipStoppedGauge: Gauge
     let writeLatency: DurationHistogram
     let fsyncLatency: DurationHistogram
     /// Time of the newest checkpoint (ns since the epoch; 0: none yet).
@@ -42,6 +48,12 @@ final class MountMetrics: Sendable {
         openFiles = registry.makeGauge(name: "auditfs_open_files", help: "Files open through the mount")
         checkpointAge = registry.makeGauge(name: "auditfs_checkpoint_age_seconds", help: "Age of the newest signed checkpoint (-1: none)")
         checkpointTime = registry.makeGauge(name: "auditfs_checkpoint_time_seconds", help: "Time of the newest signed checkpoint (Unix seconds)")
+        shipObjects = registry.makeCounter(name: "auditfs_ship_objects_total", help: "Objects put into the bucket (--ship)")
+        shipBytes = registry.makeCounter(name: "auditfs_ship_bytes_total", help: "Bytes of segments put into the bucket (--ship)")
+        shipFailures = registry.makeCounter(name: "auditfs_ship_failures_total", help: "Shipping attempts that failed (retried with backoff)")
+        shipBacklog = registry.makeGauge(name: "auditfs_ship_backlog_bytes", help: "Bytes of the store not in the bucket yet (--ship)")
+        shipLastSuccess = registry.makeGauge(name: "auditfs_ship_last_success_seconds", help: "Time the bucket last caught up (Unix seconds; 0: not yet)")
+        shipStoppedGauge = registry.makeGauge(name: "auditfs_ship_stopped", help: "1 when shipping stopped because the bucket disagrees with the store")
         let latency: [Duration] = [.microseconds(10), .microseconds(25), .microseconds(50), .microseconds(100), .microseconds(250),
                                    .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5), .milliseconds(10),
                                    .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)]
@@ -86,6 +98,21 @@ final class MountMetrics: Sendable {
 
     /// The hook the checkpoint schedule calls when signing one failed.
     func checkpointFailed() { checkpointFailures.increment() }
+
+    /// Shipping put `objects` (`bytes` of segments); `backlog` bytes remain.
+    func shipped(objects: Int, bytes: UInt64, backlog: UInt64) {
+        shipObjects.increment(by: Int64(objects))
+        shipBytes.increment(by: Int64(bytes))
+        shipBacklog.set(Double(backlog))
+        shipLastSuccess.set(Date().timeIntervalSince1970)
+    }
+
+    func shipFailed(backlog: UInt64) {
+        shipFailures.increment()
+        shipBacklog.set(Double(backlog))
+    }
+
+    func shipStopped() { shipStoppedGauge.set(Double(1)) }
 
     /// The newest checkpoint found in the store at mount (not counted as issued).
     func checkpointFound(at ns: Int64) {

@@ -8,6 +8,7 @@ import Glibc
 ///
 ///   policy=FILE  metrics=[ADDR:]PORT  checkpoint=fsync  checkpoint-interval=N  witness-dir=DIR
 ///   reserve=SIZE  decision-budget=N[/SECONDS]  history
+///   ship=s3://BUCKET/PREFIX  ship-retain=400d  ship-endpoint-url=URL  ship-region=R  ship-profile=P  ship-credentials=FILE
 ///
 /// `default_permissions` is accepted and dropped: the daemon makes the
 /// permission checks itself so that it can record each denial (docs/MOUNT.md
@@ -22,6 +23,8 @@ public struct MountOptions {
     var decisionBudget: String?
     /// `history`: renames and removals are recorded, nothing is lost (docs/MOUNT.md "History mode").
     var history = false
+    /// `ship=…` and its companions (docs/SHIPPING.md).
+    var ship = ShipSettings()
     /// Everything else, for libfuse, in the order given.
     var libfuse: [String] = []
 
@@ -49,6 +52,12 @@ public struct MountOptions {
                 case "history":
                     guard o == "history" else { throw MountError("-o \(o): history takes no value") }
                     history = true
+                case "ship": ship.destination = value
+                case "ship-retain": ship.retain = value
+                case "ship-endpoint-url": ship.endpoint = value
+                case "ship-region": ship.region = value
+                case "ship-profile": ship.profile = value
+                case "ship-credentials": ship.credentials = MountOptions.absolute(value)
                 case "default_permissions": continue
                 default: kept.append(o)
                 }

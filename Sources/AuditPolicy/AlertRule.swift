@@ -6,7 +6,7 @@ import AuditPlumbing
 /// ```yaml
 /// alerts:
 ///   - name: tamper
-///     on: tamper                    # deny, tamper, reload, reload-rejected, verification-failure, checkpoint-failure
+///     on: tamper                    # deny, tamper, reload, reload-rejected, verification-failure, checkpoint-failure, ship-failure
 ///     severity: crit                # optional; syslog severity, default by event
 ///     actions:
 ///       - syslog: {facility: auth}  # or syslog: {}
@@ -28,6 +28,9 @@ public struct AlertRule: Sendable, Equatable {
         case verificationFailure = "verification-failure"
         /// The mount could not sign a checkpoint (its writes go on, unsigned).
         case checkpointFailure = "checkpoint-failure"
+        /// The mount could not ship to its bucket (its writes go on, kept locally), or stopped
+        /// shipping because the bucket disagrees with the store.
+        case shipFailure = "ship-failure"
     }
 
     /// Syslog severities (RFC 5424 numbers).
@@ -42,7 +45,7 @@ public struct AlertRule: Sendable, Equatable {
             case .reload: .notice
             case .reloadRejected: .err
             case .verificationFailure: .emerg
-            case .checkpointFailure: .crit
+            case .checkpointFailure, .shipFailure: .crit
             }
         }
     }

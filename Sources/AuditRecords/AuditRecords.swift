@@ -142,7 +142,8 @@ public struct EventRecord: Codable, Sendable {
     /// "mount", "unmount", "torn-tail-recovered", "reload-accepted",
     /// "reload-unchanged", "reload-rejected", "verification-failed",
     /// "checkpoint-failed", "checkpoint-resumed", "witness-delivered",
-    /// "witness-failed", "witness-timed-out", "witness-dropped".
+    /// "witness-failed", "witness-timed-out", "witness-dropped", "ship-failed",
+    /// "ship-resumed", "ship-stopped".
     public var event: String
     /// The daemon's pid.
     public var daemon: UInt32
@@ -160,6 +161,10 @@ public struct EventRecord: Codable, Sendable {
     /// On a mount event: true when the mount runs in history mode (renames
     /// and removals recorded, docs/MOUNT.md "History mode"); absent otherwise.
     public var history: Bool?
+    /// On a ship-* event: the bucket location (s3://BUCKET/PREFIX/STORE-ID).
+    public var bucket: String?
+    /// On a ship-* event: bytes of the store not in the bucket yet.
+    public var backlog: UInt64?
 
     public init(time: String, timeNs: Int64, event: String, daemon: UInt32, mountpoint: String? = nil, store: String? = nil,
                 policy: String? = nil, policyFile: String? = nil, by: Actor? = nil, error: String? = nil, detail: String? = nil) {

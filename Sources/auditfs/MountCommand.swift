@@ -56,6 +56,24 @@ public struct MountCommand: ParsableCommand {
     @Flag(help: "History mode: rename, unlink and rmdir work and are recorded, and nothing is lost — a name removed or replaced moves with its bytes under MOUNTPOINT/.audit/retired; chmod/chown/utimes of files with content are recorded. For programs that rotate their own logs. Needs a format v2 store. Also -o history.")
     var history = false
 
+    @Option(help: ArgumentHelp("Ship the store to an S3 bucket with Object Lock: every byte a checkpoint covers, within seconds of it, each object once with COMPLIANCE retention (docs/SHIPPING.md). Also -o ship=URL.", valueName: "s3://BUCKET/PREFIX"))
+    var ship: String?
+
+    @Option(help: ArgumentHelp("With --ship: how long the bucket must keep each object, like 400d or 7y (nobody can shorten it). Also -o ship-retain=.", valueName: "duration"))
+    var shipRetain: String?
+
+    @Option(name: .customLong("ship-endpoint-url"), help: ArgumentHelp("With --ship: the S3 endpoint of a server that is not AWS (default AWS_ENDPOINT_URL or AWS's). Also -o ship-endpoint-url=.", valueName: "url"))
+    var shipEndpoint: String?
+
+    @Option(help: ArgumentHelp("With --ship: the bucket's region (default AWS_REGION, the AWS config file, or us-east-1). Also -o ship-region=.", valueName: "region"))
+    var shipRegion: String?
+
+    @Option(help: ArgumentHelp("With --ship: the profile of the AWS credentials and config files (default AWS_PROFILE or default). Also -o ship-profile=.", valueName: "name"))
+    var shipProfile: String?
+
+    @Option(help: ArgumentHelp("With --ship: an AWS credentials file (default AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials; keep it 0600). Also -o ship-credentials=.", valueName: "file"))
+    var shipCredentials: String?
+
     @Option(name: .customLong("ready-fd"), help: .hidden)
     var readyFD: Int32?
 
@@ -72,7 +90,10 @@ public struct MountCommand: ParsableCommand {
         do {
             configuration = try MountConfiguration(store: store, mountpoint: mountpoint, options: options, policy: policy,
                                                    checkpoints: numbers, metrics: metrics, reserve: reserve,
-                                                   decisionBudget: decisionBudget, history: history)
+                                                   decisionBudget: decisionBudget, history: history,
+                                                   ship: ShipSettings(destination: ship, retain: shipRetain, endpoint: shipEndpoint,
+                                                                      region: shipRegion, profile: shipProfile,
+                                                                      credentials: shipCredentials.map(MountOptions.absolute)))
         } catch {
             Background.say(error.message)
             throw ExitCode(1)
@@ -96,6 +117,12 @@ public struct MountCommand: ParsableCommand {
             if let reserve { args += ["--reserve", reserve] }
             if let decisionBudget { args += ["--decision-budget", decisionBudget] }
             if history { args.append("--history") }
+            if let ship { args += ["--ship", ship] }
+            if let shipRetain { args += ["--ship-retain", shipRetain] }
+            if let shipEndpoint { args += ["--ship-endpoint-url", shipEndpoint] }
+            if let shipRegion { args += ["--ship-region", shipRegion] }
+            if let shipProfile { args += ["--ship-profile", shipProfile] }
+            if let shipCredentials { args += ["--ship-credentials", MountOptions.absolute(shipCredentials)] }
             try Background.start(arguments: args)
             return   // the daemon is ready
         }
