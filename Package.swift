@@ -110,6 +110,7 @@ let package = Package(
         .testTarget(name: "AuditCLITests", dependencies: ["AuditCLI", "AuditPlumbing", "AuditStore",
                                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "AuditPolicyTests", dependencies: ["AuditPolicy", "AuditPlumbing", "AuditStore"]),
+        .testTarget(name: "AuditShipTests", dependencies: ["AuditShip", "AuditS3"]),
         .testTarget(name: "AuditWitnessTests", dependencies: ["AuditWitness", "AuditStore", "AuditPlumbing"]),
         .testTarget(name: "AuditRecordsTests", dependencies: ["AuditRecords", "AuditStore", "AuditPlumbing"]),
         // SigV4 against AWS's vectors, locations, configuration files, hostile XML answers. No network.

@@ -31,6 +31,7 @@ struct ShipCommand: ParsableCommand {
         let location = try bucketLocation(destination)
         guard let retention = Retention(parsing: retain) else { throw CommandFailure("--retain '\(retain)': expected \(Retention.form)") }
         let client = try bucket.client()
+        do { try Shipment.checkBucket(client, location) } catch { throw error.failure }
         let directory = StoreDirectory(store.store)
         let identity: StoreIdentity
         do { identity = try directory.readIdentity() } catch { throw CommandFailure(error.description) }
@@ -54,7 +55,6 @@ struct ShipCommand: ParsableCommand {
             throw CommandFailure(error.description, code: error.isDamage ? 1 : 2)
         }
         do {
-            try Shipment.checkBucket(client, location)
             let shipment = Shipment(store: directory, identity: identity, location: location, retain: retention, client: client)
             let done = try shipment.ship(through: newest)
             print("shipped \(done.objects) object(s), \(done.bytes) bytes, up to record \(newest) (the newest checkpoint) "

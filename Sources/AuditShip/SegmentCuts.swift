@@ -24,6 +24,8 @@ public enum SegmentCuts {
     /// The cuts of segment `file` (of store `storeID`, when given) from byte `from` (0,
     /// or the end of a frame) up to the end of record `through`'s frame, or
     /// — `through` nil — to the last whole frame of the file as it is now.
+    /// None, found, when the frame at `from` is already past `through` (the
+    /// bucket holds more than asked).
     public static func cuts(_ file: RawFile, segment: String, storeID: [UInt8]?, from: UInt64, through: UInt64?,
                             target: UInt64) throws(Failure) -> Result {
         do {
@@ -46,6 +48,8 @@ public enum SegmentCuts {
                     do { seq = try Record.decodeHeader(f.header).seq } catch {
                         throw Failure(description: "segment \(segment) offset \(f.offset): a record header that does not decode (\(error)); not shipped")
                     }
+                    // The bucket already holds record `through` and more: nothing to cut.
+                    if let through, seq > through, f.offset == from, from > 0 { return Result(ends: [], found: true) }
                     last = f.end
                     if let through, seq > through {
                         throw Failure(description: "segment \(segment) has no record \(through) where expected (offset \(f.offset) holds record \(seq))")

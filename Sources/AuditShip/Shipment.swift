@@ -135,6 +135,10 @@ public final class Shipment: @unchecked Sendable {
                     result = try SegmentCuts.cuts(file, segment: segment, storeID: identity.id, from: from,
                                                   through: segment == target.0 ? through : nil, target: chunkTarget)
                 } catch { throw ShipError.local(error.description) }
+                if segment == target.0 && !result.found && !result.ends.isEmpty {
+                    // Never ship bytes past the checkpoint's record: no checkpoint would cover them.
+                    throw ShipError.local("segment \(segment) ends before record \(through), the checkpoint to ship up to")
+                }
                 var at = from
                 for end in result.ends {
                     let bytes: [UInt8]

@@ -330,6 +330,7 @@ def test_a_bucket_without_object_lock_is_a_one_line_error(radosgw, store, place)
     gw = radosgw
     bucket = gw.make_bucket(object_lock=False)
     before = tree_digest(store)
+    (place / "mnt").mkdir()
     r = auditfs("mount", store, place / "mnt", *ship_args(bucket), env=env_of(gw), timeout=60)
     assert r.returncode == 1, r.err
     assert r.err.strip().splitlines() == [r.err.strip()] and "has no Object Lock" in r.err, r.err
@@ -340,14 +341,18 @@ def test_a_bucket_without_object_lock_is_a_one_line_error(radosgw, store, place)
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--ship", "s3://b/p"], "--ship needs --ship-retain"),
-    (["--ship", "s3://b/p", "--ship-retain", "0d"], "--ship-retain '0d'"),
-    (["--ship", "s3://b/p", "--ship-retain", "400"], "--ship-retain '400'"),
-    (["--ship", "http://b/p", "--ship-retain", "1d"], "--ship"),
+    (["--ship", "s3://bkt/p"], "--ship needs --ship-retain"),
+    (["--ship", "s3://bkt/p", "--ship-retain", "0d"], "--ship-retain '0d'"),
+    (["--ship", "s3://bkt/p", "--ship-retain", "400"], "--ship-retain '400'"),
+    (["--ship", "s3://bkt/p", "--ship-retain", "101y"], "--ship-retain '101y'"),
+    (["--ship", "http://bkt/p", "--ship-retain", "1d"], "--ship"),
+    (["--ship", "s3://b/p", "--ship-retain", "1d"], "bucket name"),
+    (["--ship", "s3://bkt/p/../q", "--ship-retain", "1d"], "--ship"),
     (["--ship-retain", "1d"], "need --ship"),
 ])
 def test_bad_ship_options_are_one_line_errors_before_the_store_is_touched(store, place, args, message):
     before = tree_digest(store)
+    (place / "mnt").mkdir()
     r = auditfs("mount", store, place / "mnt", *args, timeout=60)
     assert r.returncode == 1 and message in r.err and len(r.err.strip().splitlines()) == 1, r.err
     assert tree_digest(store) == before
