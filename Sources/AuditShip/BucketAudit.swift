@@ -35,17 +35,18 @@ public enum BucketAudit {
         public var intact: Bool { store?.status == .intact && !findings.contains { $0.failure } }
     }
 
-    /// The checks `Finding.check` names (FORMAT.md "Shipped objects").
-    public enum Check {
-        public static let identity = "object-identity"
-        public static let tiling = "object-tiling"
-        public static let version = "object-version"
-        public static let deleteMarker = "object-delete-marker"
-        public static let stranger = "object-name"
-        public static let retention = "object-retention"
-        public static let unsigned = "object-unsigned"
-        public static let bytes = "object-bytes"
-        public static let store = "store"
+    /// The checks `Finding.check` names: the rows of FORMAT.md's
+    /// "Shipped objects" table (a test keeps them the same set).
+    public enum Check: String, CaseIterable, Sendable {
+        case identity = "object-identity"
+        case tiling = "object-tiling"
+        case bytes = "object-bytes"
+        case version = "object-version"
+        case deleteMarker = "object-delete-marker"
+        case stranger = "object-name"
+        case retention = "object-retention"
+        case unsigned = "object-unsigned"
+        case store
     }
 
     public static func verify(_ client: S3Client, _ location: S3Location, anchors: Checker.Anchors,
@@ -53,8 +54,8 @@ public enum BucketAudit {
         let shipped = try ShippedStore.find(client, location)
         let listing = shipped.listing
         var findings: [Finding] = []
-        func fail(_ check: String, _ object: String?, _ message: String) {
-            findings.append(Finding(check: check, object: object, message: message, failure: true))
+        func fail(_ check: Check, _ object: String?, _ message: String) {
+            findings.append(Finding(check: check.rawValue, object: object, message: message, failure: true))
         }
         if listing.identity == nil { fail(Check.identity, listing.layout.identityKey, "missing: not a shipped store, or not all of one") }
         // Versions after the first, delete markers, names outside the layout.
@@ -63,7 +64,7 @@ public enum BucketAudit {
         for s in listing.strangers { firstByKey[s.key] = s }
         for v in listing.laterVersions {
             if let first = firstByKey[v.key], Shipment.md5(etag: first.etag) != nil, first.etag == v.etag, first.size == v.size {
-                findings.append(Finding(check: Check.version, object: "\(v.key) version \(v.versionId)",
+                findings.append(Finding(check: Check.version.rawValue, object: "\(v.key) version \(v.versionId)",
                                         message: "a later version with the same bytes as the first (ignored: the first is the record)",
                                         failure: false))
             } else {
@@ -72,7 +73,7 @@ public enum BucketAudit {
             }
         }
         for m in listing.deleteMarkers {
-            findings.append(Finding(check: Check.deleteMarker, object: "\(m.key) version \(m.versionId)",
+            findings.append(Finding(check: Check.deleteMarker.rawValue, object: "\(m.key) version \(m.versionId)",
                                     message: "a delete marker: it hides the key from plain listings, not its versions (read here)",
                                     failure: false))
         }
@@ -98,13 +99,13 @@ public enum BucketAudit {
         let bytes = listing.records.reduce(UInt64(0)) { $0 + $1.size }
         var report = Report(location: location.description, storeID: shipped.storeID, objects: listing.records.count,
                             versions: all.count + listing.deleteMarkers.count, bytes: bytes, findings: findings, store: nil)
-        guard listing.identity != nil, !findings.contains(where: { $0.check == Check.tiling }) else { return report }
+        guard listing.identity != nil, !findings.contains(where: { $0.check == Check.tiling.rawValue }) else { return report }
         // The records, read back and checked as a store.
         let directory = workDirectory + "/auditfs-bucket-\(shipped.storeID)-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         do { try shipped.download(client, into: directory) } catch {
             if case .s3 = error { throw error }
-            report.findings.append(Finding(check: Check.bytes, object: nil, message: error.description, failure: true))
+            report.findings.append(Finding(check: Check.bytes.rawValue, object: nil, message: error.description, failure: true))
             return report
         }
         var strict = anchors
@@ -117,8 +118,11 @@ public enum BucketAudit {
             store.status = .intact   // named object by object above
             store.signing?.check = nil
             store.signing?.message = nil
+        } else if store.status == .damaged {
+            report.findings.append(Finding(check: Check.store.rawValue, object: nil,
+                                           message: store.failure.map { "\($0)" } ?? "damaged", failure: true))
         } else if store.status == .tornTail, let t = store.tornTail {
-            report.findings.append(Finding(check: Check.tiling, object: nil,
+            report.findings.append(Finding(check: Check.tiling.rawValue, object: nil,
                                            message: "segment \(t.segment) ends inside a frame at \(t.offset): \(t.reason)", failure: true))
         }
         report.store = store
@@ -140,7 +144,7 @@ public enum BucketAudit {
         for segment in listing.segments {
             for (chunk, version) in listing.chunks[segment]! {
                 if let end, segment < end.segment || (segment == end.segment && chunk.to <= end.offset) { continue }
-                found.append(Finding(check: Check.unsigned, object: version.key,
+                found.append(Finding(check: Check.unsigned.rawValue, object: version.key,
                                      message: end == nil ? "no checkpoint signed through the verifier key's chain is in the bucket"
                                         : "holds records after the newest checkpoint in the bucket (record \(signing.checkpointSize!), \(end!.segment) to byte \(end!.offset))",
                                      failure: true))

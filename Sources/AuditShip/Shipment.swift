@@ -35,6 +35,8 @@ public final class Shipment: @unchecked Sendable {
     public private(set) var identityShipped = false
     /// Whether `learn` has run since the last failure.
     public private(set) var learnt = false
+    /// Whether the bucket's Object Lock was seen enabled (`learn` checks it once).
+    public var lockChecked = false
 
     public init(store: StoreDirectory, identity: StoreIdentity, location: S3Location, retain: Retention, client: S3Client) {
         self.store = store
@@ -56,9 +58,15 @@ public final class Shipment: @unchecked Sendable {
     }
 
     /// Lists the bucket and learns what it holds of this store; checks that
-    /// it agrees with the host's store.
+    /// it agrees with the host's store (and, the first time, that the bucket
+    /// has Object Lock: a mount that started while it could not be reached
+    /// never puts an object before that is known).
     public func learn() throws(ShipError) {
         learnt = false
+        if !lockChecked {
+            try Self.checkBucket(client, location)
+            lockChecked = true
+        }
         let versions: [ObjectVersion]
         do { versions = try client.listObjectVersions(location.bucket, prefix: layout.storePrefix) } catch { throw .s3(error) }
         let listing = BucketListing(layout: layout, versions: versions)

@@ -111,3 +111,24 @@ import Testing
         #expect(short.contiguousEnd(segment) == 0)
     }
 }
+
+/// FORMAT.md's "object check | rule" table names exactly the checks
+/// `verify s3://…` reports (`BucketAudit.Check`).
+@Suite struct BucketCheckTableTests {
+    @Test func theTableNamesEveryBucketCheckAndNothingElse() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/AuditStore/FORMAT.md")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        var names: [String] = []
+        var inTable = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard line.hasPrefix("|"), cells.count >= 3 else { inTable = false; continue }
+            if cells[1] == "object check" && cells[2] == "rule" { inTable = true; continue }
+            guard inTable, !cells[1].hasPrefix("---") else { continue }
+            names += cells[1].split(separator: "`", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+        }
+        #expect(names.sorted() == BucketAudit.Check.allCases.map(\.rawValue).sorted())
+        #expect(Set(names).count == names.count)
+    }
+}

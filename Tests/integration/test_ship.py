@@ -260,7 +260,23 @@ def test_the_gateway_stopped_mid_load_writes_go_on_and_the_backlog_catches_up(ra
     bucket = gw.make_bucket()
     key = key_copy(store, tmp_path)
     port = 19187
-    m = Mount(store, place / "mnt", args=ship_args(bucket) + ["--metrics", str(port)], env=env_of(gw))
+    sink = tmp_path / "alerts.jsonl"
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(f"""apiVersion: auditfs/v1
+roles:
+  - name: admin
+    rules: [{{paths: ["/**", "/"], verbs: [create, append, mkdir, read, list]}}]
+bindings:
+  - role: admin
+    subjects: [{{user: root}}]
+alerts:
+  - name: offsite
+    on: ship-failure
+    actions: [{{file: {sink}}}]
+""")
+    # The fstab form: every --ship option as -o.
+    m = Mount(store, place / "mnt", options=[f"ship=s3://{bucket}/fleet,ship-retain={RETAIN},checkpoint-interval=1",
+                                             f"metrics={port}", f"policy={policy}"], env=env_of(gw))
     lines = []
     try:
         lines += write_lines(m.path / "c.log", 200, "before")
@@ -279,6 +295,9 @@ def test_the_gateway_stopped_mid_load_writes_go_on_and_the_backlog_catches_up(ra
             assert backlog > 0 and failures >= 1, metrics
             lines += write_lines(m.path / "c.log", 200, "still")
             print(f"2000 writes with the gateway down took {took:.2f} s")
+            wait_until(sink.exists, timeout=30, what="the ship-failure alert")
+            alert = json.loads(sink.read_text().splitlines()[0])
+            assert alert["event"] == "ship-failure" and "ship-failed" in alert["message"], alert
         finally:
             gw.start_gateway()
         wait_until(lambda: any(e["event"] == "ship-resumed" for e in events(m)), timeout=90, what="a ship-resumed event")
