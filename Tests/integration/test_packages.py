@@ -247,9 +247,9 @@ def test_the_packages(built, tmp_path):
     depends = {name: field(deb, "Depends") for name, deb in debs.items()}
     assert depends["auditfs"].startswith("fuse3, ") and "libfuse3-3" in depends["auditfs"]
     assert "fuse" not in depends["auditfs-check"]
-    # libcurl only for auditfs: FlyingFox (its metrics server) imports
-    # FoundationNetworking, which the static link brings in with libcurl.
-    assert "curl" not in depends["auditfs-check"]
+    # libcurl for both: the S3 client (verify s3://, restore; the mount's
+    # --ship) is FoundationNetworking's URLSession, which is libcurl on Linux.
+    assert "libcurl4" in depends["auditfs-check"] and "libcurl4" in depends["auditfs"]
     for name in debs:
         assert "swift" not in depends[name].lower(), depends[name]
     # Maintainer scripts: a daemon-reload and nothing else.
