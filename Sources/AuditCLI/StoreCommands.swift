@@ -6,10 +6,10 @@ public enum StoreCommands {
     public static let all: [ParsableCommand.Type] = [
         InitCommand.self, AppendCommand.self, CatCommand.self, LsCommand.self, LogCommand.self, VerifyCommand.self,
         CheckpointCommand.self, ProveCommand.self, VerifyBundleCommand.self, PolicyCommand.self, QueryCommand.self,
-        WatchCommand.self, ShipCommand.self, RestoreCommand.self,
+        WatchCommand.self, ShipCommand.self, RestoreCommand.self, TilesCommand.self,
     ]
     public static let readOnly: [ParsableCommand.Type] = [
         CatCommand.self, LsCommand.self, LogCommand.self, VerifyCommand.self, VerifyBundleCommand.self, QueryCommand.self,
-        WatchCommand.self, RestoreCommand.self,
+        WatchCommand.self, RestoreCommand.self, TilesCommand.self,
     ]
 }

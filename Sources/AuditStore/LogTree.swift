@@ -98,6 +98,16 @@ final class LogTree {
         do { return try MerkleProof.consistency(old: old, new: new, subtree: cache.subtree) } catch { throw .wrap(error) }
     }
 
+    /// The hashes of the perfect subtrees of height `height` with indices
+    /// [from, from + count): MTH of leaves [i·2^height, (i+1)·2^height) each.
+    func subtreeHashes(height: Int, from: UInt64, count: Int) throws(StoreError) -> [Hash] {
+        let cache = try provingCache()
+        guard height < 64, (from + UInt64(count)) << UInt64(height) <= cache.leafCount else {
+            throw .io("the store has fewer than \((from + UInt64(count)) << UInt64(height)) records")
+        }
+        do { return try (0..<UInt64(count)).map { try cache.hash(level: height, index: from + $0) } } catch { throw .wrap(error) }
+    }
+
     /// Where record `seq`'s frame starts.
     func position(of seq: UInt64) throws(StoreError) -> (segment: Int, offset: UInt64) {
         let cache = try provingCache()

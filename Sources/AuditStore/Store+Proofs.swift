@@ -20,6 +20,56 @@ extension Store {
         return try tree.consistencyProof(old: old, new: new)
     }
 
+    /// The hashes of the perfect subtrees of height `height` (2^height
+    /// leaves each) with indices [from, from + count), from the tree cache:
+    /// the hashes of a tlog tile (`LogTiles`).
+    public func subtreeHashes(height: Int, from: UInt64, count: Int) throws(StoreError) -> [Hash] {
+        lock.lock(); defer { lock.unlock() }
+        return try tree.subtreeHashes(height: height, from: from, count: count)
+    }
+
+    /// The record hashes of records [from, from + count), read in order from
+    /// their frames (each checked: the SHA-256 of its header, the leaf the
+    /// tree holds for it): the entries of a tlog entry bundle (`LogTiles`).
+    public func recordHashes(from: UInt64, count: Int) throws(StoreError) -> [Hash] {
+        guard count > 0 else { return [] }
+        lock.lock()
+        let position: (segment: Int, offset: UInt64)
+        do { position = try tree.position(of: from) } catch { lock.unlock(); throw error }
+        let files = writer.files
+        lock.unlock()
+        let leaves = try subtreeHashes(height: 0, from: from, count: count)
+        var hashes: [Hash] = []
+        hashes.reserveCapacity(count)
+        var segment = position.segment
+        var offset = position.offset
+        do {
+            while hashes.count < count {
+                guard segment < files.count else { throw StoreError.io("record \(from + UInt64(hashes.count)): no segment \(segment)") }
+                var reader = try SegmentReader(file: files[segment], from: offset)
+                reader.seek(to: offset)
+                scan: while hashes.count < count {
+                    switch try reader.next() {
+                    case let .frame(f):
+                        let hash = Hash.sha256(f.header)
+                        let seq = from + UInt64(hashes.count)
+                        guard hash == f.storedHash, MerkleTree.leafHash(hash) == leaves[hashes.count] else {
+                            throw StoreError.io("record \(seq): its frame's hash is not the tree's leaf (verify the store)")
+                        }
+                        hashes.append(hash)
+                    case .end, .torn:
+                        segment += 1
+                        offset = UInt64(Format.segmentHeaderSize)
+                        break scan
+                    }
+                }
+            }
+        } catch {
+            throw .wrap(error)
+        }
+        return hashes
+    }
+
     /// The stored frame of record `seq`: its header bytes, payload and hash,
     /// read from the segment (the hash is recomputed and checked).
     public func record(_ seq: UInt64) throws(StoreError) -> (record: Record, header: [UInt8], payload: [UInt8], hash: Hash) {
