@@ -6,7 +6,7 @@ public enum StoreCommands {
     public static let all: [ParsableCommand.Type] = [
         InitCommand.self, AppendCommand.self, CatCommand.self, LsCommand.self, LogCommand.self, VerifyCommand.self,
         CheckpointCommand.self, ProveCommand.self, VerifyBundleCommand.self, PolicyCommand.self, QueryCommand.self,
-        WatchCommand.self, ShipCommand.self, RestoreCommand.self, TilesCommand.self,
+        WatchCommand.self, ShipCommand.self, RestoreCommand.self, TilesCommand.self, LogKeyCommand.self,
     ]
     public static let readOnly: [ParsableCommand.Type] = [
         CatCommand.self, LsCommand.self, LogCommand.self, VerifyCommand.self, VerifyBundleCommand.self, QueryCommand.self,

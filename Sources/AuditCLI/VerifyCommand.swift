@@ -24,7 +24,8 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Print the report as one JSON object.") var json = false
     @Option(help: "The verifier key (epoch 0) kept off the host, or a file holding it; default STORE/verifier-key.") var key: String?
     @Option(help: "A checkpoint file from outside the store (a witness's copy; may hold several); repeatable.") var checkpoint: [String] = []
-    @Option(help: "A witness key (name+id+base64); every --checkpoint must carry its cosignature.") var witnessKey: String?
+    @Option(help: "A witness key (name+id+base64, or a file holding it); repeatable: every --checkpoint must carry the cosignatures of --witness-quorum of them.") var witnessKey: [String] = []
+    @Option(help: ArgumentHelp("How many of the --witness-key witnesses must have cosigned (default: all).", valueName: "n")) var witnessQuorum: Int?
     @Option(help: ArgumentHelp("With --key: fail when the records after the last signed checkpoint span more than this (90s, 5m, 1h; default 60s: six checkpoint intervals of a default mount).", valueName: "duration"))
     var maxUnsigned: String?
     @Option(help: ArgumentHelp("With --key: fail when more than N records follow the last signed checkpoint (default: no limit).", valueName: "n"))
@@ -60,9 +61,7 @@ struct VerifyCommand: ParsableCommand {
             if found.isEmpty { throw CommandFailure("'\(file)' holds no signed checkpoint") }
             for (i, n) in found.enumerated() { anchors.checkpoints.append((found.count == 1 ? file : "\(file) #\(i + 1)", n)) }
         }
-        if let witnessKey {
-            do { anchors.witness = try Cosignature.WitnessKey(parsing: witnessKey) } catch { throw CommandFailure("--witness-key: \(error)") }
-        }
+        anchors.witnesses = try readWitnessQuorum(witnessKey, quorum: witnessQuorum)
         var report: Checker.Report
         do { report = try Checker.verify(at: store, anchors: anchors) } catch { throw CommandFailure(error.description) }
         var comparison: StoreComparison.Result?
@@ -140,9 +139,7 @@ struct VerifyCommand: ParsableCommand {
             guard let d = FileManager.default.contents(atPath: file) else { throw CommandFailure("cannot read checkpoint file '\(file)'") }
             for (i, n) in Checkpointer.splitNotes(String(decoding: d, as: UTF8.self)).enumerated() { anchors.checkpoints.append(("\(file) #\(i + 1)", n)) }
         }
-        if let witnessKey {
-            do { anchors.witness = try Cosignature.WitnessKey(parsing: witnessKey) } catch { throw CommandFailure("--witness-key: \(error)") }
-        }
+        anchors.witnesses = try readWitnessQuorum(witnessKey, quorum: witnessQuorum)
         let work = workDir ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
         let report: BucketAudit.Report
         let client = try bucket.client()

@@ -59,6 +59,8 @@ final class CheckpointSchedule: @unchecked Sendable {
     var onFailure: (@Sendable (Failure) -> Void)?
     /// Gets every checkpoint signed, to ship the store up to its record (set before `start`).
     var shipper: Shipper?
+    /// Called with every witness outcome (the metrics); set before `deliver(to:)`.
+    var onWitnessOutcome: (@Sendable (WitnessDelivery) -> Void)?
     /// Called with the time (ns) of each checkpoint signed (the metrics), and
     /// once at start with the newest one already in the store.
     var onIssued: (@Sendable (Int64, _ new: Bool) -> Void)? {
@@ -81,7 +83,7 @@ final class CheckpointSchedule: @unchecked Sendable {
         do {
             let (note, checkpoint) = try checkpointer.issueCheckpoint()
             view.update(note)
-            onIssued?(checkpoint.time, true)
+            onIssued?(checkpoint.time ?? 0, true)   // the Checkpointer always dates its own
             signed(checkpoint)
             hand(note, checkpoint)
             if failures > 0 {
@@ -109,6 +111,7 @@ final class CheckpointSchedule: @unchecked Sendable {
     func deliver(to witnesses: [any Witness], log: AuditLog, mountpoint: String, store: String) {
         self.witnesses = witnesses.map { w in
             WitnessQueue(w) { [weak self] d in
+                self?.onWitnessOutcome?(d)
                 if let why = d.outcome.reason { Log.error(why) }
                 if d.outcome == .delivered, self?.isLast(d.checkpointSize) == true { return }
                 let now = log.now
@@ -120,6 +123,14 @@ final class CheckpointSchedule: @unchecked Sendable {
                 self?.recordOwn { () throws(StoreError) in try log.eventPosition(e) }
             }
         }
+    }
+
+    /// Stores a witness's cosigned checkpoint in /.audit/cosignatures (from
+    /// a queue's thread), a record of the daemon's own (`recordOwn`).
+    func keepCosigned(_ note: String) {
+        let store = checkpointer.store
+        let writer = Provenance.current()
+        recordOwn { () throws(StoreError) in try store.appendCosigned(note, by: writer) }
     }
 
     /// Queues a checkpoint for every witness (with `lock` held: in signing order).

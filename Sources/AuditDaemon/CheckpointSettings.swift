@@ -17,6 +17,8 @@ public struct CheckpointSettings: Sendable, Equatable {
     public var witnessCommand: String?
     /// The signing key directory (nil: STORE/keys).
     public var keys: String?
+    /// C2SP tlog-witness URLs (`--witness-url`, `-o witness-url=`).
+    public var witnessURLs: [String] = []
 
     public init() {}
 
@@ -24,7 +26,8 @@ public struct CheckpointSettings: Sendable, Equatable {
     public static let maxInterval = 86_400
     /// The keys and witnesses part (its bounds, checkpointer and witnesses are `CheckpointSigning`'s).
     var signing: CheckpointSigning {
-        CheckpointSigning(epochLength: epochLength, witnessDirectory: witnessDirectory, witnessCommand: witnessCommand, keys: keys)
+        CheckpointSigning(epochLength: epochLength, witnessDirectory: witnessDirectory, witnessCommand: witnessCommand, keys: keys,
+                          witnessURLs: witnessURLs)
     }
 
     /// The one-line error for a number out of its bounds, or nil.

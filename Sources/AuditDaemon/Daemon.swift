@@ -126,7 +126,11 @@ public struct Daemon: Sendable {
         let view = CheckpointView()
         let schedule = CheckpointSchedule(checkpointer: checkpointer, view: view, interval: Double(cp.interval),
                                           onFsync: cp.onFsync)
-        schedule.deliver(to: cp.witnesses.witnesses(origin: checkpointer.origin), log: authorizer.log,
+        schedule.onWitnessOutcome = { metrics.witnessOutcome($0.outcome.event) }
+        schedule.deliver(to: cp.witnesses.witnesses(origin: checkpointer.origin, store: s) { [weak schedule] cosigned, _ in
+                             schedule?.keepCosigned(cosigned)
+                             metrics.cosignatureStored()
+                         }, log: authorizer.log,
                          mountpoint: mountpointPath, store: storePath)
         let shipper = ship.map {
             MountShipping.start($0, store: s, newest: checkpointer.latest().flatMap(MountShipping.size(ofNote:)), log: authorizer.log,

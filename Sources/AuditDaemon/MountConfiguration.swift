@@ -70,6 +70,8 @@ public struct MountConfiguration: Sendable {
         if let n = parsed.checkpointInterval { self.checkpoints.interval = n }
         if parsed.checkpointOnFsync { self.checkpoints.onFsync = true }
         if let d = parsed.witnessDir { self.checkpoints.witnessDirectory = d }
+        // Witness URLs add up: those of --witness-url, then those of -o witness-url=.
+        for u in parsed.witnessURLs where !self.checkpoints.witnessURLs.contains(u) { self.checkpoints.witnessURLs.append(u) }
         self.metrics = metrics ?? parsed.metrics
         self.reserve = reserve ?? parsed.reserve
         self.decisionBudget = decisionBudget ?? parsed.decisionBudget

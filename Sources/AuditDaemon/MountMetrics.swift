@@ -20,6 +20,7 @@ final class MountMetrics: Sendable {
     let fsyncs: Counter
     let checkpoints: Counter
     let checkpointFailures: Counter
+    let cosignatures: Counter
     let alerts: Counter
     let openFiles: Gauge
     let checkpointAge: Gauge
@@ -45,6 +46,8 @@ final class MountMetrics: Sendable {
         checkpointFailures = registry.makeCounter(name: "auditfs_checkpoint_failures_total",
                                                   help: "Checkpoints this daemon could not sign (the writes since the last one stay unsigned)")
         alerts = registry.makeCounter(name: "auditfs_alerts_total", help: "Alerts sent (every rule)")
+        cosignatures = registry.makeCounter(name: "auditfs_witness_cosignatures_total",
+                                            help: "Witness cosignatures (C2SP tlog-witness answers) stored in /.audit/cosignatures")
         openFiles = registry.makeGauge(name: "auditfs_open_files", help: "Files open through the mount")
         checkpointAge = registry.makeGauge(name: "auditfs_checkpoint_age_seconds", help: "Age of the newest signed checkpoint (-1: none)")
         checkpointTime = registry.makeGauge(name: "auditfs_checkpoint_time_seconds", help: "Time of the newest signed checkpoint (Unix seconds)")
@@ -113,6 +116,15 @@ final class MountMetrics: Sendable {
     }
 
     func shipStopped() { shipStoppedGauge.set(Double(1)) }
+
+    /// One checkpoint's outcome at one witness, by its event (witness-delivered, -failed, -timed-out, -dropped).
+    func witnessOutcome(_ event: String) {
+        registry.makeCounter(name: "auditfs_witness_outcomes_total", labels: [("outcome", event)],
+                             help: "Checkpoints handed to witnesses, by outcome (the witness-* events)").increment()
+    }
+
+    /// A witness cosignature stored in /.audit/cosignatures.
+    func cosignatureStored() { cosignatures.increment() }
 
     /// The newest checkpoint found in the store at mount (not counted as issued).
     func checkpointFound(at ns: Int64) {

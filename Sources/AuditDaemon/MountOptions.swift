@@ -7,7 +7,7 @@ import Glibc
 /// rest goes to libfuse:
 ///
 ///   policy=FILE  metrics=[ADDR:]PORT  checkpoint=fsync  checkpoint-interval=N  witness-dir=DIR
-///   reserve=SIZE  decision-budget=N[/SECONDS]  history
+///   witness-url=URL (repeatable)  reserve=SIZE  decision-budget=N[/SECONDS]  history
 ///   ship=s3://BUCKET/PREFIX  ship-retain=400d  ship-endpoint-url=URL  ship-region=R  ship-profile=P  ship-credentials=FILE
 ///
 /// `default_permissions` is accepted and dropped: the daemon makes the
@@ -19,6 +19,7 @@ public struct MountOptions {
     var checkpointInterval: Int?
     var checkpointOnFsync = false
     var witnessDir: String?
+    var witnessURLs: [String] = []
     var reserve: String?
     var decisionBudget: String?
     /// `history`: renames and removals are recorded, nothing is lost (docs/MOUNT.md "History mode").
@@ -39,6 +40,7 @@ public struct MountOptions {
                 case "policy": policy = MountOptions.absolute(value)
                 case "metrics": metrics = value
                 case "witness-dir": witnessDir = MountOptions.absolute(value)
+                case "witness-url": witnessURLs.append(value)
                 case "reserve": reserve = value
                 case "decision-budget": decisionBudget = value
                 case "checkpoint":

@@ -7,6 +7,10 @@ public enum AuditPaths {
     public static let root = "/.audit"
     /// Every signed checkpoint, one per block (each block is one signed note).
     public static let checkpoints = "/.audit/checkpoints"
+    /// Witness cosignatures (C2SP tlog-witness answers), one block each: a
+    /// stored checkpoint with one witness's cosignature lines added, and a
+    /// blank line (FORMAT.md "Signed notes in /.audit").
+    public static let cosignatures = "/.audit/cosignatures"
     /// Key certificates: epoch N's public key, signed by epoch N-1's key.
     public static let keys = "/.audit/keys"
 

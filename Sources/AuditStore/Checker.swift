@@ -102,15 +102,15 @@ public enum Checker {
         public var verifier: SignedNote.Verifier?
         /// Checkpoints from outside the store (witness copies): (source, note).
         public var checkpoints: [(String, String)] = []
-        /// A witness whose cosignature every outside checkpoint must carry.
-        public var witness: Cosignature.WitnessKey?
+        /// The witnesses whose cosignatures every outside checkpoint must carry (N of M).
+        public var witnesses: WitnessQuorum?
         /// With a verifier: fail (status `unsigned`) when no record is
         /// covered by a valid checkpoint, or the unsigned records after the
         /// newest one exceed these limits. nil: report coverage only.
         public var unsigned: UnsignedLimit?
-        public init(verifier: SignedNote.Verifier? = nil, checkpoints: [(String, String)] = [], witness: Cosignature.WitnessKey? = nil,
+        public init(verifier: SignedNote.Verifier? = nil, checkpoints: [(String, String)] = [], witnesses: WitnessQuorum? = nil,
                     unsigned: UnsignedLimit? = nil) {
-            self.verifier = verifier; self.checkpoints = checkpoints; self.witness = witness; self.unsigned = unsigned
+            self.verifier = verifier; self.checkpoints = checkpoints; self.witnesses = witnesses; self.unsigned = unsigned
         }
     }
 
@@ -161,8 +161,8 @@ public enum Checker {
         var comparison = snapshot.map { IndexComparison(snapshot: $0.namespace, tree: $0.tree) }
         let treeComparison = TreeCacheComparison(store: path)
         if let t = treeComparison { tree.completed = { level, root in t.subtree(level: level, root: root) } }
-        var audit = CheckpointAudit(origin: Checkpoint.origin(of: identity), verifier: anchors.verifier,
-                                    external: anchors.checkpoints, witness: anchors.witness)
+        var audit = CheckpointAudit(identity: identity, verifier: anchors.verifier,
+                                    external: anchors.checkpoints, witnesses: anchors.witnesses)
         let outcome = replay.run(&segments, willApply: { record in
             audit.willApply(record, tree: tree.range)
         }, onRecord: { record, hash, frame, index in

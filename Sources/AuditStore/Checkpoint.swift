@@ -1,25 +1,56 @@
+import AuditPlumbing
 import Foundation
 
 /// A C2SP tlog-checkpoint (https://c2sp.org/tlog-checkpoint) of the store's
 /// Merkle tree: the body a signed note signs.
 ///
-///   <origin>\n <tree size>\n <base64 root>\n time <ns since the epoch>\n
+///   <origin>\n <tree size>\n <base64 root>\n [extension line\n]*
+///
+/// auditfs writes one extension line, `time <ns since the epoch>`, which
+/// binds the checkpoint to its key's window (FORMAT.md "Signed notes in /.audit"). The
+/// parser takes any number of non-empty extension lines, as the spec allows,
+/// and at most one `time` line; a checkpoint without one parses, with
+/// `time` nil (the `checkpoint-time` rule then fails it: `EpochBinding`).
 public struct Checkpoint: Equatable, Sendable {
     public var origin: String
     public var size: UInt64
     public var root: Hash
-    /// When it was issued (an extension line).
-    public var time: Int64
+    /// When it was issued (the `time` extension line), if it says.
+    public var time: Int64?
 
-    public init(origin: String, size: UInt64, root: Hash, time: Int64) {
+    public init(origin: String, size: UInt64, root: Hash, time: Int64?) {
         self.origin = origin; self.size = size; self.root = root; self.time = time
     }
 
-    /// The origin line of a store's checkpoints: "auditfs/<store id>".
+    /// The origin of the checkpoints of a store made before origins had a
+    /// prefix: "auditfs/<store id>".
     public static func origin(of identity: StoreIdentity) -> String { "auditfs/" + identity.idHex }
 
+    /// The origin `auditfs init` gives a new store: "<name>/auditfs/<store
+    /// id>", a scheme-less URL-like name as C2SP tlog-checkpoint recommends
+    /// (`name`: the host name, or one given), or nil when `name` cannot
+    /// begin an origin (`names`).
+    public static func origin(of identity: StoreIdentity, name: String) -> String? {
+        let origin = name + "/" + Self.origin(of: identity)
+        return names(origin, store: identity) ? origin : nil
+    }
+
+    /// Whether `origin` may name the store `identity`'s checkpoints:
+    /// "auditfs/<id>" (stores made before prefixes; baked into their key
+    /// certificates, so they keep it) or "<prefix>/auditfs/<id>", the prefix
+    /// non-empty, without a scheme ("://"), white space, "+" or control
+    /// characters, and no longer than 200 bytes.
+    public static func names(_ origin: String, store identity: StoreIdentity) -> Bool {
+        let legacy = Self.origin(of: identity)
+        if origin == legacy { return true }
+        guard origin.hasSuffix("/" + legacy) else { return false }
+        let prefix = origin.dropLast(legacy.utf8.count + 1)
+        return !prefix.isEmpty && prefix.utf8.count <= 200 && !prefix.contains("://") && !prefix.hasPrefix("/")
+            && !prefix.unicodeScalars.contains { $0.properties.isWhitespace || $0 == "+" || $0.value < 0x20 || $0.value == 0x7f }
+    }
+
     public var text: String {
-        "\(origin)\n\(size)\n\(Data(root.bytes).base64EncodedString())\ntime \(time)\n"
+        "\(origin)\n\(size)\n\(Base64.encode(root.bytes))\n" + (time.map { "time \($0)\n" } ?? "")
     }
 
     public struct Invalid: Error, Sendable, CustomStringConvertible {
@@ -31,13 +62,20 @@ public struct Checkpoint: Equatable, Sendable {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.count >= 4, lines.last == "", !lines[0].isEmpty,
               let size = UInt64(lines[1]), String(size) == lines[1],
-              let raw = Data(base64Encoded: String(lines[2])), raw.count == 32 else {
+              let raw = Base64.decode(lines[2]), raw.count == 32 else {
             throw Invalid(reason: "not a checkpoint (origin, size, base64 root)")
         }
         var time: Int64?
-        for ext in lines[3..<(lines.count - 1)] where ext.hasPrefix("time ") { time = Int64(ext.dropFirst(5)) }
-        guard let time else { throw Invalid(reason: "checkpoint has no time line") }
-        return Checkpoint(origin: String(lines[0]), size: size, root: Array(raw).withUnsafeBytes { Hash(bytes: $0) }, time: time)
+        for ext in lines[3..<(lines.count - 1)] {
+            guard !ext.isEmpty else { throw Invalid(reason: "a checkpoint's extension line is not empty") }
+            guard ext.hasPrefix("time ") else { continue }
+            guard time == nil else { throw Invalid(reason: "a checkpoint has at most one time line") }
+            guard let t = Int64(ext.dropFirst(5)), String(t) == ext.dropFirst(5) else {
+                throw Invalid(reason: "a checkpoint's time line is 'time' and a decimal number of nanoseconds")
+            }
+            time = t
+        }
+        return Checkpoint(origin: String(lines[0]), size: size, root: raw.withUnsafeBytes { Hash(bytes: $0) }, time: time)
     }
 }
 

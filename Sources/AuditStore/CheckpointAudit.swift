@@ -29,9 +29,13 @@ struct CheckpointAudit {
         let newestBefore: Int64? // the latest time of records [0, seq)
     }
 
-    let origin: String
+    /// The store's origin: the verifier key's name when it names this store
+    /// (`Checkpoint.names`); without a verifier key, the origin the epoch 1
+    /// certificate names (read in `finish`), else "auditfs/<id>".
+    private(set) var origin: String
+    let identity: StoreIdentity
     let verifier: SignedNote.Verifier?
-    let witness: Cosignature.WitnessKey?
+    let witnesses: WitnessQuorum?
 
     private var fileKinds: [UInt64: String] = [:]     // file id → path, for /.audit notes
     private var certificates: [Int: Note] = [:]
@@ -40,10 +44,11 @@ struct CheckpointAudit {
     private var wanted: [UInt64: Hash?] = [:]          // external sizes → root at that size
     private var externalParsed: [(source: String, note: String, checkpoint: Checkpoint?, error: (any Error)?)] = []
 
-    init(origin: String, verifier: SignedNote.Verifier?, external: [(String, String)], witness: Cosignature.WitnessKey?) {
-        self.origin = origin
+    init(identity: StoreIdentity, verifier: SignedNote.Verifier?, external: [(String, String)], witnesses: WitnessQuorum?) {
+        self.identity = identity
+        if let verifier, Checkpoint.names(verifier.name, store: identity) { origin = verifier.name } else { origin = Checkpoint.origin(of: identity) }
         self.verifier = verifier
-        self.witness = witness
+        self.witnesses = witnesses
         for (source, note) in external {
             do {
                 let c = try Checkpoint.parse(SignedNote.parse(note).text)
@@ -115,6 +120,11 @@ struct CheckpointAudit {
         if wanted[records] != nil {
             wanted[records] = root
             boundaries[records] = (lastTime, newestTime)
+        }
+        if verifier == nil, let note = certificates[1], let text = try? SignedNote.parse(note.text).text,
+           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("origin ") }),
+           Checkpoint.names(String(line.dropFirst(7)), store: identity) {
+            origin = String(line.dropFirst(7))
         }
         var results: [Checker.Report.CheckpointResult] = []
         func passed(_ source: String, _ size: UInt64?, _ message: String) {
@@ -206,8 +216,8 @@ struct CheckpointAudit {
                 if let violation { failed(e.source, c.size, .epochBinding(violation)); continue }
                 epoch = k
             }
-            if let witness {
-                do { _ = try Cosignature.verify(e.note, witness: witness) } catch {
+            if let witnesses {
+                do { try witnesses.check(e.note) } catch {
                     failed(e.source, c.size, .cosignature(cause: error)); continue
                 }
             }

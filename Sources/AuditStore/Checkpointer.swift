@@ -28,6 +28,9 @@ public final class Checkpointer: @unchecked Sendable {
     public let keys: SigningKeys
     public let options: Options
     public let origin: String
+    /// The long-lived key that signs every checkpoint besides the epoch key,
+    /// for witnesses to pin (`LogKey`).
+    public let logKey: LogKey
     private let writer: Provenance
     private let lock = NSLock()
 
@@ -35,10 +38,24 @@ public final class Checkpointer: @unchecked Sendable {
         self.store = store
         self.options = options
         self.writer = writer
-        self.origin = Checkpoint.origin(of: store.identity)
+        let origin = Self.origin(of: store)
+        self.origin = origin
         self.keys = try SigningKeys.open(directory: keysDirectory, origin: origin) { epoch in
             store.lookup(AuditPaths.certificate(epoch: epoch)) != nil
         }
+        self.logKey = try LogKey.openOrCreate(keysDirectory: keysDirectory, origin: origin, publish: LogKey.publicFile(of: store.path))
+    }
+
+    /// The origin of `store`'s checkpoints: the one its epoch 1 certificate
+    /// names when that is a name of this store (`Checkpoint.names`), else
+    /// the one of stores made before origins had a prefix, "auditfs/<id>".
+    public static func origin(of store: Store) -> String {
+        let legacy = Checkpoint.origin(of: store.identity)
+        guard let bytes = try? store.blocks(of: AuditPaths.certificate(epoch: 1)).first,
+              let text = try? SignedNote.parse(String(decoding: bytes, as: UTF8.self)).text,
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("origin ") }) else { return legacy }
+        let origin = String(line.dropFirst(7))
+        return Checkpoint.names(origin, store: store.identity) ? origin : legacy
     }
 
     /// The shortest window a key is certified for: time to sign once.
@@ -52,14 +69,20 @@ public final class Checkpointer: @unchecked Sendable {
     /// Creates the signing keys of a new store (`auditfs init`): the root key
     /// certifies epoch 1 at the store's current head and is forgotten.
     /// Returns the verifier key (the root's public key) to keep off the host.
+    /// `origin`: the checkpoints' origin (nil: "auditfs/<id>"; `auditfs init`
+    /// gives "<name>/auditfs/<id>"). The log key is made too, and published
+    /// in STORE/log-key.
     public static func createKeys(store: Store, keysDirectory: String, epochLength: Int64 = Options().epochLength,
-                                  writer: Provenance = .current()) throws -> SignedNote.Verifier {
+                                  origin: String? = nil, writer: Provenance = .current()) throws -> SignedNote.Verifier {
         let now = max(store.options.clock(), store.treeHeadTime)
-        let (_, verifier) = try SigningKeys.create(directory: keysDirectory, origin: Checkpoint.origin(of: store.identity), now: now,
+        let origin = origin ?? Checkpoint.origin(of: store.identity)
+        guard Checkpoint.names(origin, store: store.identity) else { throw Failure(reason: "'\(origin)' is not an origin of store \(store.identity.idHex)") }
+        let (_, verifier) = try SigningKeys.create(directory: keysDirectory, origin: origin, now: now,
                                                    window: max(epochLength, minimumWindow)) { certificate in
             try store.appendNote(to: AuditPaths.certificate(epoch: 1), by: writer, certificate)
             try store.sync()
         }
+        _ = try LogKey.openOrCreate(keysDirectory: keysDirectory, origin: origin, publish: LogKey.publicFile(of: store.path))
         return verifier
     }
 
@@ -102,7 +125,8 @@ public final class Checkpointer: @unchecked Sendable {
                     let time = max(options.clock(), store.namespace.lastTime, keys.notBefore)
                     guard keys.mayCheckpoint(at: time) else { late = true; throw Failure(reason: "the epoch ended while signing") }
                     let checkpoint = Checkpoint(origin: origin, size: size, root: root, time: time)
-                    note = try keys.signer.sign(checkpoint.text)
+                    // The epoch key's signature, then the log key's (for witnesses).
+                    note = try keys.signer.sign(checkpoint.text) + logKey.signer.signatureLine(for: checkpoint.text)
                     signed = checkpoint
                     return Array(note.utf8)
                 }

@@ -9,8 +9,10 @@ import AuditPlumbing
 /// - `checkpoint-epoch`: its size is at least the tree size at which the
 ///   key's epoch was certified, and no more than the size at which the next
 ///   epoch was, when the verifier knows that certificate;
-/// - `checkpoint-time`: it is dated no earlier than the newest record it
-///   covers that the verifier sees.
+/// - `checkpoint-time`: it is dated (has a `time` line: C2SP makes
+///   extension lines optional, but a checkpoint without a time cannot be
+///   placed in a window, so auditfs does not take it as signed) and no
+///   earlier than the newest record it covers that the verifier sees.
 ///
 /// So a key copied during its epoch, long erased on the host, signs nothing
 /// dated after its not-after, and so no record written after that.
@@ -29,12 +31,14 @@ public enum EpochBinding {
         case outsideWindow(epoch: Int, time: Int64, notBefore: Int64, notAfter: Int64)
         /// Dated before the newest record it covers.
         case beforeRecord(time: Int64, newestRecord: Int64)
+        /// Not dated at all (no `time` extension line).
+        case noTime
 
         public var check: CheckName {
             switch self {
             case .rootKey, .noWindow, .outsideWindow: .checkpointWindow
             case .beforeEpoch, .afterEpoch: .checkpointEpoch
-            case .beforeRecord: .checkpointTime
+            case .beforeRecord, .noTime: .checkpointTime
             }
         }
 
@@ -48,6 +52,7 @@ public enum EpochBinding {
                 "signed by epoch \(epoch)'s key at size \(size), after epoch \(epoch + 1) began at size \(next): a key used after its epoch"
             case let .outsideWindow(epoch, time, notBefore, notAfter):
                 "dated \(Timestamps.rfc3339(time)), outside epoch \(epoch)'s window [\(Timestamps.rfc3339(notBefore)), \(Timestamps.rfc3339(notAfter))]: a key used outside its epoch"
+            case .noTime: "has no time line: it cannot be placed in its key's window"
             case let .beforeRecord(time, newest):
                 "dated \(Timestamps.rfc3339(time)), before a record it covers (\(Timestamps.rfc3339(newest))): signed before its records were written"
             }
@@ -71,15 +76,17 @@ public enum EpochBinding {
         if let next = nextCertifiedAt, checkpoint.size > next {
             return .afterEpoch(epoch: epoch, size: checkpoint.size, nextBegan: next)
         }
-        if !certificate.covers(time: checkpoint.time) {
-            return .outsideWindow(epoch: epoch, time: checkpoint.time, notBefore: certificate.notBefore, notAfter: notAfter)
+        guard let time = checkpoint.time else { return .noTime }
+        if !certificate.covers(time: time) {
+            return .outsideWindow(epoch: epoch, time: time, notBefore: certificate.notBefore, notAfter: notAfter)
         }
         return timeViolation(of: checkpoint, newestRecord: newestRecord)
     }
 
     /// The `checkpoint-time` rule alone.
     public static func timeViolation(of checkpoint: Checkpoint, newestRecord: Int64?) -> Violation? {
-        guard let newestRecord, checkpoint.time < newestRecord else { return nil }
-        return .beforeRecord(time: checkpoint.time, newestRecord: newestRecord)
+        guard let time = checkpoint.time else { return .noTime }
+        guard let newestRecord, time < newestRecord else { return nil }
+        return .beforeRecord(time: time, newestRecord: newestRecord)
     }
 }

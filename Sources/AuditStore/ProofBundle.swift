@@ -32,6 +32,9 @@ public struct ProofBundle: Codable, Sendable {
     public var checkpoint: String
     public var certificates: [Certificate]
     public var records: [Entry]
+    /// Witness cosignature lines of `checkpoint` ("— name base64\n", C2SP
+    /// tlog-cosignature/v1) stored in /.audit/cosignatures; absent when none.
+    public var cosignatures: [String]?
 
     /// Why a bundle cannot be made, or does not prove what it says: each
     /// case carries the values compared and, where another check failed
@@ -47,6 +50,8 @@ public struct ProofBundle: Codable, Sendable {
         case notABundle(format: String)
         case badHash
         case rangeReversed(start: UInt64, end: UInt64)
+        /// start/end are not the bounds of the blocks the bundle proves.
+        case rangeNotBlocks(start: UInt64, end: UInt64, blocksStart: UInt64, blocksEnd: UInt64)
         /// Certificate `index` (1-based) is not signed by the previous key.
         case certificateSignature(index: Int, cause: any Error)
         case certificateNames(index: Int, epoch: Int, origin: String)
@@ -54,6 +59,8 @@ public struct ProofBundle: Codable, Sendable {
         /// The checkpoint's tree does not extend the tree head certified for `epoch`.
         case notExtending(epoch: Int, cause: any Error)
         case notSigned
+        /// The checkpoint's cosignatures do not meet the quorum asked for.
+        case cosignatures(cause: any Error)
         case noRecords
         case badBase64(seq: UInt64)
         case notInCheckpoint(seq: UInt64, checkpointSize: UInt64)
@@ -82,6 +89,7 @@ public struct ProofBundle: Codable, Sendable {
             case let .notABundle(format): "not an \(ProofBundle.format) bundle" + (format.isEmpty ? "" : " (format '\(format)')")
             case .badHash: "bad hash in bundle"
             case let .rangeReversed(start, end): "the range \(start):\(end) ends before it starts"
+            case let .rangeNotBlocks(start, end, bs, be): "the range \(start):\(end) is not the proven blocks' \(bs):\(be)"
             case let .certificateSignature(i, cause): "key certificate \(i): \(cause)"
             case let .certificateNames(i, epoch, origin): "key certificate \(i) is for epoch \(epoch) of \(origin)"
             case let .certificateNewer(i, size, checkpointSize):
@@ -89,6 +97,7 @@ public struct ProofBundle: Codable, Sendable {
             case let .notExtending(epoch, cause): "the checkpoint does not extend the tree certified for epoch \(epoch): \(cause)"
             case .notSigned: "the checkpoint is not signed by the verifier key or a key it certifies"
             case .noRecords: "the bundle holds no records"
+            case let .cosignatures(cause): "the checkpoint's witness cosignatures: \(cause)"
             case let .badBase64(seq): "record \(seq): bad base64"
             case let .notInCheckpoint(seq, size): "record \(seq) is not in the checkpoint (tree size \(size))"
             case let .inclusion(seq, cause): "record \(seq): \(cause)"
@@ -108,11 +117,12 @@ public struct ProofBundle: Codable, Sendable {
 
     static func b64(_ h: Hash) -> String { Data(h.bytes).base64EncodedString() }
     static func hash(_ s: String) throws(Failure) -> Hash {
-        guard let d = Data(base64Encoded: s), d.count == 32 else { throw .badHash }
+        guard let d = Base64.decode(s), d.count == 32 else { throw .badHash }
         return Array(d).withUnsafeBytes { Hash(bytes: $0) }
     }
 
-    /// Builds the bundle for bytes [start, end) of `path` from an open store,
+    /// Builds the bundle for bytes [start, end) of `path` — widened to the
+    /// bounds of the blocks it touches — from an open store,
     /// against the newest stored checkpoint that covers the records needed.
     public static func make(store: Store, path: String, start: UInt64?, end: UInt64?) throws -> ProofBundle {
         guard let node = store.lookup(path) else { throw Failure.noSuchFile(path: path) }
@@ -120,9 +130,16 @@ public struct ProofBundle: Codable, Sendable {
         let a = start ?? 0, b = end ?? node.size
         guard a <= b, b <= node.size else { throw Failure.rangeOutsideFile(start: a, end: b, size: node.size) }
         var seqs: [UInt64] = [node.id - 1]
-        for block in store.blockRefs(of: node.id) where block.fileOffset < b && block.fileOffset + UInt64(block.length) > a {
+        // The range is widened to the blocks it touches: a bundle proves
+        // whole blocks, and its start and end are theirs (`verify` checks).
+        var lo: UInt64?, hi: UInt64 = 0
+        for block in store.blockRefs(of: node.id) where block.fileOffset < b && block.fileOffset + UInt64(block.length) > a
+            || (a == b && block.fileOffset == a && block.length > 0) {
             seqs.append(block.seq)
+            lo = lo ?? block.fileOffset
+            hi = block.fileOffset + UInt64(block.length)
         }
+        let range = lo.map { ($0, hi) } ?? (0, 0)
         if node.isRenamed {
             // Its renames lead from the name it was created under to `path`:
             // read from every record after its creation (a file renamed is
@@ -163,7 +180,10 @@ public struct ProofBundle: Codable, Sendable {
             entries.append(Entry(seq: seq, header: Data(r.header).base64EncodedString(), payload: Data(r.payload).base64EncodedString(),
                                  inclusion: try store.inclusionProof(seq: seq, size: c.size).map(b64)))
         }
-        return ProofBundle(format: format, path: path, start: a, end: b, checkpoint: checkpoint, certificates: certs, records: entries)
+        let cosigned = try store.cosignatureLines(of: SignedNote.parse(checkpoint).text)
+            .filter { !checkpoint.contains("\n" + $0) }
+        return ProofBundle(format: format, path: path, start: range.0, end: range.1, checkpoint: checkpoint, certificates: certs,
+                           records: entries, cosignatures: cosigned.isEmpty ? nil : cosigned)
     }
 
     /// What a verified bundle proves.
@@ -177,8 +197,9 @@ public struct ProofBundle: Codable, Sendable {
         public var epoch: Int
     }
 
-    /// Checks everything in the bundle against `verifier` (epoch 0's key).
-    public func verify(with verifier: SignedNote.Verifier) throws -> Proven {
+    /// Checks everything in the bundle against `verifier` (epoch 0's key),
+    /// and, when given, that `witnesses` cosigned its checkpoint (N of M).
+    public func verify(with verifier: SignedNote.Verifier, witnesses: WitnessQuorum? = nil) throws -> Proven {
         guard format == Self.format else { throw Failure.notABundle(format: format) }
         // The key chain, and the checkpoint's key.
         let (text, _) = try SignedNote.parse(checkpoint)
@@ -203,12 +224,15 @@ public struct ProofBundle: Codable, Sendable {
         guard let signing = keys.lastIndex(where: { (try? SignedNote.open(checkpoint, by: $0.key)) != nil }) else {
             throw Failure.notSigned
         }
+        if let witnesses {
+            do { try witnesses.check(checkpoint + (cosignatures ?? []).joined()) } catch { throw Failure.cosignatures(cause: error) }
+        }
         let nextCertifiedAt = signing + 1 < keys.count ? keys[signing + 1].certificate?.size : nil
         // The records, each included in the checkpoint's tree.
         guard let first = records.first else { throw Failure.noRecords }
         var decoded: [(Record, [UInt8])] = []
         for e in records {
-            guard let header = Data(base64Encoded: e.header), let payload = Data(base64Encoded: e.payload) else {
+            guard let header = Base64.decode(e.header), let payload = Base64.decode(e.payload) else {
                 throw Failure.badBase64(seq: e.seq)
             }
             let h = Array(header)
@@ -260,6 +284,13 @@ public struct ProofBundle: Codable, Sendable {
             writers.writers.append((record.seq, record.time, record.writer.uid, record.writer.gid, record.writer.pid, record.writer.command, offset, record.payloadLength))
         }
         guard name.sameBytes(as: path) else { throw Failure.nameNotReached(path: path, found: name) }
+        // start and end are bound to the proven blocks: exactly the first
+        // one's offset and the last one's end (0 and 0 with none), so they
+        // cannot be moved to cut a block's bytes short.
+        let span = writers.writers.first.map { ($0.offset, expected ?? 0) } ?? (0, 0)
+        guard start == span.0, end == span.1 else {
+            throw Failure.rangeNotBlocks(start: start, end: end, blocksStart: span.0, blocksEnd: span.1)
+        }
         guard UInt64(bytes.count) == end - start else { throw Failure.coverage(covered: UInt64(bytes.count), range: end - start) }
         writers.bytes = bytes
         return writers

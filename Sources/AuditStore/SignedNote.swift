@@ -82,7 +82,7 @@ public enum SignedNote {
         public func signatureLine(for text: String) throws -> String {
             var id = verifier.keyID.bigEndian
             let idBytes = withUnsafeBytes(of: &id) { Array($0) }
-            return "\(SignedNote.emDash) \(name) \(Data(idBytes + (try signature(of: Array(text.utf8)))).base64EncodedString())\n"
+            return "\(SignedNote.emDash) \(name) \(Base64.encode(idBytes + (try signature(of: Array(text.utf8)))))\n"
         }
 
         /// text + blank line + this key's signature line.
@@ -101,8 +101,19 @@ public enum SignedNote {
         return UInt32(h[0]) << 24 | UInt32(h[1]) << 16 | UInt32(h[2]) << 8 | UInt32(h[3])
     }
 
-    /// Splits a note into its text and its signatures.
+    /// The most signatures a note may carry (the spec asks verifiers to
+    /// accept at least 16).
+    public static let maxSignatures = 64
+
+    /// Splits a note into its text and its signatures. Refused: a note with
+    /// an ASCII control character other than newline (signed-note "Format"),
+    /// a signature whose base64 is not canonical (so one note has one byte
+    /// form), two signatures of one key (name and key id), more than
+    /// `maxSignatures`.
     public static func parse(_ note: String) throws(Invalid) -> (text: String, signatures: [Signature]) {
+        if let bad = note.unicodeScalars.first(where: { $0.value < 0x20 && $0 != "\n" }) {
+            throw Invalid(reason: "a signed note holds no control character but newline (found U+\(Hex.encode([UInt8(bad.value)]).uppercased().leftPadded(4)))")
+        }
         guard let split = note.range(of: "\n\n", options: .backwards) else { throw Invalid(reason: "a signed note has a blank line before its signatures") }
         let text = String(note[..<split.lowerBound]) + "\n"
         let sigBlock = String(note[split.upperBound...])
@@ -111,12 +122,16 @@ public enum SignedNote {
         for line in sigBlock.dropLast().split(separator: "\n", omittingEmptySubsequences: false) {
             let parts = line.split(separator: " ", omittingEmptySubsequences: false)
             guard parts.count == 3, parts[0] == Substring(emDash), isValidName(String(parts[1])),
-                  let raw = Data(base64Encoded: String(parts[2])), raw.count > 4 else {
+                  let b = Base64.decode(parts[2]), b.count > 4 else {
                 throw Invalid(reason: "malformed signature line '\(line)'")
             }
-            let b = Array(raw)
             let id = UInt32(b[0]) << 24 | UInt32(b[1]) << 16 | UInt32(b[2]) << 8 | UInt32(b[3])
-            sigs.append(Signature(name: String(parts[1]), keyID: id, bytes: Array(b[4...])))
+            let name = String(parts[1])
+            guard !sigs.contains(where: { $0.name == name && $0.keyID == id }) else {
+                throw Invalid(reason: "two signatures of key \(name)+\(Hex.uint32(id))")
+            }
+            guard sigs.count < maxSignatures else { throw Invalid(reason: "more than \(maxSignatures) signatures") }
+            sigs.append(Signature(name: name, keyID: id, bytes: Array(b[4...])))
         }
         guard !sigs.isEmpty else { throw Invalid(reason: "a signed note has at least one signature") }
         return (text, sigs)

@@ -204,7 +204,7 @@ public struct KeyCertificate: Sendable, Equatable {
             na = t
         }
         let tree = try field(v2 ? 5 : 4, "tree").split(separator: " ")
-        guard tree.count == 2, let size = UInt64(tree[0]), let raw = Data(base64Encoded: String(tree[1])), raw.count == 32 else {
+        guard tree.count == 2, let size = UInt64(tree[0]), let raw = Base64.decode(tree[1]), raw.count == 32 else {
             throw SignedNote.Invalid(reason: "key certificate: bad tree line")
         }
         let key = try SignedNote.Verifier(parsing: try field(v2 ? 6 : 5, "key"))

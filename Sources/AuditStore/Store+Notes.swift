@@ -42,6 +42,31 @@ extension Store {
         return (size, root)
     }
 
+    /// Appends a cosigned checkpoint — a stored checkpoint with a witness's
+    /// cosignature lines added — and a blank line, as one block of
+    /// /.audit/cosignatures; returns the block's record position.
+    @discardableResult
+    public func appendCosigned(_ note: String, by writer: Provenance) throws(StoreError) -> UInt64 {
+        try appendNote(to: AuditPaths.cosignatures, by: writer) { _, _ in Array((note + "\n").utf8) }.size
+    }
+
+    /// The cosignature lines stored for the checkpoint whose text is
+    /// `checkpointText` (every block of /.audit/cosignatures naming it), in
+    /// the order stored, without repeats.
+    public func cosignatureLines(of checkpointText: String) throws(StoreError) -> [String] {
+        var lines: [String] = []
+        for block in try blocks(of: AuditPaths.cosignatures) {
+            var text = String(decoding: block, as: UTF8.self)
+            if text.hasSuffix("\n\n") { text.removeLast() }
+            guard let (t, _) = try? SignedNote.parse(text), t == checkpointText,
+                  let split = text.range(of: "\n\n", options: .backwards) else { continue }
+            for line in text[split.upperBound...].split(separator: "\n") where !lines.contains(String(line) + "\n") {
+                lines.append(String(line) + "\n")
+            }
+        }
+        return lines
+    }
+
     /// The time of the newest record (0 in an empty store). Record times
     /// never go back (a writer stamps max(clock, this)), so it is the latest
     /// time of every record: a checkpoint is dated no earlier.

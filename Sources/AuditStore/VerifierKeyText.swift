@@ -14,7 +14,7 @@ public enum VerifierKeyText {
     /// The text of the key `name` of `type` with the 32-byte `publicKey`.
     public static func format(name: String, type: UInt8, publicKey: [UInt8]) -> String {
         name + "+" + Hex.uint32(SignedNote.keyID(name: name, type: type, publicKey: publicKey)) + "+"
-            + Data([type] + publicKey).base64EncodedString()
+            + Base64.encode([type] + publicKey)
     }
 
     /// The parts of `text` (surrounding white space ignored) when it has the
@@ -24,7 +24,7 @@ public enum VerifierKeyText {
     public static func parse(_ text: String, type: UInt8) -> (name: String, keyID: UInt32, publicKey: [UInt8])? {
         let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, parts[1].count == 8, let id = UInt32(parts[1], radix: 16),
-              let raw = Data(base64Encoded: String(parts[2])), raw.count == 33, raw.first == type else { return nil }
+              let raw = Base64.decode(parts[2]), raw.count == 33, raw.first == type else { return nil }
         return (String(parts[0]), id, Array(raw.dropFirst()))
     }
 }

@@ -11,12 +11,16 @@ public struct CheckpointSigning: Sendable, Equatable {
     public var witnessCommand: String?
     /// The signing key directory (nil: STORE/keys).
     public var keys: String?
+    /// C2SP tlog-witness URLs (submission prefixes), in the order given.
+    public var witnessURLs: [String] = []
 
-    public init(epochLength: Int = 900, witnessDirectory: String? = nil, witnessCommand: String? = nil, keys: String? = nil) {
+    public init(epochLength: Int = 900, witnessDirectory: String? = nil, witnessCommand: String? = nil, keys: String? = nil,
+                witnessURLs: [String] = []) {
         self.epochLength = epochLength
         self.witnessDirectory = witnessDirectory
         self.witnessCommand = witnessCommand
         self.keys = keys
+        self.witnessURLs = witnessURLs
     }
 
     /// The longest epoch: 365 days, in seconds.
@@ -27,6 +31,10 @@ public struct CheckpointSigning: Sendable, Equatable {
         guard (0...Self.maxEpochLength).contains(epochLength) else {
             return "--epoch-length \(epochLength): expected seconds from 0 (a new key at every checkpoint) to \(Self.maxEpochLength) (365 days)"
         }
+        for u in witnessURLs where WitnessHTTP.parse(u) == nil {
+            return "--witness-url \(u): expected an http:// or https:// URL with a host (a tlog-witness submission prefix)"
+        }
+        if Set(witnessURLs).count != witnessURLs.count { return "--witness-url: the same witness given twice" }
         return nil
     }
 
@@ -48,6 +56,8 @@ public struct CheckpointSigning: Sendable, Equatable {
                                 options: o, writer: writer)
     }
 
-    /// The witnesses of `witnessDirectory` and `witnessCommand`.
-    public var witnesses: WitnessOptions { WitnessOptions(directory: witnessDirectory, command: witnessCommand) }
+    /// The witnesses of `witnessDirectory`, `witnessCommand` and `witnessURLs`.
+    public var witnesses: WitnessOptions {
+        WitnessOptions(directory: witnessDirectory, command: witnessCommand, urls: witnessURLs.compactMap(WitnessHTTP.parse))
+    }
 }

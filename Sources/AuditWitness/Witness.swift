@@ -1,3 +1,6 @@
+import AuditStore
+import Foundation
+
 /// A place off the host that gets every checkpoint the store signs (README
 /// "Checkpoints, verifying and proving"): a later `verify --checkpoint`
 /// against what a witness holds catches a store rolled back, truncated or
@@ -48,8 +51,8 @@ public enum WitnessOutcome: Equatable, Sendable {
     }
 }
 
-/// The witnesses of `--witness-dir` and `--witness-cmd`, as the mount and
-/// `auditfs checkpoint` are given them.
+/// The witnesses of `--witness-dir`, `--witness-cmd` and `--witness-url`,
+/// as the mount and `auditfs checkpoint` are given them.
 public struct WitnessOptions: Sendable {
     /// A directory (another file system, an NFS share) where every checkpoint
     /// is appended, to `<origin with / as _>.checkpoints`.
@@ -58,17 +61,30 @@ public struct WitnessOptions: Sendable {
     public var command: String?
     /// Seconds a witness command may take before it is killed.
     public var commandTimeout: Double = 10
+    /// C2SP tlog-witness submission prefixes (`WitnessHTTP`).
+    public var urls: [URL] = []
+    /// Seconds an HTTP witness may take to answer.
+    public var httpTimeout: Double = 10
 
-    public init(directory: String? = nil, command: String? = nil) {
+    public init(directory: String? = nil, command: String? = nil, urls: [URL] = []) {
         self.directory = directory
         self.command = command
+        self.urls = urls
     }
 
-    /// The witnesses of a store whose checkpoints name `origin`.
-    public func witnesses(origin: String) -> [any Witness] {
+    /// The witnesses of a store whose checkpoints name `origin`. An HTTP
+    /// witness needs `store` (its consistency proofs) and gets `keep` (each
+    /// cosigned note, to store); without a store there is none.
+    public func witnesses(origin: String, store: Store? = nil,
+                          keep: @escaping @Sendable (_ cosigned: String, _ size: UInt64) -> Void = { _, _ in }) -> [any Witness] {
         var all: [any Witness] = []
         if let directory { all.append(WitnessDirectory(directory, origin: origin)) }
         if let command { all.append(WitnessCommand(command, timeout: commandTimeout)) }
+        if let store {
+            for url in urls {
+                all.append(WitnessHTTP(url, timeout: httpTimeout, proof: { old, new in try store.consistencyProof(old: old, new: new) }, keep: keep))
+            }
+        }
         return all
     }
 }

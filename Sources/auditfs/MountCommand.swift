@@ -86,6 +86,7 @@ public struct MountCommand: ParsableCommand {
         numbers.witnessDirectory = checkpoints.witnessDir
         numbers.witnessCommand = checkpoints.witnessCmd
         numbers.keys = checkpoints.keys
+        numbers.witnessURLs = checkpoints.witnessUrl
         let configuration: MountConfiguration
         do {
             configuration = try MountConfiguration(store: store, mountpoint: mountpoint, options: options, policy: policy,
@@ -112,6 +113,7 @@ public struct MountCommand: ParsableCommand {
             args += ["--checkpoint-interval", String(checkpointInterval), "--epoch-length", String(checkpoints.epochLength)]
             if let d = checkpoints.witnessDir { args += ["--witness-dir", MountOptions.absolute(d)] }
             if let c = checkpoints.witnessCmd { args += ["--witness-cmd", c] }
+            for u in checkpoints.witnessUrl { args += ["--witness-url", u] }
             if let k = checkpoints.keys { args += ["--keys", MountOptions.absolute(k)] }
             if let metrics { args += ["--metrics", metrics] }
             if let reserve { args += ["--reserve", reserve] }

@@ -94,6 +94,19 @@ import Testing
         #expect(try Self.parse(["checkpoint-interval=0"], checkpoints: cp).checkpoints.interval == 0)
     }
 
+    /// `--witness-url` and `-o witness-url=` add up, in order, without repeats; a URL auditfs
+    /// cannot use is one line before anything starts.
+    @Test func witnessURLsComeBothWaysAndAreChecked() throws {
+        var cp = CheckpointSettings()
+        cp.witnessURLs = ["https://a.example/w"]
+        let c = try Self.parse(["witness-url=http://127.0.0.1:8080,noatime", "witness-url=https://a.example/w"], checkpoints: cp)
+        #expect(c.checkpoints.witnessURLs == ["https://a.example/w", "http://127.0.0.1:8080"])
+        #expect(c.libfuseOptions == ["noatime"])
+        #expect(c.problem() == nil)
+        #expect(try Self.parse(["witness-url=ftp://a.example"]).problem()?.hasPrefix("--witness-url ftp://a.example: expected an http") == true)
+        #expect(try Self.parse(["witness-url=a.example/w"]).problem() != nil)
+    }
+
     @Test func numbersOutOfBoundsAreOneLineBeforeAnythingStarts() throws {
         var cp = CheckpointSettings()
         cp.interval = 86_401

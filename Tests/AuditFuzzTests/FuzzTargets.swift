@@ -215,7 +215,7 @@ struct FuzzTarget: Sendable {
         var out: [String] = []
         if let (body, sigs) = try? SignedNote.parse(text) {
             out.append("\(sigs.count) signatures")
-            if let c = try? Checkpoint.parse(body) { out.append("checkpoint"); _ = Timestamps.rfc3339(c.time); _ = c.text }
+            if let c = try? Checkpoint.parse(body) { out.append("checkpoint"); _ = c.time.map { Timestamps.rfc3339($0) }; _ = c.text }
         }
         if (try? SignedNote.open(text, by: FuzzSeeds.verifier)) != nil { out.append("verifies") }
         if let k = try? KeyCertificate.open(text, signedBy: FuzzSeeds.verifier) { out.append("certificate"); _ = Timestamps.rfc3339(k.notBefore) }
@@ -239,7 +239,7 @@ struct FuzzTarget: Sendable {
               proven.bytes == Array(real[Int(proven.start)..<Int(proven.end)]) else {
             throw ForgedBundle(description: "a mutated bundle proves \(proven.path) [\(proven.start), \(proven.end)) = \(proven.bytes)")
         }
-        _ = Timestamps.rfc3339(proven.checkpoint.time)
+        _ = proven.checkpoint.time.map { Timestamps.rfc3339($0) }
         _ = proven.writers.map { Timestamps.rfc3339($0.time) + $0.command }
         return "proven \(proven.bytes.count) bytes"
     })

@@ -35,7 +35,7 @@ import Testing
         }
         #expect(c.keys.epoch == 5)   // epoch 1 began at init
         // Only the current epoch's private key is left on disk.
-        #expect(try FileSystem.list(Checkpointer.keysDirectory(of: s.path)) == ["epoch-5.key"])
+        #expect(try FileSystem.list(Checkpointer.keysDirectory(of: s.path)) == ["epoch-5.key", "log.key"])
         s.close()
         let r = try Checker.verify(at: s.path, anchors: .init(verifier: verifier))
         #expect(r.status == .intact, "\(String(describing: r.failure))")
@@ -132,6 +132,7 @@ import Testing
         s.close()
         let stolen = try SigningKeys.open(directory: Checkpointer.keysDirectory(of: s.path), origin: c.origin) { _ in true }
         #expect(stolen.epoch == 4)
+        let stolenLog = try LogKey.read(LogKey.path(in: Checkpointer.keysDirectory(of: s.path)), origin: c.origin)
         // Rewrite the first log line, recompute every chain and re-sign every checkpoint.
         let seg = segmentPaths(s.path)[0]
         var items = try FixtureGenerator.decodeItems(segment: seg)
@@ -145,7 +146,8 @@ import Testing
             if items[i].record.file == checkpointsFile, case .append = items[i].record.body {
                 let old = try Checkpoint.parse(SignedNote.parse(String(decoding: items[i].payload, as: UTF8.self)).text)
                 let forged = Checkpoint(origin: old.origin, size: tree.size, root: tree.root, time: old.time)
-                items[i].payload = Array(try stolen.signer.sign(forged.text).utf8)
+                // The log key is on the host too: the note keeps both signatures (and its length).
+                items[i].payload = Array((try stolen.signer.sign(forged.text) + stolenLog.signer.signatureLine(for: forged.text)).utf8)
             }
             items[i].record.payloadDigest = Hash.sha256(items[i].payload)
             items[i].record.payloadLength = UInt64(items[i].payload.count)
@@ -195,8 +197,8 @@ import Testing
         let blob = withUnsafeBytes(of: &id) { Array($0) } + withUnsafeBytes(of: &t) { Array($0) } + Array(sig)
         let cosigned = note + "\u{2014} \(witness.name) \(Data(blob).base64EncodedString())\n"
         #expect(try Cosignature.verify(cosigned, witness: witness) == ts)
-        #expect(try Checker.verify(at: s.path, anchors: .init(verifier: verifier, checkpoints: [("w", cosigned)], witness: witness)).status == .intact)
-        let r = try Checker.verify(at: s.path, anchors: .init(verifier: verifier, checkpoints: [("w", note)], witness: witness))
+        #expect(try Checker.verify(at: s.path, anchors: .init(verifier: verifier, checkpoints: [("w", cosigned)], witnesses: .init(keys: [witness]))).status == .intact)
+        let r = try Checker.verify(at: s.path, anchors: .init(verifier: verifier, checkpoints: [("w", note)], witnesses: .init(keys: [witness])))
         #expect(r.failure?.check == .checkpointCosignature)
         #expect(try Cosignature.WitnessKey(parsing: witness.description) == witness)
     }
@@ -212,8 +214,10 @@ import Testing
         try Self.write(s, "/other.log", ["noise"])
         try c.issue()
         let bundle = try ProofBundle.make(store: s, path: "/app/a.log", start: 3, end: 15)
+        // Widened to the blocks the range touches: "alpha\n" "beta\n" "gamma\n".
+        #expect(bundle.start == 0 && bundle.end == 17)
         let proven = try bundle.verify(with: verifier)
-        #expect(String(decoding: proven.bytes, as: UTF8.self) == "ha\nbeta\ngamm")
+        #expect(String(decoding: proven.bytes, as: UTF8.self) == "alpha\nbeta\ngamma\n")
         #expect(proven.writers.count == 3 && proven.epoch == 3)
         s.close()
         func refused(_ name: String, _ mutate: (inout ProofBundle) -> Void) {
@@ -232,6 +236,21 @@ import Testing
         refused("create-dropped") { $0.records.removeFirst() }
         refused("range-beyond-the-records") { $0.end = 1000 }
         refused("range-reversed") { $0.start = 15; $0.end = 3 }   // hostile numbers: refused, never a trap
+        // start and end are bound to the proven blocks: a block cannot be cut short.
+        refused("range-start-moved") { $0.start = 3 }
+        refused("range-end-moved") { $0.end = 15 }
+        refused("range-empty") { $0.start = 0; $0.end = 0 }
+        refused("signature-padding-bits") { b in
+            // The checkpoint's signature with its base64's unused bits changed: one note, one byte form.
+            let lines = b.checkpoint.split(separator: "\n", omittingEmptySubsequences: false)
+            let sig = lines[lines.count - 2]
+            let b64 = sig.split(separator: " ")[2]
+            var chars = Array(b64)
+            let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+            let i = chars.lastIndex { $0 != "=" }!
+            chars[i] = alphabet[alphabet.firstIndex(of: chars[i])! ^ 1]
+            b.checkpoint = b.checkpoint.replacingOccurrences(of: String(b64), with: String(chars))
+        }
         refused("path-changed") { $0.path = "/app/b.log" }
         refused("checkpoint-size") { $0.checkpoint = $0.checkpoint.replacingOccurrences(of: "\n\(try! Checkpoint.parse(SignedNote.parse(bundle.checkpoint).text).size)\n", with: "\n3\n") }
         refused("checkpoint-signature") { $0.checkpoint = $0.checkpoint.replacingOccurrences(of: "time ", with: "time 1") }

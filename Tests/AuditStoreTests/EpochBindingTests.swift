@@ -83,7 +83,7 @@ import Testing
     @Test func initCertifiesEpochOneAndKeepsNoRootKey() throws {
         let tmp = TempDir()
         let (s, verifier) = try CheckpointTests.signedStore(tmp.path + "/s")
-        #expect(try FileSystem.list(Checkpointer.keysDirectory(of: s.path)) == ["epoch-1.key"])
+        #expect(try FileSystem.list(Checkpointer.keysDirectory(of: s.path)) == ["epoch-1.key", "log.key"])
         let note = String(decoding: try s.blocks(of: AuditPaths.certificate(epoch: 1))[0], as: UTF8.self)
         let cert = try KeyCertificate.open(note, signedBy: verifier)
         // Records 1-3 make /.audit, /.audit/keys and the certificate file: it certifies the head at size 4.
@@ -180,7 +180,7 @@ import Testing
         try CheckpointTests.write(s, "/a", ["new"])
         try c.issue()
         #expect(c.keys.epoch == 1 && c.keys.notAfter != nil)
-        #expect(try FileSystem.list(dir) == ["epoch-1.key"])   // the root key is erased
+        #expect(try FileSystem.list(dir) == ["epoch-1.key", "log.key"])   // the root key is erased; a log key made
         s.close()
         let r = try Checker.verify(at: s.path, anchors: .init(verifier: root.verifier))
         #expect(CheckpointTests.failures(r) == ["checkpoint-window"], "\(r.checkpoints.map(\.message))")

@@ -1,5 +1,6 @@
 """Signed checkpoints, witnesses and proof bundles through the CLI."""
 import json
+import re
 import shutil
 import subprocess
 
@@ -12,7 +13,8 @@ def signed(tmp_path):
     s = tmp_path / "store"
     out = auditfs("init", s, check=True).out
     key = out.splitlines()[2]
-    assert key.startswith("auditfs/") and key.count("+") >= 2
+    # The origin, and the key's name: "<host name>/auditfs/<store id>" (FORMAT.md "Keys").
+    assert re.fullmatch(r"[^/\s+]+/auditfs/[0-9a-f]+", key.split("+")[0]) and key.count("+") >= 2
     assert (s / "verifier-key").read_text().strip() == key
     offhost = tmp_path / "offhost"
     offhost.mkdir()
@@ -27,8 +29,10 @@ def test_checkpoints_witness_dir_and_verify(signed, tmp_path):
     auditfs("append", store, "/app/a.log", input="one\n", check=True)
     note = auditfs("checkpoint", store, "--witness-dir", witness, check=True).out
     lines = note.splitlines()
-    assert lines[0].startswith("auditfs/") and lines[1].isdigit() and lines[3].startswith("time ")
-    assert lines[4] == "" and lines[5].startswith("\u2014 auditfs/")
+    origin = lines[0]
+    assert "/auditfs/" in origin and lines[1].isdigit() and lines[3].startswith("time ")
+    # Signed by the epoch key and by the log key, both named by the origin.
+    assert lines[4] == "" and lines[5].startswith(f"\u2014 {origin} ") and lines[6].startswith(f"\u2014 {origin} ")
     files = list(witness.iterdir())
     assert len(files) == 1 and files[0].read_text() == note + "\n"
     v = auditfs("verify", store, "--key", offhost / "verifier-key", "--checkpoint", files[0])

@@ -35,7 +35,7 @@ def witness_events(store):
 
 def checkpoints(store):
     text = auditfs("cat", store, "/.audit/checkpoints").out
-    return text.count("\u2014 auditfs/")
+    return text.count("\n\n\u2014 ")   # one signature block a note
 
 
 def alive(pid):
@@ -135,7 +135,7 @@ def test_each_witness_outcome_is_an_event_and_calls_for_no_checkpoint(signed, tm
         assert by_event["witness-failed"]["checkpoint"] == size
         # The directory witness holds exactly what the store holds.
         held = next(spool.iterdir()).read_text()
-        assert held.count("\u2014 auditfs/") == checkpoints(store) == 1
+        assert held.count("\n\n\u2014 ") == checkpoints(store) == 1
         # The outcome events are records, but no reason to sign again: an fsync with nothing new signs nothing.
         write_and_fsync(m / "db.log", b"")
         assert checkpoints(store) == 1
@@ -150,7 +150,7 @@ def test_each_witness_outcome_is_an_event_and_calls_for_no_checkpoint(signed, tm
     # At unmount the last checkpoint (covering the unmount event and every earlier outcome) reaches
     # the directory witness too; that success is only logged, the command's failure is recorded.
     held = next(spool.iterdir()).read_text()
-    assert held.count("\u2014 auditfs/") == checkpoints(store) == 3
+    assert held.count("\n\n\u2014 ") == checkpoints(store) == 3
     last = int(held.strip().split("\n\n")[-2].splitlines()[1])
     final = [(e["event"], e["witness"]) for e in witness_events(store) if e["checkpoint"] == last]
     assert final == [("witness-failed", "witness command exit 3")]
