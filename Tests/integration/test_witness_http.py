@@ -4,9 +4,14 @@ witnesses that implement the spec independently of auditfs
 in proof bundles, N-of-M quorums in verify and verify-bundle, a witness
 that lost its state (the 409 path), and witnesses that refuse, answer
 garbage or hang: failure events, and writes never wait."""
+import base64
 import json
 import os
+import pathlib
+import shutil
 import time
+
+import pytest
 
 from conftest import AUDITFS_CHECK, auditfs, run
 from mountlib import Mount, daemon_pids, wait_until
@@ -210,3 +215,46 @@ def test_witnesses_that_refuse_answer_garbage_or_hang_never_block_writes(tmp_pat
     assert "cosignatures" not in auditfs("ls", store, "/.audit").out
     v = auditfs("verify", store, "--key", store / "verifier-key")
     assert v.returncode == 0, v.out
+
+
+GO_CHECK = pathlib.Path(__file__).parent / "tlog" / "bundle_check.go"
+
+
+def go_check(*args, tmp_path):
+    env = {**os.environ, "GOPATH": "/usr/share/gocode", "GO111MODULE": "off", "GOCACHE": str(tmp_path / "gocache")}
+    return run("go", "run", GO_CHECK, *[str(a) for a in args], env=env, timeout=300)
+
+
+@pytest.mark.skipif(shutil.which("go") is None, reason="golang-go (scripts/setup) is not installed")
+def test_go_x_mod_checks_a_bundle_cosigned_by_two_witnesses(tmp_path):
+    """Code nobody here wrote: x/mod's note and tlog check the bundle's key chain,
+    log-key signature, inclusion and consistency proofs; crypto/ed25519 the
+    cosignatures (x/mod's note has no tlog-cosignature verifier)."""
+    store, origin, log_key = new_store(tmp_path)
+    a = Witness("witness-a.test/w", {origin: [log_key]}).start()
+    b = Witness("witness-b.test/w", {origin: [log_key]}).start()
+    c = Witness("witness-c.test/w", {origin: [log_key]})
+    try:
+        for i in range(4):
+            auditfs("append", store, "/app/a.log", input=f"line {i}\n", check=True)
+            r = auditfs("checkpoint", store, "--epoch-length", "0", "--witness-url", a.url, "--witness-url", b.url)
+            assert r.returncode == 0 and r.err == "", r.err
+    finally:
+        a.stop()
+        b.stop()
+    bundle = tmp_path / "bundle.json"
+    assert auditfs("prove", store, "/app/a.log", "--range", "7:14", "-o", bundle).returncode == 0
+    data = json.loads(bundle.read_text())
+    assert len(data["cosignatures"]) == 2 and len(data["certificates"]) >= 4
+    key = store / "verifier-key"
+    ok = go_check(bundle, key, store / "log-key", 2, a.vkey, b.vkey, tmp_path=tmp_path)
+    assert ok.returncode == 0 and ok.out.startswith("ok: ") and "cosigned by 2 of 2" in ok.out, ok.out + ok.err
+    assert auditfs("verify-bundle", bundle, "--key", key, "--witness-key", a.vkey, "--witness-key", b.vkey).returncode == 0
+    short = go_check(bundle, key, store / "log-key", 2, a.vkey, c.vkey, tmp_path=tmp_path)
+    assert short.returncode == 1 and "cosigned by 1 of 2" in short.out, short.out + short.err
+    h = bytearray(base64.b64decode(data["records"][1]["inclusion"][0]))
+    h[0] ^= 1
+    data["records"][1]["inclusion"][0] = base64.b64encode(bytes(h)).decode()
+    (tmp_path / "bad.json").write_text(json.dumps(data))
+    bad = go_check(tmp_path / "bad.json", key, store / "log-key", 0, tmp_path=tmp_path)
+    assert bad.returncode == 1 and "inclusion" in bad.out, bad.out + bad.err
