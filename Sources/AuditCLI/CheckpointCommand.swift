@@ -95,6 +95,8 @@ struct ProveCommand: ParsableCommand {
     @Argument(help: "Path of the file in the store.") var path: String
     @Option(help: "Byte range A:B (end exclusive), widened to the blocks it touches; default the whole file.") var range: String?
     @Option(name: .shortAndLong, help: "Where to write the bundle (JSON).") var output: String
+    @Option(name: .customLong("tlog-proof"), help: ArgumentHelp("Also write each record's proof as C2SP tlog-proof, DIR/<seq>.tlog-proof (FORMAT.md \"tlog-proof\").", valueName: "dir"))
+    var tlogProof: String?
 
     func run() throws {
         let p = try parsePath(path)
@@ -110,6 +112,13 @@ struct ProveCommand: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try encoder.encode(bundle).write(to: URL(fileURLWithPath: output))
+            if let tlogProof {
+                try FileManager.default.createDirectory(atPath: tlogProof, withIntermediateDirectories: true)
+                for proof in try TlogProof.proofs(of: bundle) {
+                    try Data(proof.text.utf8).write(to: URL(fileURLWithPath: tlogProof + "/\(proof.index).tlog-proof"))
+                }
+                print("wrote \(bundle.records.count) tlog-proof(s) into \(tlogProof)")
+            }
             print("wrote \(output): \(p) bytes \(bundle.start)..<\(bundle.end), \(bundle.records.count - 1) blocks, checkpoint size \(try Checkpoint.parse(SignedNote.parse(bundle.checkpoint).text).size)")
         } catch {
             throw CommandFailure("\(error)")
