@@ -35,6 +35,16 @@ def auditfs(*args, **kw):
     return run(AUDITFS, *args, **kw)
 
 
+GO_PROGRAMS = ROOT / "Tests" / "integration" / "tlog"
+
+
+def go_run(program, *args, tmp_path):
+    """Runs Tests/integration/tlog/`program` (Go, on Debian's x/mod in GOPATH
+    mode: code nobody here wrote) with `args`."""
+    env = {**os.environ, "GOPATH": "/usr/share/gocode", "GO111MODULE": "off", "GOCACHE": str(tmp_path / "gocache")}
+    return run("go", "run", GO_PROGRAMS / program, *[str(a) for a in args], env=env, timeout=300)
+
+
 def tree_digest(path):
     """SHA-256 over every file's relative name and bytes under `path`: equal
     digests mean byte-identical stores."""

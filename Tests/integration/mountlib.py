@@ -165,3 +165,22 @@ def assert_user_files_unchanged(store, before, what="the operation"):
     last = max((e["seq"] for e in log_entries(store) if e["recordHash"] in seen), default=-1)
     added = [e for e in log_entries(store) if e["seq"] > last]
     assert all(is_audit_path(e["path"]) for e in added), f"{what} appended outside /.audit: {added}"
+
+
+def alerting_policy(path, name, event, sink):
+    """Writes a policy at `path` that lets root create, append, mkdir, read
+    and list everywhere, with one alert rule `name` on `event` that appends
+    to the file `sink`; returns `path`."""
+    pathlib.Path(path).write_text(f"""apiVersion: auditfs/v1
+roles:
+  - name: admin
+    rules: [{{paths: ["/**", "/"], verbs: [create, append, mkdir, read, list]}}]
+bindings:
+  - role: admin
+    subjects: [{{user: root}}]
+alerts:
+  - name: {name}
+    on: {event}
+    actions: [{{file: {sink}}}]
+""")
+    return path

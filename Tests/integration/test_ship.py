@@ -2,20 +2,18 @@
 objects") against a real engine: Ceph's radosgw from Debian's packages
 (cephlib.py, the session fixture `radosgw`), never a mock. The bucket is read
 back with boto3, a client independent of auditfs's own."""
-import hashlib
 import json
 import os
 import pathlib
 import re
 import shutil
-import subprocess
 import threading
 import time
 
 import pytest
 
 from conftest import AUDITFS_CHECK, auditfs, run, tree_digest
-from mountlib import Mount, wait_until
+from mountlib import Mount, alerting_policy, wait_until
 from test_trust_signing import frames, rechain
 
 RETAIN = "1d"
@@ -74,6 +72,18 @@ def write_lines(path, count, tag, size=150):
             f.write(line.encode())
             lines.append(line)
     return lines
+
+
+def shipped_lines(gw, bucket, store, place, name, count, tag):
+    """Mounts `store` shipping to `bucket` under "fleet", appends `count`
+    lines to /`name` (directories made), unmounts (the last checkpoint is
+    shipped); returns the lines."""
+    m = Mount(store, place / "mnt", args=ship_args(bucket), env=env_of(gw))
+    try:
+        (m.path / name).parent.mkdir(parents=True, exist_ok=True)
+        return write_lines(m.path / name, count, tag)
+    finally:
+        m.unmount()
 
 
 def events(mount):
@@ -143,12 +153,7 @@ def test_restore_after_the_host_is_lost_gives_identical_records(radosgw, store, 
     gw = radosgw
     bucket = gw.make_bucket()
     key = key_copy(store, tmp_path)
-    m = Mount(store, place / "mnt", args=ship_args(bucket), env=env_of(gw))
-    try:
-        (m.path / "app").mkdir()
-        lines = write_lines(m.path / "app" / "app.log", 500, "r")
-    finally:
-        m.unmount()
+    lines = shipped_lines(gw, bucket, store, place, "app/app.log", 500, "r")
     before = segment_bytes(store)
     log_before = auditfs("log", "--json", store, check=True).out
     shutil.rmtree(store)   # the host is lost
@@ -169,11 +174,7 @@ def test_restore_after_the_host_is_lost_gives_identical_records(radosgw, store, 
 def test_verify_against_names_a_rollback_and_a_rewrite_on_the_host(radosgw, store, place, tmp_path):
     gw = radosgw
     bucket = gw.make_bucket()
-    m = Mount(store, place / "mnt", args=ship_args(bucket), env=env_of(gw))
-    try:
-        write_lines(m.path / "a.log", 200, "a")
-    finally:
-        m.unmount()
+    shipped_lines(gw, bucket, store, place, "a.log", 200, "a")
     url = f"s3://{bucket}/fleet"
     same = auditfs("verify", store, "--against", url, env=env_of(gw))
     assert same.returncode == 0 and "same as" in same.out, same.out + same.err
@@ -208,11 +209,7 @@ def test_the_server_refuses_to_remove_a_shipped_object_and_verify_names_what_roo
     gw = radosgw
     bucket = gw.make_bucket()
     key = key_copy(store, tmp_path)
-    m = Mount(store, place / "mnt", args=ship_args(bucket), env=env_of(gw))
-    try:
-        write_lines(m.path / "b.log", 100, "b")
-    finally:
-        m.unmount()
+    shipped_lines(gw, bucket, store, place, "b.log", 100, "b")
     url = f"s3://{bucket}/fleet"
     assert verify_bucket(gw, url, key)[0] == 0
     import botocore.exceptions
@@ -261,19 +258,7 @@ def test_the_gateway_stopped_mid_load_writes_go_on_and_the_backlog_catches_up(ra
     key = key_copy(store, tmp_path)
     port = 19187
     sink = tmp_path / "alerts.jsonl"
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(f"""apiVersion: auditfs/v1
-roles:
-  - name: admin
-    rules: [{{paths: ["/**", "/"], verbs: [create, append, mkdir, read, list]}}]
-bindings:
-  - role: admin
-    subjects: [{{user: root}}]
-alerts:
-  - name: offsite
-    on: ship-failure
-    actions: [{{file: {sink}}}]
-""")
+    policy = alerting_policy(tmp_path / "policy.yaml", "offsite", "ship-failure", sink)
     # The fstab form: every --ship option as -o.
     m = Mount(store, place / "mnt", options=[f"ship=s3://{bucket}/fleet,ship-retain={RETAIN},checkpoint-interval=1",
                                              f"metrics={port}", f"policy={policy}"], env=env_of(gw))
@@ -328,11 +313,7 @@ def test_a_crash_and_a_restart_resume_from_what_the_bucket_holds(radosgw, store,
         wait_until(lambda: not pathlib.Path(f"/proc/{pid}").exists(), what="the killed daemon to go")
     finally:
         m.cleanup()
-    m = Mount(store, place / "mnt", args=ship_args(bucket), env=env_of(gw))
-    try:
-        lines += write_lines(m.path / "d.log", 300, "two")
-    finally:
-        m.unmount()
+    lines += shipped_lines(gw, bucket, store, place, "d.log", 300, "two")
     code, report = verify_bucket(gw, f"s3://{bucket}/fleet", key)
     assert code == 0, report
     vs, _ = versions(gw, bucket)

@@ -3,24 +3,29 @@ read by a client written with Go's golang.org/x/mod/sumdb/tlog (code nobody
 here wrote: Tests/integration/tlog/tiles_client.go), which checks every tile
 against the checkpoint's root and recomputes inclusion and consistency
 proofs from the tiles alone."""
-import base64
 import hashlib
-import os
 import pathlib
 import shutil
 
 import pytest
 
-from conftest import auditfs, run
+from conftest import auditfs, go_run
 from mountlib import Mount
 from test_trust_signing import frames
 
-CLIENT = pathlib.Path(__file__).parent / "tlog" / "tiles_client.go"
-
-
 def go_client(directory, *args, tmp_path):
-    env = {**os.environ, "GOPATH": "/usr/share/gocode", "GO111MODULE": "off", "GOCACHE": str(tmp_path / "gocache")}
-    return run("go", "run", CLIENT, directory, *[str(a) for a in args], env=env, timeout=300)
+    return go_run("tiles_client.go", directory, *args, tmp_path=tmp_path)
+
+
+def append_lines(store, mountpoint, lines):
+    """Mounts `store` (no interval checkpoints), appends each line with its own write, unmounts (the last checkpoint)."""
+    m = Mount(store, mountpoint, args=["--checkpoint-interval", "0"])
+    try:
+        with open(m.path / "access.log", "ab", buffering=0) as f:
+            for line in lines:
+                f.write(line)
+    finally:
+        m.unmount()
 
 
 def checkpoint_of(directory):
@@ -35,13 +40,7 @@ def big_store(tmp_path_factory):
     base.chmod(0o755)
     store = base / "store"
     auditfs("init", store, check=True)
-    m = Mount(store, base / "mnt", args=["--checkpoint-interval", "0"])
-    try:
-        with open(m.path / "access.log", "ab", buffering=0) as f:
-            for i in range(66_000):
-                f.write(b"10.0.0.1 - - GET /%d 200\n" % i)
-    finally:
-        m.unmount()
+    append_lines(store, base / "mnt", (b"10.0.0.1 - - GET /%d 200\n" % i for i in range(66_000)))
     return store
 
 
@@ -75,13 +74,7 @@ def test_tiles_grow_with_the_log_and_prove_it_consistent(big_store, tmp_path):
     old_size, old_root = checkpoint_of(tiles)
     grown = tmp_path / "grown"
     shutil.copytree(big_store, grown)
-    m = Mount(grown, tmp_path / "mnt", args=["--checkpoint-interval", "0"])
-    try:
-        with open(m.path / "access.log", "ab", buffering=0) as f:
-            for i in range(600):
-                f.write(b"more %d\n" % i)
-    finally:
-        m.unmount()
+    append_lines(grown, tmp_path / "mnt", (b"more %d\n" % i for i in range(600)))
     r = auditfs("tiles", grown, tiles)
     assert r.returncode == 0, r.err
     kept = int(r.out.split(" full one(s) kept")[0].rsplit(", ", 1)[1])

@@ -5,18 +5,12 @@ the checkpoint's signature with the signing epoch's key, the leaf rebuilt from
 the header in the extra line, the inclusion proof against the signed root."""
 import base64
 import json
-import os
-import pathlib
 
-from conftest import auditfs, run
+from conftest import auditfs, go_run
 from mountlib import Mount
 
-CLIENT = pathlib.Path(__file__).parent / "tlog" / "proof_client.go"
-
-
 def go_verify(key, *files, tmp_path):
-    env = {**os.environ, "GOPATH": "/usr/share/gocode", "GO111MODULE": "off", "GOCACHE": str(tmp_path / "gocache")}
-    return run("go", "run", CLIENT, "-key", key, *[str(f) for f in files], env=env, timeout=300)
+    return go_run("proof_client.go", "-key", key, *files, tmp_path=tmp_path)
 
 
 def test_each_record_of_a_bundle_as_a_tlog_proof_verifies_with_go(store, place, tmp_path):

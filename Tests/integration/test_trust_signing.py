@@ -14,7 +14,7 @@ import time
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from conftest import AUDITFS_CHECK, auditfs, run
-from mountlib import Mount, wait_until
+from mountlib import Mount, wait_until, alerting_policy
 from test_metrics import free_port, scrape, value
 from test_mount_checkpoints import signed  # noqa: F401  (the fixture: a new store and its verifier key kept off the host)
 
@@ -195,19 +195,7 @@ def test_signing_failing_while_mounted_is_recorded_alerted_and_writes_go_on(sign
     place.mkdir()
     place.chmod(0o755)
     sink = place / "alerts.out"
-    policy = place / "policy.yaml"
-    policy.write_text(f"""apiVersion: auditfs/v1
-roles:
-  - name: admin
-    rules: [{{paths: ["/**", "/"], verbs: [create, append, mkdir, read, list]}}]
-bindings:
-  - role: admin
-    subjects: [{{user: root}}]
-alerts:
-  - name: unsigned
-    on: checkpoint-failure
-    actions: [{{file: {sink}}}]
-""")
+    policy = alerting_policy(place / "policy.yaml", "unsigned", "checkpoint-failure", sink)
     m = Mount.__new__(Mount)   # a Mount with --epoch-length, which has no -o form
     m.store, m.path, m.proc = store, tmp_path / "mnt", None
     m.path.mkdir()

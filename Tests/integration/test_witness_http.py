@@ -7,13 +7,9 @@ garbage or hang: failure events, and writes never wait."""
 import base64
 import json
 import os
-import pathlib
-import shutil
 import time
 
-import pytest
-
-from conftest import AUDITFS_CHECK, auditfs, run
+from conftest import AUDITFS_CHECK, auditfs, go_run, run
 from mountlib import Mount, daemon_pids, wait_until
 from tlog_witness import Witness, parse_note, verify_cosignature
 
@@ -217,15 +213,10 @@ def test_witnesses_that_refuse_answer_garbage_or_hang_never_block_writes(tmp_pat
     assert v.returncode == 0, v.out
 
 
-GO_CHECK = pathlib.Path(__file__).parent / "tlog" / "bundle_check.go"
-
-
 def go_check(*args, tmp_path):
-    env = {**os.environ, "GOPATH": "/usr/share/gocode", "GO111MODULE": "off", "GOCACHE": str(tmp_path / "gocache")}
-    return run("go", "run", GO_CHECK, *[str(a) for a in args], env=env, timeout=300)
+    return go_run("bundle_check.go", *args, tmp_path=tmp_path)
 
 
-@pytest.mark.skipif(shutil.which("go") is None, reason="golang-go (scripts/setup) is not installed")
 def test_go_x_mod_checks_a_bundle_cosigned_by_two_witnesses(tmp_path):
     """Code nobody here wrote: x/mod's note and tlog check the bundle's key chain,
     log-key signature, inclusion and consistency proofs; crypto/ed25519 the
