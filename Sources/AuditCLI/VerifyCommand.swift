@@ -62,6 +62,11 @@ struct VerifyCommand: ParsableCommand {
             for (i, n) in found.enumerated() { anchors.checkpoints.append((found.count == 1 ? file : "\(file) #\(i + 1)", n)) }
         }
         anchors.witnesses = try readWitnessQuorum(witnessKey, quorum: witnessQuorum)
+        if anchors.witnesses != nil && checkpoint.isEmpty {
+            // No witness's copy given: the cosignatures the store holds, of its newest cosigned checkpoint.
+            anchors.checkpoints = try storedCosignatures()
+        }
+        anchors.checkpoints = CosignedNotes.merge(anchors.checkpoints)
         var report: Checker.Report
         do { report = try Checker.verify(at: store, anchors: anchors) } catch { throw CommandFailure(error.description) }
         var comparison: StoreComparison.Result?
@@ -106,7 +111,7 @@ struct VerifyCommand: ParsableCommand {
             }
         }
         if !json {
-            for c in report.checkpoints where c.check != nil || !checkpoint.isEmpty {
+            for c in report.checkpoints where c.check != nil || !checkpoint.isEmpty || c.source.hasBytePrefix(AuditPaths.cosignatures) {
                 print("\(c.check == nil ? "ok" : "FAILED \(c.check!)"): \(c.source): \(c.message)")
             }
             let stored = report.checkpoints.filter { $0.source.hasBytePrefix(AuditPaths.checkpoints) && $0.check == nil }.count
@@ -129,6 +134,22 @@ struct VerifyCommand: ParsableCommand {
         throw ExitCode(report.exitCode)
     }
 
+    /// The newest checkpoint of /.audit/cosignatures with every witness's
+    /// lines merged onto it, as an outside checkpoint to check the quorum on.
+    func storedCosignatures() throws(CommandFailure) -> [(String, String)] {
+        let s = try openStore(store, mode: .readOnly)
+        defer { s.close() }
+        let blocks: [[UInt8]]
+        do { blocks = try s.blocks(of: AuditPaths.cosignatures) } catch { throw CommandFailure(error.description) }
+        // Each block is a note and a blank line (FORMAT.md "Signed notes in /.audit").
+        let notes = Checkpointer.splitNotes(blocks.map { String(decoding: $0, as: UTF8.self) }.joined())
+        let merged = CosignedNotes.merge(notes.enumerated().map { ("\(AuditPaths.cosignatures) #\($0.offset + 1)", $0.element) })
+        guard let newest = merged.max(by: { (CosignedNotes.size(of: $0.1) ?? 0) < (CosignedNotes.size(of: $1.1) ?? 0) }) else {
+            throw CommandFailure("--witness-key: the store holds no witness cosignature (\(AuditPaths.cosignatures)) and no --checkpoint was given", code: 1)
+        }
+        return [("\(AuditPaths.cosignatures), tree size \(CosignedNotes.size(of: newest.1).map(String.init) ?? "?")", newest.1)]
+    }
+
     /// `verify s3://BUCKET/PREFIX --key KEY` (BucketAudit).
     func verifyBucket() throws {
         let location = try bucketLocation(store)
@@ -139,6 +160,7 @@ struct VerifyCommand: ParsableCommand {
             guard let d = FileManager.default.contents(atPath: file) else { throw CommandFailure("cannot read checkpoint file '\(file)'") }
             for (i, n) in Checkpointer.splitNotes(String(decoding: d, as: UTF8.self)).enumerated() { anchors.checkpoints.append(("\(file) #\(i + 1)", n)) }
         }
+        anchors.checkpoints = CosignedNotes.merge(anchors.checkpoints)
         anchors.witnesses = try readWitnessQuorum(witnessKey, quorum: witnessQuorum)
         let work = workDir ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
         let report: BucketAudit.Report

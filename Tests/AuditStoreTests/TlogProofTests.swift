@@ -52,3 +52,25 @@ import Testing
         #expect(try TlogProof.parse(good).index == 10)
     }
 }
+
+/// Witness answers for one checkpoint, one note each, merge onto one note;
+/// answers for other checkpoints stay apart; a note that does not parse is
+/// passed on as it is.
+@Suite struct CosignedNotesTests {
+    @Test func answersForOneCheckpointMerge() {
+        func line(_ name: String, _ id: UInt8) -> String {
+            "— \(name) " + Data([0, 0, 0, id] + [UInt8](repeating: id, count: 64)).base64EncodedString() + "\n"
+        }
+        let root = Data(repeating: 0, count: 32).base64EncodedString()
+        let text = "example/log\n5\n\(root)\n"
+        let other = "example/log\n6\n\(root)\n"
+        let log = line("example/log", 1), a = line("w.a", 2), b = line("w.b", 3)
+        let merged = CosignedNotes.merge([("one", text + "\n" + log + a), ("two", other + "\n" + log + a), ("three", text + "\n" + log + b),
+                                          ("bad", "not a note")])
+        #expect(merged.map(\.0) == ["one + three", "two", "bad"])
+        #expect(merged[0].1 == text + "\n" + log + a + b)
+        #expect(merged[1].1 == other + "\n" + log + a)
+        #expect(merged[2].1 == "not a note")
+        #expect(CosignedNotes.size(of: merged[0].1) == 5)
+    }
+}

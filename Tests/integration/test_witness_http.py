@@ -81,24 +81,17 @@ def test_two_witnesses_cosign_a_mount_and_a_quorum_is_required(tmp_path):
     ok = auditfs("verify", store, "--key", key, "--checkpoint", cosigned, "--witness-key", a.vkey, "--witness-key", b.vkey,
                  "--witness-quorum", "1")
     assert ok.returncode == 0, ok.out
-    # Each stored block is one witness's answer: 2 of 2 on one note needs both lines on it.
-    both = tmp_path / "both"
-    by_text = {}
-    for n in notes:
-        text, _ = parse_note(n)
-        by_text.setdefault(text, []).append(n)
-    merged = []
-    for text, group in by_text.items():
-        lines = []
-        for n in group:
-            for line in n[n.rfind("\n\n") + 2:].splitlines(keepends=True):
-                if line not in lines:
-                    lines.append(line)
-        merged.append(text + "\n" + "".join(lines))
-    both.write_text("".join(n + "\n" for n in merged))
+    # Each stored block is one witness's answer: verify merges the answers for one checkpoint onto one note,
+    # so 2 of 2 holds on the file as the store holds it.
+    both = cosigned
     two = auditfs("verify", store, "--key", key, "--checkpoint", both, "--witness-key", a.vkey, "--witness-key", b.vkey,
                   "--witness-quorum", "2")
     assert two.returncode == 0, two.out
+    # Without a witness's copy, verify checks the quorum on the store's own newest cosigned checkpoint.
+    own = auditfs("verify", store, "--key", key, "--witness-key", a.vkey, "--witness-key", b.vkey)
+    assert own.returncode == 0 and "ok: /.audit/cosignatures, tree size " in own.out, own.out
+    own_bad = auditfs("verify", store, "--key", key, "--witness-key", a.vkey, "--witness-key", c.vkey)
+    assert own_bad.returncode == 1 and "FAILED checkpoint-cosignature: /.audit/cosignatures" in own_bad.out, own_bad.out
     # A quorum neither pair meets: 2 of {A, C}, or all 3.
     for args in (["--witness-key", a.vkey, "--witness-key", c.vkey, "--witness-quorum", "2"],
                  ["--witness-key", a.vkey, "--witness-key", b.vkey, "--witness-key", c.vkey]):
