@@ -99,21 +99,34 @@ def test_a_mount_ships_under_load_and_the_bucket_verifies_with_only_the_key(rado
     try:
         (m.path / "nginx").mkdir()
         written = []
-        writers = [threading.Thread(target=lambda t=t: written.extend(write_lines(m.path / "nginx" / f"access-{t}.log", 3000, t)))
-                   for t in range(4)]
+        stop = threading.Event()
+
+        def writer(t):
+            # nginx-like: one access line per request, until the objects are seen (at most 200,000 lines).
+            for batch in range(2000):
+                if stop.is_set():
+                    break
+                written.extend(write_lines(m.path / "nginx" / f"access-{t}.log", 100, f"{t}-{batch}"))
+
+        writers = [threading.Thread(target=writer, args=(t,)) for t in range(4)]
         for w in writers:
             w.start()
-        # Objects land while the load runs, not at a segment's end.
-        wait_until(lambda: len(versions(gw, bucket, "fleet/")[0]) >= 3, timeout=30, what="objects in the bucket during the load")
-        for w in writers:
-            w.join()
-        assert len(written) == 12000
+        try:
+            # Objects land while the load runs, checkpoint by checkpoint, not at a segment's end:
+            # the identity and at least two chunks before the writers are told to stop.
+            wait_until(lambda: len(versions(gw, bucket, "fleet/")[0]) >= 3, timeout=60, what="objects in the bucket during the load")
+            assert all(w.is_alive() for w in writers), "the load ended before the objects were seen"
+        finally:
+            stop.set()
+            for w in writers:
+                w.join()
+        lines = len(written)
         # Within seconds of a checkpoint, its bytes are in the bucket.
         def newest_size():
             text = (m.path / ".audit" / "checkpoint").read_text()
             return int(text.split("\n")[1])
         target = None
-        wait_until(lambda: newest_size() > 12000, timeout=30, what="a checkpoint covering the load")
+        wait_until(lambda: newest_size() > lines, timeout=30, what="a checkpoint covering the load")
         target = newest_size()
         t0 = time.monotonic()
         def shipped_through():
@@ -122,7 +135,7 @@ def test_a_mount_ships_under_load_and_the_bucket_verifies_with_only_the_key(rado
             return size >= target
         wait_until(shipped_through, timeout=30, what="the checkpoint's bytes in the bucket")
         latency = time.monotonic() - t0
-        print(f"checkpoint of size {target} verified from the bucket {latency:.1f} s after it was seen on the mount")
+        print(f"checkpoint of size {target} ({lines} lines) verified from the bucket {latency:.1f} s after it was seen on the mount")
     finally:
         m.cleanup()
     # An auditor's machine: only the key, the bucket and the read-only checker (auditfs-check).
