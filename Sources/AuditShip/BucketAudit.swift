@@ -101,8 +101,8 @@ public enum BucketAudit {
                             versions: all.count + listing.deleteMarkers.count, bytes: bytes, findings: findings, store: nil)
         guard listing.identity != nil, !findings.contains(where: { $0.check == Check.tiling.rawValue }) else { return report }
         // The records, read back and checked as a store.
-        let directory = workDirectory + "/auditfs-bucket-\(shipped.storeID)-\(getpid())"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directory = try makeWorkDirectory(in: workDirectory, storeID: shipped.storeID)
+        defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
         do { try shipped.download(client, into: directory) } catch {
             if case .s3 = error { throw error }
             report.findings.append(Finding(check: Check.bytes.rawValue, object: nil, message: error.description, failure: true))
@@ -127,6 +127,18 @@ public enum BucketAudit {
         }
         report.store = store
         return report
+    }
+
+    /// A new directory of our own (mkdtemp: an unpredictable name, mode 0700)
+    /// in `parent` to read the records back into: in a shared /tmp, a name
+    /// another user could guess would let them put a directory of theirs in
+    /// its place and change the segments between download and check.
+    static func makeWorkDirectory(in parent: String, storeID: String) throws(ShipError) -> String {
+        var template = Array((parent + "/auditfs-bucket-\(storeID)-XXXXXX").utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw .local("cannot make a work directory in '\(parent)': \(String(cString: strerror(errno)))")
+        }
+        return String(cString: made) + "/store"
     }
 
     /// The objects holding records no checkpoint in the bucket covers.

@@ -1,4 +1,5 @@
 import AuditS3
+import AuditStore
 import Foundation
 
 /// What a bucket holds of one store, from a listing of every version of
@@ -50,6 +51,11 @@ public struct BucketListing: Sendable {
         strangers.sort { $0.key < $1.key }
     }
 
+    /// The largest object a shipper puts: a chunk target of 16 MiB plus one
+    /// frame of the largest size (FORMAT.md "Frame"). A listed object larger
+    /// than this is no object of ours, and is never read into memory.
+    public static let maxObject: UInt64 = 16 << 20 + UInt64(Format.maxPayloadSize) + UInt64(Format.maxHeaderSize) + 64
+
     /// The segment names, in order.
     public var segments: [String] { chunks.keys.sorted() }
 
@@ -61,6 +67,7 @@ public struct BucketListing: Sendable {
             if c.from > at { return "gap in \(segment): no object holds bytes [\(at), \(c.from))" }
             if c.from < at { return "overlap in \(segment): \(v.key) starts at \(c.from), inside bytes already held to \(at)" }
             if v.size != c.length { return "\(v.key) holds \(v.size) bytes, its name says \(c.length)" }
+            if c.length > Self.maxObject { return "\(v.key) holds \(c.length) bytes, more than any object a shipper puts (\(Self.maxObject))" }
             at = c.to
         }
         return nil
@@ -71,7 +78,7 @@ public struct BucketListing: Sendable {
     public func contiguousEnd(_ segment: String) -> UInt64 {
         var at: UInt64 = 0
         for (c, v) in chunks[segment] ?? [] {
-            guard c.from == at, v.size == c.length else { break }
+            guard c.from == at, v.size == c.length, c.length <= Self.maxObject else { break }
             at = c.to
         }
         return at

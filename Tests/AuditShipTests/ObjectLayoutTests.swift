@@ -1,6 +1,7 @@
 import AuditS3
 @testable import AuditShip
 import Foundation
+import Glibc
 import Testing
 
 /// FORMAT.md "Shipped objects": every name has one spelling, and anything
@@ -106,6 +107,10 @@ import Testing
         let late = BucketListing(layout: layout, versions: [version(chunk(10, 100), "a", size: 90, at: 1)])
         #expect(late.tilingProblem(segment)?.hasPrefix("gap") == true)
         #expect(late.contiguousEnd(segment) == 0)
+        // A listed object larger than any a shipper puts is named and never read (its length would not fit memory).
+        let huge = BucketListing(layout: layout, versions: [version(chunk(0, .max), "a", size: .max, at: 1)])
+        #expect(huge.tilingProblem(segment)?.contains("more than any object a shipper puts") == true)
+        #expect(huge.contiguousEnd(segment) == 0)
         let short = BucketListing(layout: layout, versions: [version(chunk(0, 100), "a", size: 99, at: 1)])
         #expect(short.tilingProblem(segment)?.contains("holds 99 bytes, its name says 100") == true)
         #expect(short.contiguousEnd(segment) == 0)
@@ -130,5 +135,26 @@ import Testing
         }
         #expect(names.sorted() == BucketAudit.Check.allCases.map(\.rawValue).sorted())
         #expect(Set(names).count == names.count)
+    }
+}
+
+
+/// The directory `verify s3://` reads a store back into is made by mkdtemp:
+/// a name no other user can guess and take first, mode 0700, a new one each time.
+@Suite struct WorkDirectoryTests {
+    @Test func eachWorkDirectoryIsNewAndPrivate() throws {
+        let parent = FileManager.default.temporaryDirectory.path + "/auditfs-work-\(getpid())"
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let a = try BucketAudit.makeWorkDirectory(in: parent, storeID: "0123456789abcdef0123456789abcdef")
+        let b = try BucketAudit.makeWorkDirectory(in: parent, storeID: "0123456789abcdef0123456789abcdef")
+        #expect(a != b)
+        for d in [a, b] {
+            let made = (d as NSString).deletingLastPathComponent
+            let attributes = try FileManager.default.attributesOfItem(atPath: made)
+            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o700)
+            #expect(!FileManager.default.fileExists(atPath: d), "the store directory inside is made by the download")
+        }
+        #expect(throws: ShipError.self) { try BucketAudit.makeWorkDirectory(in: parent + "/missing", storeID: "x") }
     }
 }

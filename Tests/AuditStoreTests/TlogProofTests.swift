@@ -73,4 +73,19 @@ import Testing
         #expect(merged[2].1 == "not a note")
         #expect(CosignedNotes.size(of: merged[0].1) == 5)
     }
+
+    /// A witness that cosigned one checkpoint twice (a retry: another
+    /// timestamp, so another line of the same key) adds one line: a note with
+    /// two signatures of one key does not parse.
+    @Test func oneLinePerKey() throws {
+        func line(_ name: String, _ id: UInt8, _ fill: UInt8) -> String {
+            "— \(name) " + Data([0, 0, 0, id] + [UInt8](repeating: fill, count: 64)).base64EncodedString() + "\n"
+        }
+        let text = "example/log\n5\n\(Data(repeating: 0, count: 32).base64EncodedString())\n"
+        let merged = CosignedNotes.merge([("one", text + "\n" + line("example/log", 1, 1) + line("w.a", 2, 2)),
+                                          ("two", text + "\n" + line("example/log", 1, 1) + line("w.a", 2, 9))])
+        #expect(merged.count == 1)
+        #expect(merged[0].1 == text + "\n" + line("example/log", 1, 1) + line("w.a", 2, 2))
+        #expect(try SignedNote.parse(merged[0].1).signatures.count == 2)
+    }
 }

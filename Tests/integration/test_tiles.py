@@ -4,13 +4,14 @@ here wrote: Tests/integration/tlog/tiles_client.go), which checks every tile
 against the checkpoint's root and recomputes inclusion and consistency
 proofs from the tiles alone."""
 import hashlib
+import os
 import pathlib
 import shutil
 
 import pytest
 
 from conftest import auditfs, go_run
-from mountlib import Mount
+from mountlib import Mount, ensure_test_user
 from test_trust_signing import frames
 
 def go_client(directory, *args, tmp_path):
@@ -113,3 +114,25 @@ def test_a_store_without_a_checkpoint_has_no_tiles(tmp_path):
     r = auditfs("tiles", store, tmp_path / "tiles")
     assert r.returncode == 2 and "holds no checkpoint" in r.err and len(r.err.strip().splitlines()) == 1, r.err
     assert not (tmp_path / "tiles").exists()
+
+
+def test_tiles_refuse_a_directory_someone_else_may_write(big_store, tmp_path):
+    """Tiles are written below DIR, often as root: a DIR another user owns or
+    may write to (where a symbolic link could be put in a tile directory's
+    place) is refused, and nothing is written."""
+    uid, gid = ensure_test_user()
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    os.chown(theirs, uid, gid)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "elsewhere").mkdir()
+    for d in (theirs, shared, link):
+        r = auditfs("tiles", big_store, d)
+        assert r.returncode == 2 and len(r.err.strip().splitlines()) == 1, (d, r.err)
+        assert list(d.iterdir()) == [], d
+    ok = tmp_path / "mine"
+    assert auditfs("tiles", big_store, ok).returncode == 0 and (ok / "checkpoint").exists()
