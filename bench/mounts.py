@@ -1,8 +1,14 @@
 """What bench/bench.py and bench/verify_read.py share: running a command,
-telling whether a path is mounted, and finding the daemon serving a mount."""
+telling whether a path is mounted, waiting for a mount, building nullfs, and
+finding the daemon serving a mount."""
 import os
 import pathlib
 import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
 
 
 def sh(*cmd, **kw):
@@ -27,3 +33,23 @@ def daemon_pids(mountpoint):
         if len(argv) > 3 and argv[1] == b"mount" and argv[3] == want:
             pids.append(int(p.name))
     return pids
+
+
+def wait_mounted(path, proc=None, timeout=20):
+    deadline = time.monotonic() + timeout
+    while not mounted(path):
+        if proc is not None and proc.poll() is not None:
+            sys.exit(f"bench: {path}: mount exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            sys.exit(f"bench: {path} did not mount")
+        time.sleep(0.02)
+    os.stat(path)   # answered by the daemon once INIT is done
+
+
+def build_nullfs():
+    """Builds bench/nullfs.c into OUT/nullfs; returns its path."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    cflags = subprocess.run(["pkg-config", "--cflags", "--libs", "fuse3"], check=True, capture_output=True,
+                            text=True).stdout.split()
+    sh("cc", "-O2", "-Wall", ROOT / "bench" / "nullfs.c", *cflags, "-o", OUT / "nullfs")
+    return OUT / "nullfs"

@@ -14,7 +14,10 @@
 //        single: the single-threaded loop (fuse_session_loop) instead;
 //        clone_fd: each worker thread reads its own clone of /dev/fuse;
 //        leader: up to N threads, one reading at a time (below: an experiment);
-//        threads=N: the multithreaded loop's max and idle threads (default 10).
+//        threads=N: the multithreaded loop's max and idle threads (default 10);
+//        size=MIB: the file is MIB MiB long and reads return a fixed pattern,
+//        generated in memory; read-only opens keep the page cache (as auditfs's
+//        do for a file that has not grown): the FUSE read-path ceiling for P5.
 // bench/bench.py runs every configuration and compares auditfs with the fastest.
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
@@ -32,6 +35,9 @@
 enum { ROOT = FUSE_ROOT_ID, FILE_INO = 2 };
 
 static int direct_io;
+static off_t file_size;           // size=MIB
+static char *pattern;             // 2 MiB: pattern[i] == pattern[i % 1 MiB]
+enum { PATTERN = 1 << 20 };
 
 static void attributes(fuse_ino_t ino, struct stat *st) {
     memset(st, 0, sizeof *st);
@@ -42,6 +48,7 @@ static void attributes(fuse_ino_t ino, struct stat *st) {
     } else {
         st->st_mode = S_IFREG | 0666;
         st->st_nlink = 1;
+        st->st_size = file_size;
     }
 }
 
@@ -96,12 +103,21 @@ static void null_create(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 static void null_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     (void)ino;
     if (direct_io && (fi->flags & O_ACCMODE) != O_RDONLY) fi->direct_io = 1;
+    if ((fi->flags & O_ACCMODE) == O_RDONLY) fi->keep_cache = 1;
     fuse_reply_open(req, fi);
 }
 
 static void null_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
     (void)ino; (void)buf; (void)off; (void)fi;
     fuse_reply_write(req, size);
+}
+
+static void null_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+    (void)ino; (void)fi;
+    if (off >= file_size) { fuse_reply_buf(req, NULL, 0); return; }
+    if ((off_t)size > file_size - off) size = (size_t)(file_size - off);
+    if (size > PATTERN) size = PATTERN;
+    fuse_reply_buf(req, pattern + off % PATTERN, size);
 }
 
 static void null_ok(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
@@ -122,6 +138,7 @@ static const struct fuse_lowlevel_ops ops = {
     .create = null_create,
     .open = null_open,
     .write = null_write,
+    .read = null_read,
     .flush = null_ok,
     .release = null_ok,
     .fsync = null_fsync,
@@ -193,12 +210,16 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "clone_fd") == 0) clone_fd = 1;
         else if (strcmp(argv[i], "leader") == 0) lead = 1;
         else if (strncmp(argv[i], "threads=", 8) == 0 && atoi(argv[i] + 8) > 0) threads = atoi(argv[i] + 8);
+        else if (strncmp(argv[i], "size=", 5) == 0 && atoi(argv[i] + 5) > 0) file_size = (off_t)atoi(argv[i] + 5) << 20;
         else bad = 1;
     }
     if (bad) {
-        fprintf(stderr, "usage: %s MOUNTPOINT [direct_io] [single | clone_fd | leader] [threads=N]\n", argv[0]);
+        fprintf(stderr, "usage: %s MOUNTPOINT [direct_io] [single | clone_fd | leader] [threads=N] [size=MIB]\n", argv[0]);
         return 2;
     }
+    pattern = malloc(2 * PATTERN);
+    if (pattern == NULL) return 1;
+    for (int i = 0; i < PATTERN; i++) pattern[i] = pattern[i + PATTERN] = (char)(i * 131 + (i >> 12));
     char *fargv[] = { argv[0], "-o", "allow_other,default_permissions,fsname=nullfs,subtype=nullfs", NULL };
     struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
     struct fuse_session *se = fuse_session_new(&args, &ops, sizeof ops, NULL);

@@ -4,20 +4,19 @@ import FUSEInterface
 import Glibc
 
 /// The libfuse session ladder, as in libfuse's own examples:
-/// new → signal handlers → mount → multithreaded loop → unmount → remove
+/// new → signal handlers → mount → loop → unmount → remove
 /// handlers → destroy. Each rung that fails undoes the ones before it.
 ///
 /// SIGTERM and SIGINT end the loop (libfuse's handlers; SIGHUP is caught
 /// before, by the daemon's ReloadControl, and reloads the policy); requests
-/// in flight finish and are answered first (libfuse's workers run with
+/// in flight finish and are answered first (the loop's workers run with
 /// cancellation disabled while they handle a request). An unmount by
 /// `umount`/`fusermount3 -u` ends it the same way.
 public struct Session: MountSession {
-    /// Worker threads: libfuse starts one more whenever all are busy, up to
-    /// `maxThreads`, and keeps up to `maxIdleThreads` idle ones. Equal values:
-    /// no thread is ever created and destroyed per request.
+    /// Worker threads (CAuditFUSEShim's loop.c): one reads /dev/fuse at a
+    /// time; one more is started when the reader passes the reading on and
+    /// none is idle, up to this many, and none is ever stopped before the end.
     static let maxThreads: UInt32 = 10
-    static let maxIdleThreads: UInt32 = 10
 
     public init() {}
 
@@ -50,7 +49,7 @@ public struct Session: MountSession {
 
         // Hold no directory busy (a daemon's working directory pins its mount).
         _ = chdir("/")
-        return auditfs_fuse_session_loop_mt(session, Self.maxIdleThreads, Self.maxThreads)
+        return auditfs_fuse_session_loop(session, Self.maxThreads)
     }
 
     public func validate(options: String) throws(SessionError) {

@@ -1,10 +1,9 @@
 // libfuse3's low-level (inode-based) API, as AuditFUSE imports it.
 //
-// FUSE_USE_VERSION must be defined before the headers are included, and must
-// be 312 or more: below 312, fuse_lowlevel.h maps fuse_session_loop_mt() to
-// the old fuse_session_loop_mt_32 (old struct layout) while
-// fuse_loop_cfg_create() returns the new opaque config, and the loop reads
-// garbage (clone_fd on, one thread created per request; FUSE-NOTES.md).
+// FUSE_USE_VERSION must be defined before the headers are included; 314 is
+// the API auditfs is written against (libfuse 3.14, Debian 12), and this is
+// the one header both Swift and the C shims include, so both see the same
+// structure layouts.
 #ifndef AUDITFS_CFUSE3_H
 #define AUDITFS_CFUSE3_H
 #define FUSE_USE_VERSION 314

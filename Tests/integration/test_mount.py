@@ -640,7 +640,9 @@ WRITER = textwrap.dedent("""
     for i in range(n):
         line = b"w%02d %06d %s\\n" % (me, i, b"x" * ((me * 37 + i * 11) % 300))
         assert os.write(fd, line) == len(line)
-        if sys.argv[4:]:
+        if "sync" in sys.argv[4:]:
+            os.fdatasync(fd)
+        if "report" in sys.argv[4:]:
             sys.stdout.write("%d\\n" % i); sys.stdout.flush()
 """)
 
@@ -675,6 +677,41 @@ def test_16_concurrent_append_writers_never_interleave(mnt):
     appends = [e for e in log_entries(mnt.store, "/shared.log") if e["op"] == "append"]
     assert len(appends) == writers * n
     assert os.stat(mnt / "shared.log").st_size == len(data)
+
+
+def test_more_syncing_writers_than_workers_and_readers_beside_them(mnt):
+    """24 processes append and fdatasync after every line while 4 more list,
+    stat and read: more requests that wait for the disk than the session
+    loop has workers (10), beside small WRITEs its reader answers itself.
+    Every write and sync returns, and every line is stored once, whole."""
+    writers, n = 24, 60
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(mnt / f"s{w % 3}.log"), str(w), str(n), "sync"])
+             for w in range(writers)]
+    stop = time.monotonic() + 120
+    readers = [subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import os, sys, time
+        root, stop = sys.argv[1], float(sys.argv[2])
+        while time.monotonic() < stop and not os.path.exists(os.path.join(root, "s0.log")):
+            time.sleep(0.01)
+        for _ in range(200):
+            for name in os.listdir(root):
+                os.stat(os.path.join(root, name))
+            with open(os.path.join(root, "s0.log"), "rb") as f:
+                f.read()
+    """), str(mnt.path), str(stop)]) for _ in range(4)]
+    assert all(p.wait(timeout=180) == 0 for p in procs + readers)
+    seen = {}
+    for name in ("s0.log", "s1.log", "s2.log"):
+        lines = read_file(mnt / name).split(b"\n")
+        assert lines.pop() == b""
+        for line in lines:
+            m = LINE.match(line)
+            assert m and line == expected_line(int(m.group(1)), int(m.group(2))), f"torn line: {line[:80]!r}"
+            key = (int(m.group(1)), int(m.group(2)))
+            assert int(m.group(1)) % 3 == int(name[1]), f"line {key} in {name}"
+            seen[key] = seen.get(key, 0) + 1
+    assert seen == {(w, i): 1 for w in range(writers) for i in range(n)}
+    assert auditfs("verify", mnt.store).returncode == 0
 
 
 # ---- kill -9 ------------------------------------------------------------------------------------

@@ -6,12 +6,14 @@
 
 struct fuse_session;
 
-/// Runs the multithreaded session loop with a config from fuse_loop_cfg_create().
-/// Why: fuse_session_loop_mt is a macro in libfuse 3.14 (it picks
-/// fuse_session_loop_mt_312 or _32 by FUSE_USE_VERSION); Swift cannot import
-/// function-like macros, and calling a versioned symbol by hand from Swift
-/// would reintroduce the mismatch this shim pins down at compile time.
-int auditfs_fuse_session_loop_mt(struct fuse_session *se, unsigned max_idle_threads, unsigned max_threads);
+/// Runs the session loop (loop.c): up to `max_threads` workers, one reading
+/// /dev/fuse at a time; a WRITE is answered by the worker that read it, any
+/// other request after the reading passed to another worker. Returns 0 when
+/// the session ended (unmount or signal), else a negative errno. Why:
+/// libfuse 3.14's multithreaded loop wakes its idle workers in turn, so one
+/// writer's requests land on a different thread, often another CPU, each
+/// time (docs/MOUNT.md "Benchmark").
+int auditfs_fuse_session_loop(struct fuse_session *se, unsigned max_threads);
 
 /// Routes libfuse's log messages into a buffer (keeping the last line) and,
 /// when `echo` is set, to stderr. Why: fuse_log_func_t takes a va_list,

@@ -1,4 +1,4 @@
-// The same header Swift imports, so both sides see FUSE_USE_VERSION 314.
+// libfuse log capture. The same header Swift imports, so both sides see FUSE_USE_VERSION 314.
 #include "../CFuse3/CFuse3.h"
 #include "CAuditFUSEShim.h"
 
@@ -8,20 +8,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-_Static_assert(FUSE_USE_VERSION >= 312,
-               "fuse_session_loop_mt needs the 3.12 config layout to match fuse_loop_cfg_create()");
-
-int auditfs_fuse_session_loop_mt(struct fuse_session *se, unsigned max_idle_threads, unsigned max_threads) {
-    struct fuse_loop_config *config = fuse_loop_cfg_create();
-    if (config == NULL) return -1;
-    fuse_loop_cfg_set_clone_fd(config, 0);
-    fuse_loop_cfg_set_idle_threads(config, max_idle_threads);
-    fuse_loop_cfg_set_max_threads(config, max_threads);
-    int rc = fuse_session_loop_mt(se, config);
-    fuse_loop_cfg_destroy(config);
-    return rc;
-}
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char last_log[512];
