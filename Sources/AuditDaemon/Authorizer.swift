@@ -168,6 +168,7 @@ final class Names: Sendable {
                         _ lookup: (UInt32) -> String?) -> String? {
         let now = clock.now
         if let e = cache.withLock({ $0[keyPath: table][id] }), now - e.at < Self.ttl { return e.name }
+        RequestThread.mayBlock()   // the session loop reads the next requests on another thread meanwhile
         let name = lookup(id)   // not under the lock: a slow lookup holds up its own caller only
         cache.withLock { $0[keyPath: table][id] = Entry(name: name, at: now) }
         return name

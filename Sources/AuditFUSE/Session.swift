@@ -49,6 +49,7 @@ public struct Session: MountSession {
 
         // Hold no directory busy (a daemon's working directory pins its mount).
         _ = chdir("/")
+        RequestThread.install(auditfs_fuse_may_block)
         return auditfs_fuse_session_loop(session, Self.maxThreads)
     }
 

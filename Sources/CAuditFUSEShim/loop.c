@@ -53,6 +53,10 @@ struct loop {
 
 static void *worker(void *arg);
 
+// The loop whose reading this thread holds while it answers a request
+// itself; NULL once auditfs_fuse_may_block() passed the reading on.
+static __thread struct loop *holding;
+
 // Called with the lock held. Starts a worker; returns 0 when it could not.
 static int start_worker(struct loop *l) {
     if (l->done || l->count >= l->max) return 0;   // once done, the joined set is final
@@ -68,6 +72,26 @@ static void hand_off(struct loop *l) {
     if (l->idle > 0) pthread_cond_signal(&l->turn);
     else start_worker(l);   // at the limit: the first worker to finish takes the token
     pthread_mutex_unlock(&l->lock);
+}
+
+// The requests the reader answers itself: those whose handlers work in
+// memory and append to the store without waiting for the disk; a handler
+// that may wait on something else (a user-database lookup) first calls
+// auditfs_fuse_may_block(), which passes the reading on. A WRITE only
+// up to 64 KiB: a large one may be held up by the kernel's dirty-page
+// throttling, and its hand-off costs little beside its copy and hash.
+// Everything else (FSYNC, READ, READDIR, MKDIR, RENAME, SETATTR, ...) is
+// handled after the hand-off.
+static int answered_by_reader(const struct fuse_in_header *in) {
+    switch (in->opcode) {
+    case FUSE_WRITE: return in->len <= INLINE_WRITE;
+    case FUSE_OPEN: case FUSE_CREATE: case FUSE_RELEASE: case FUSE_FLUSH:
+    case FUSE_LOOKUP: case FUSE_GETATTR: case FUSE_FORGET: case FUSE_BATCH_FORGET:
+    case FUSE_INTERRUPT:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 static void end(struct loop *l, int error) {
@@ -109,19 +133,27 @@ static void *worker(void *arg) {
         if (res == -EINTR || res == -EAGAIN) continue;
         if (res <= 0) { end(l, res); break; }
 
-        // Only a small WRITE is kept: a large one may be held up by the
-        // kernel's dirty-page throttling, and its hand-off costs little
-        // beside its copy and hash. A request libfuse kept in a pipe
-        // (splice) is a large WRITE.
-        const struct fuse_in_header *in = buf.mem;
-        if ((buf.flags & FUSE_BUF_IS_FD) || in->opcode != FUSE_WRITE || in->len > INLINE_WRITE) {
+        // A request libfuse kept in a pipe (splice) is a large WRITE.
+        if ((buf.flags & FUSE_BUF_IS_FD) || !answered_by_reader(buf.mem)) {
             hand_off(l);
             mine = 0;
+            fuse_session_process_buf(l->se, &buf);
+        } else {
+            holding = l;
+            fuse_session_process_buf(l->se, &buf);
+            if (holding == NULL) mine = 0;   // the handler passed the reading on
+            holding = NULL;
         }
-        fuse_session_process_buf(l->se, &buf);
     }
     free(buf.mem);
     return NULL;
+}
+
+void auditfs_fuse_may_block(void) {
+    struct loop *l = holding;
+    if (l == NULL) return;
+    holding = NULL;
+    hand_off(l);
 }
 
 int auditfs_fuse_session_loop(struct fuse_session *se, unsigned max_threads) {

@@ -49,7 +49,11 @@ int getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t size, struct pass
 """
 
 
-def test_a_hung_user_lookup_stalls_no_other_caller(store, place, tmp_path):
+# The slow user lists the mount (OPENDIR: a worker handles it while another
+# reads on) or opens a file (OPEN: the reading thread answers it itself, and
+# passes the reading on before the lookup).
+@pytest.mark.parametrize("request_kind", ["list", "open"])
+def test_a_hung_user_lookup_stalls_no_other_caller(store, place, tmp_path, request_kind):
     if shutil.which("cc") is None:
         pytest.skip("no C compiler for the preloaded lookup")
     ensure_test_user()
@@ -65,7 +69,8 @@ def test_a_hung_user_lookup_stalls_no_other_caller(store, place, tmp_path):
     try:
         with open(m / "root.log", "a") as f:   # root's names are looked up (fast) and kept
             f.write("before\n")
-        slow_caller = threading.Thread(target=run, args=("ls", m.path), kwargs={"user": TEST_USER, "timeout": 120},
+        command = ("ls", m.path) if request_kind == "list" else ("cat", m / "root.log")
+        slow_caller = threading.Thread(target=run, args=command, kwargs={"user": TEST_USER, "timeout": 120},
                                        daemon=True)
         slow_caller.start()
         wait_until(lambda: (marks / "begin").exists(), timeout=60, what="the daemon to look the test user up")

@@ -15,6 +15,13 @@ struct fuse_session;
 /// time (docs/MOUNT.md "Benchmark").
 int auditfs_fuse_session_loop(struct fuse_session *se, unsigned max_threads);
 
+/// Called by a request's handler before it may wait on something outside the
+/// mount: when the calling thread answers the request in place of reading
+/// the next one, the reading passes to another worker first. Does nothing on
+/// any other thread. Why: installed as FUSEInterface's `RequestThread` hook,
+/// so the daemon says so without importing the bridge.
+void auditfs_fuse_may_block(void);
+
 /// Routes libfuse's log messages into a buffer (keeping the last line) and,
 /// when `echo` is set, to stderr. Why: fuse_log_func_t takes a va_list,
 /// which Swift cannot implement; the mount reports libfuse's own reason for
