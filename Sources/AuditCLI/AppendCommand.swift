@@ -42,7 +42,7 @@ struct AppendCommand: ParsableCommand {
                 id = try s.create(p, kind: .file, mode: 0o644, owner: me.uid, group: me.gid, by: me).id
             }
             try s.append(id, data, by: me)
-            try s.sync()
+            try s.syncWithTreeCache()
         } catch let e as StoreError {
             throw CommandFailure(e.description)
         } catch {

@@ -49,7 +49,7 @@ struct CheckpointCommand: ParsableCommand {
             for w in witnesses {
                 if let why = w.deliver(note, cancelled: { false }).reason { ErrorLine.write(line: "auditfs: \(why)") }
             }
-            try s.sync()
+            try s.syncWithTreeCache()
             print(note, terminator: "")
         } catch {
             throw CommandFailure("\(error)")

@@ -66,7 +66,7 @@ final class AuditFileSystem: FileSystemOperations, @unchecked Sendable {
 
     func destroy() {
         onUnmount()
-        do { try store.sync() } catch { Log.error("sync at unmount failed: \(error)") }
+        do { try store.syncWithTreeCache() } catch { Log.error("sync at unmount failed: \(error)") }
     }
 
     // MARK: Names and attributes

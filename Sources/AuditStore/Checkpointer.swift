@@ -80,7 +80,7 @@ public final class Checkpointer: @unchecked Sendable {
         let (_, verifier) = try SigningKeys.create(directory: keysDirectory, origin: origin, now: now,
                                                    window: max(epochLength, minimumWindow)) { certificate in
             try store.appendNote(to: AuditPaths.certificate(epoch: 1), by: writer, certificate)
-            try store.sync()
+            try store.syncWithTreeCache()
         }
         _ = try LogKey.openOrCreate(keysDirectory: keysDirectory, origin: origin, publish: LogKey.publicFile(of: store.path))
         return verifier
@@ -114,7 +114,7 @@ public final class Checkpointer: @unchecked Sendable {
             if keys.notAfter.map({ now > $0 }) ?? true || overflow || age >= options.epochLength {
                 try keys.advance(now: now, window: max(options.epochLength, Self.minimumWindow)) { certificate in
                     try store.appendNote(to: AuditPaths.certificate(epoch: keys.epoch + 1), by: writer, certificate)
-                    try store.sync()
+                    try store.syncWithTreeCache()
                 }
                 try store.rotateCacheKey()
             }
@@ -134,7 +134,7 @@ public final class Checkpointer: @unchecked Sendable {
                 if late { continue }
                 throw error
             }
-            try store.sync()
+            try store.syncWithTreeCache()
             return (note, signed!)
         }
         throw Failure(reason: "epoch \(keys.epoch)'s key window ended three times while signing: is the clock jumping?")

@@ -89,7 +89,7 @@ public final class Store: @unchecked Sendable {
     /// Syncs the store, refreshes the index snapshot when enough was
     /// appended since the last one, and releases the store. Further writes fail.
     public func close() {
-        try? sync()
+        try? syncWithTreeCache()
         treeFlushLock.lock()
         defer { treeFlushLock.unlock() }
         lock.lock()
@@ -242,10 +242,19 @@ public final class Store: @unchecked Sendable {
     // MARK: Durability
 
     /// Returns once every record appended before the call is on disk.
-    /// Concurrent callers share one fdatasync.
+    /// Concurrent callers share one fdatasync. cache/tree is not written:
+    /// it is derived, and every open brings it in line with the segments
+    /// (an fsync on the mount pays only for the records' durability).
     public func sync() throws(StoreError) {
-        flushTreeCache(waiting: true)
         guard mode == .readWrite else { return }
         try writer.sync()
+    }
+
+    /// `sync()`, after writing cache/tree's pending values, so that the
+    /// cache on disk covers every record so far: a checkpoint's, for the
+    /// tools that read the store while it is mounted (`tiles`, `prove`).
+    public func syncWithTreeCache() throws(StoreError) {
+        flushTreeCache(waiting: true)
+        try sync()
     }
 }
