@@ -15,7 +15,9 @@ round, every workload on every target it is measured on:
                    direct I/O on write handles)
   P3   200 B+sync  SYNC_COUNT appends of 200 bytes, each followed by fdatasync():
                    one writer, and 8 writers one file each; auditfs against a
-                   plain directory on the same disk
+                   plain directory on the same disk; nullfs-sync (nullfs.c
+                   backing=FILE: appends to one file there, syncs it at each
+                   fsync) shows what FUSE's round trips leave
   P7   shared      32 processes appending SHARED_COUNT lines of 200 bytes each to
                    one O_APPEND file; auditfs's aggregate against auditfs's own
                    one writer (P1's auditfs run); every line is then read back
@@ -57,6 +59,10 @@ from mounts import OUT, ROOT, build_nullfs, daemon_pids, mounted, sh, wait_mount
 # P7 is also run on this null FUSE configuration: the ratio the kernel allows
 # 32 writers of one file against one writer when the daemon does nothing.
 P7_NULL = "nullfs-dio-single"
+
+# P3's FUSE reference: nullfs (direct I/O, auditfs's one-reader loop) that
+# appends each write to a file on the same disk and syncs it at each fsync.
+P3_NULL = "nullfs-sync"
 
 # The null FUSE configurations P1 compares against (bench/nullfs.c arguments).
 NULL_CONFIGS = {
@@ -193,6 +199,16 @@ def main():
         sh(auditfs, "mount", store, amnt)
         daemons += daemon_pids(amnt)
         targets = {"plain": plain, "auditfs": amnt, **nulls}
+        if "P3" in only:
+            # P3's FUSE reference: nullfs with auditfs's loop, keeping the bytes in
+            # a file on the same disk and syncing it at each fsync.
+            sync_null = work / P3_NULL
+            sync_null.mkdir()
+            procs.append(subprocess.Popen([OUT / "nullfs", sync_null, "direct_io", "leader",
+                                           f"backing={work / 'nullfs-backing.log'}"]))
+            wait_mounted(sync_null, procs[-1])
+            nulls[P3_NULL] = sync_null
+            targets[P3_NULL] = sync_null
         mine = ["auditfs"]
         if args.before:
             sh(args.before, "init", bstore, stdout=subprocess.DEVNULL)
@@ -213,9 +229,9 @@ def main():
                                          if "P1" in only else [P7_NULL])
             workloads["200 B"] = (p1, lambda p: args.small_count / run_writer(p, 200, args.small_count))
         if "P3" in only:
-            workloads["200 B+fdatasync"] = (["plain", *mine],
+            workloads["200 B+fdatasync"] = (["plain", *mine, P3_NULL],
                                             lambda p: args.sync_count / run_writer(p, 200, args.sync_count, "datasync-each"))
-            workloads["200 B+fdatasync x8"] = (["plain", *mine],
+            workloads["200 B+fdatasync x8"] = (["plain", *mine, P3_NULL],
                                                lambda p: 8 * args.sync_count / run_writer(p, 200, args.sync_count,
                                                                                           "datasync-each", "procs=8"))
         shared_checks = []
@@ -282,7 +298,9 @@ def main():
             for w, n, goal in (("200 B+fdatasync", "one writer", 0.90), ("200 B+fdatasync x8", "8 writers, one file each", 1.0)):
                 rows.append(dict(id="P3", workload=f"200 B append + fdatasync, {n}", reference="plain directory, same disk",
                                  ratio=ratio(w, "auditfs", "plain"), goal=goal,
-                                 detail=f"auditfs {med(w, 'auditfs'):,.0f}/s, plain {med(w, 'plain'):,.0f}/s" + before(w, "plain")))
+                                 detail=f"auditfs {med(w, 'auditfs'):,.0f}/s, plain {med(w, 'plain'):,.0f}/s; "
+                                        f"{P3_NULL} (a null FUSE fs that appends to a file and syncs it) "
+                                        f"{ratio(w, P3_NULL, 'plain'):.2f}× of plain" + before(w, "plain")))
         if "P7" in only:
             lost = sum(c[0] for c in shared_checks)
             torn = sum(c[1] for c in shared_checks)

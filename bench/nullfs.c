@@ -15,6 +15,9 @@
 //        clone_fd: each worker thread reads its own clone of /dev/fuse;
 //        leader: up to N threads, one reading at a time (below: an experiment);
 //        threads=N: the multithreaded loop's max and idle threads (default 10);
+//        backing=FILE: writes are appended to FILE (write() on an O_APPEND
+//        descriptor) and fsync/fdatasync sync it: the least a FUSE file system
+//        that keeps its bytes on a disk can do, for P3;
 //        size=MIB: the file is MIB MiB long and reads return a fixed pattern,
 //        generated in memory; read-only opens keep the page cache (as auditfs's
 //        do for a file that has not grown): the FUSE read-path ceiling for P5.
@@ -35,6 +38,7 @@
 enum { ROOT = FUSE_ROOT_ID, FILE_INO = 2 };
 
 static int direct_io;
+static int backing = -1;          // backing=FILE
 static off_t file_size;           // size=MIB
 static char *pattern;             // 2 MiB: pattern[i] == pattern[i % 1 MiB]
 enum { PATTERN = 1 << 20 };
@@ -108,7 +112,8 @@ static void null_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 static void null_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
-    (void)ino; (void)buf; (void)off; (void)fi;
+    (void)ino; (void)off; (void)fi;
+    if (backing >= 0 && write(backing, buf, size) != (ssize_t)size) { fuse_reply_err(req, EIO); return; }
     fuse_reply_write(req, size);
 }
 
@@ -126,7 +131,8 @@ static void null_ok(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
 }
 
 static void null_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi) {
-    (void)ino; (void)datasync; (void)fi;
+    (void)ino; (void)fi;
+    if (backing >= 0 && (datasync ? fdatasync(backing) : fsync(backing)) != 0) { fuse_reply_err(req, errno); return; }
     fuse_reply_err(req, 0);
 }
 
@@ -210,11 +216,15 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "clone_fd") == 0) clone_fd = 1;
         else if (strcmp(argv[i], "leader") == 0) lead = 1;
         else if (strncmp(argv[i], "threads=", 8) == 0 && atoi(argv[i] + 8) > 0) threads = atoi(argv[i] + 8);
+        else if (strncmp(argv[i], "backing=", 8) == 0) {
+            backing = open(argv[i] + 8, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+            if (backing < 0) { perror(argv[i] + 8); return 1; }
+        }
         else if (strncmp(argv[i], "size=", 5) == 0 && atoi(argv[i] + 5) > 0) file_size = (off_t)atoi(argv[i] + 5) << 20;
         else bad = 1;
     }
     if (bad) {
-        fprintf(stderr, "usage: %s MOUNTPOINT [direct_io] [single | clone_fd | leader] [threads=N] [size=MIB]\n", argv[0]);
+        fprintf(stderr, "usage: %s MOUNTPOINT [direct_io] [single | clone_fd | leader] [threads=N] [backing=FILE] [size=MIB]\n", argv[0]);
         return 2;
     }
     pattern = malloc(2 * PATTERN);
