@@ -32,7 +32,7 @@ struct ByteReader {
 
     var remaining: Int { buffer.count - position }
 
-    private mutating func take(_ n: Int) throws -> Int {
+    @inline(__always) private mutating func take(_ n: Int) throws -> Int {
         guard n >= 0, remaining >= n else { throw Short() }
         defer { position += n }
         return position
@@ -43,6 +43,6 @@ struct ByteReader {
     mutating func u32() throws -> UInt32 { UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: try take(4), as: UInt32.self)) }
     mutating func u64() throws -> UInt64 { UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: try take(8), as: UInt64.self)) }
     mutating func i64() throws -> Int64 { Int64(bitPattern: try u64()) }
-    mutating func hash() throws -> Hash { let at = try take(32); return Hash(bytes: UnsafeRawBufferPointer(rebasing: buffer[at..<at + 32])) }
+    @inline(__always) mutating func hash() throws -> Hash { let at = try take(32); return Hash(bytes: UnsafeRawBufferPointer(rebasing: buffer[at..<at + 32])) }
     mutating func bytes(_ n: Int) throws -> UnsafeRawBufferPointer { let at = try take(n); return UnsafeRawBufferPointer(rebasing: buffer[at..<at + n]) }
 }

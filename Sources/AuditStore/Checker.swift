@@ -127,6 +127,11 @@ public enum Checker {
     }
 
     public static func verify(at path: String, anchors: Anchors = Anchors()) throws(StoreError) -> Report {
+        try verify(at: path, anchors: anchors, workers: nil)
+    }
+
+    /// `workers`: how many threads hash (nil: one a core for a large batch).
+    static func verify(at path: String, anchors: Anchors, workers: Int?) throws(StoreError) -> Report {
         let directory = StoreDirectory(path)
         let identity = try directory.readIdentity()
         var segments = try directory.openSegments(writable: false)
@@ -158,18 +163,26 @@ public enum Checker {
         let namespace = Namespace(keepBlocks: false, version: identity.version)
         let tree = LogTree()
         var replay = Replay(identity: identity, namespace: namespace, tree: tree, checkPayloads: true)
+        replay.workers = workers
         var comparison = snapshot.map { IndexComparison(snapshot: $0.namespace, tree: $0.tree) }
         let treeComparison = TreeCacheComparison(store: path)
         if let t = treeComparison { tree.completed = { level, root in t.subtree(level: level, root: root) } }
-        var audit = CheckpointAudit(identity: identity, verifier: anchors.verifier,
-                                    external: anchors.checkpoints, witnesses: anchors.witnesses)
+        // What the replay's closures change, in a class: a variable they captured would be boxed and its
+        // every access checked at run time, twice a record (callgrind, docs/MOUNT.md "Benchmark").
+        let pass = Pass(audit: CheckpointAudit(identity: identity, verifier: anchors.verifier,
+                                               external: anchors.checkpoints, witnesses: anchors.witnesses),
+                        comparison: comparison)
         let outcome = replay.run(&segments, willApply: { record in
-            audit.willApply(record, tree: tree.range)
+            pass.audit.willApply(record, tree: tree)
         }, onRecord: { record, hash, frame, index in
-            comparison?.check(record: record, frame: frame, segment: index, replayed: namespace, tree: tree.range)
+            if pass.comparison != nil {
+                pass.comparison!.check(record: record, frame: frame, segment: index, replayed: namespace, tree: tree)
+            }
             treeComparison?.leaf(seq: record.seq, leaf: tree.lastLeaf, segment: index, offset: frame.offset)
-            audit.didApply(record, payload: frame.payload)
+            pass.audit.didApply(record, payload: frame.payload)
         })
+        comparison = pass.comparison
+        var audit = pass.audit
         if let c = comparison {
             for n in c.notes { indexFailure(n) }
             if namespace.nextSeq < c.snapshot.nextSeq, aheadFinding == nil {
@@ -213,6 +226,13 @@ public enum Checker {
         return report
     }
 
+    /// The checker's state the replay's closures change, used from one thread.
+    private final class Pass {
+        @exclusivity(unchecked) var audit: CheckpointAudit
+        @exclusivity(unchecked) var comparison: IndexComparison?
+        init(audit: CheckpointAudit, comparison: IndexComparison?) { self.audit = audit; self.comparison = comparison }
+    }
+
     /// Why `signing` exceeds `limit`, or nil.
     static func unsignedFailure(_ signing: Report.Signing, _ limit: UnsignedLimit) -> String? {
         if signing.signedRecords == 0 {
@@ -235,26 +255,44 @@ struct IndexComparison {
     let snapshot: Namespace
     let snapshotTree: CompactRange
     private var blocksSeen: [UInt64: Int] = [:]
+    /// The file of the last append compared, its blocks seen (not yet in
+    /// `blocksSeen`) and its node in the snapshot: consecutive appends to one
+    /// file cost no lookup.
+    private var currentFile: UInt64 = 0
+    private var currentSeen = 0
+    private var currentNode: Namespace.Node?
     private(set) var notes: [String] = []
 
     init(snapshot: Namespace, tree: CompactRange) { self.snapshot = snapshot; self.snapshotTree = tree }
 
     private mutating func note(_ s: String) { if notes.count < 20 { notes.append("disagrees with the segments: " + s) } }
 
-    mutating func check(record: Record, frame: SegmentReader.Frame, segment: Int, replayed: Namespace, tree: CompactRange) {
+    /// Puts the current file's count into `blocksSeen`.
+    private mutating func settle() {
+        if currentFile != 0 { blocksSeen[currentFile] = currentSeen }
+        currentFile = 0
+    }
+
+    mutating func check(record: Record, frame: SegmentReader.Frame, segment: Int, replayed: Namespace, tree: LogTree) {
         guard record.seq < snapshot.nextSeq else { return }
         if case let .append(offset) = record.body {
-            let k = blocksSeen[record.file, default: 0]
-            blocksSeen[record.file] = k + 1
+            if record.file != currentFile {
+                settle()
+                currentFile = record.file
+                currentSeen = blocksSeen[record.file, default: 0]
+                currentNode = snapshot.node(record.file)
+            }
+            let k = currentSeen
+            currentSeen = k + 1
             let expected = BlockRef(fileOffset: offset, payloadPosition: frame.payloadPosition, seq: record.seq,
                                     segment: UInt32(segment), length: UInt32(record.payloadLength))
-            let node = snapshot.node(record.file)
-            if node == nil || k >= node!.blocks.count || node!.blocks[k] != expected {
+            if let node = currentNode, k < node.blocks.count, node.blocks[k] == expected {} else {
                 note("block of record \(record.seq)")
             }
         }
         if replayed.nextSeq == snapshot.nextSeq {
-            if tree != snapshotTree { note("tree at size \(snapshot.nextSeq)") }
+            settle()
+            if tree.range != snapshotTree { note("tree at size \(snapshot.nextSeq)") }
             if replayed.lastHash != snapshot.lastHash { note("last record hash") }
             if replayed.fileCount != snapshot.fileCount { note("\(snapshot.fileCount) files, segments have \(replayed.fileCount)") }
             for (id, n) in replayed.nodes {

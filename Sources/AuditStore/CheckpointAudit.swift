@@ -61,16 +61,22 @@ struct CheckpointAudit {
     }
 
     /// Before record `record` is applied: the tree covers [0, record.seq).
-    mutating func willApply(_ record: Record, tree: CompactRange) {
-        if wanted[record.seq] != nil {
+    mutating func willApply(_ record: Record, tree: LogTree) {
+        if !wanted.isEmpty, wanted[record.seq] != nil {
             wanted[record.seq] = tree.root
             boundaries[record.seq] = (lastTime, newestTime)
             watched.insert(record.seq)
         }
-        if watched.contains(record.seq) { timeAt[record.seq] = record.time }
-        if case .append = record.body, fileKinds[record.file] != nil { pendingRoot = tree.root }
+        // A record's time is wanted once: taken out of `watched` then, so the set is empty most of the time.
+        if !watched.isEmpty, watched.remove(record.seq) != nil { timeAt[record.seq] = record.time }
+        if case .append = record.body, record.file != plainFile {
+            if fileKinds[record.file] != nil { pendingRoot = tree.root } else { plainFile = record.file }
+        }
     }
     private var pendingRoot: Hash?
+    /// A file that holds no note (an id is in `fileKinds` from its creation
+    /// or never): its appends are not looked up again.
+    private var plainFile: UInt64 = 0
     private var firstTime: Int64?
     private var lastTime: Int64?
     private var newestTime: Int64?
@@ -92,7 +98,7 @@ struct CheckpointAudit {
                 fileKinds[Record.fileID(createdBy: record.seq)] = path
             }
         case .append:
-            guard let path = fileKinds[record.file], let root = pendingRoot else { return }
+            guard let root = pendingRoot, let path = fileKinds[record.file] else { return }
             let note = Note(text: String(decoding: payload, as: UTF8.self), seq: record.seq, rootBefore: root, newestBefore: newestTime)
             if path.sameBytes(as: AuditPaths.checkpoints) {
                 stored.append(note)

@@ -49,12 +49,16 @@ public struct Hash: Hashable, Sendable, CustomStringConvertible, BitwiseCopyable
 
     /// SHA-256 of the given bytes: BoringSSL's, the same as swift-crypto's
     /// `SHA256.hash(data:)`, without the digest-context object that costs
-    /// more than the hashing of a short input (CAuditStoreShim).
+    /// more than the hashing of a short input, and with SHA-NI without
+    /// BoringSSL's per-call set-up either (CAuditStoreShim).
     public static func sha256(_ bytes: UnsafeRawBufferPointer) -> Hash {
         var h = Hash.zero
         withUnsafeMutableBytes(of: &h) { auditfs_store_sha256(bytes.baseAddress, bytes.count, $0.baseAddress) }
         return h
     }
+
+    /// Whether `sha256` runs BoringSSL's SHA-NI block function directly (CAuditStoreShim).
+    static var usesSHAExtensions: Bool { auditfs_store_sha256_direct() != 0 }
 
     public static func sha256(_ bytes: [UInt8]) -> Hash {
         bytes.withUnsafeBytes { sha256($0) }

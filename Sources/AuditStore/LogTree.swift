@@ -8,13 +8,13 @@ final class LogTree {
     /// Changed under the store's lock only (no runtime access checks: Namespace.nodes says why).
     @exclusivity(unchecked) private(set) var range: CompactRange
     /// The leaf hash of the last record appended.
-    private(set) var lastLeaf: Hash = .zero
+    @exclusivity(unchecked) private(set) var lastLeaf: Hash = .zero
     /// cache/tree; nil when the store keeps none (a reader, the checker) or
     /// it failed (proofs then say it is unavailable).
     private(set) var cache: TreeCache?
     /// Sees every perfect subtree the tree completes, by level (the checker
     /// compares them with cache/tree).
-    var completed: ((_ level: Int, _ root: Hash) -> Void)?
+    @exclusivity(unchecked) var completed: ((_ level: Int, _ root: Hash) -> Void)?
 
     init(range: CompactRange = CompactRange(), cache: TreeCache? = nil) {
         self.range = range
@@ -32,7 +32,8 @@ final class LogTree {
     /// `completing`: the roots of the subtrees the leaf completes, smallest
     /// first, as far as the caller has hashed them from the same leaves
     /// (`HashBatch`); the rest are hashed here.
-    func append(recordHash: Hash, leaf: Hash? = nil, completing: ArraySlice<Hash> = [], segment: Int, offset: UInt64) {
+    func append(recordHash: Hash, leaf: Hash? = nil, completing: UnsafeBufferPointer<Hash> = UnsafeBufferPointer(start: nil, count: 0),
+                segment: Int, offset: UInt64) {
         let leaf = leaf ?? MerkleTree.leafHash(recordHash)
         lastLeaf = leaf
         let cache = cache.flatMap { $0.leafCount == range.size ? $0 : nil }

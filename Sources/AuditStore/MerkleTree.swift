@@ -66,19 +66,19 @@ public struct CompactRange: Equatable, Sendable {
     /// Appends a leaf; `completed` sees each perfect subtree the leaf
     /// completes, by level (1: two leaves, 2: four, …), smallest first.
     public mutating func append(leaf: Hash, completed: (_ level: Int, _ root: Hash) -> Void) {
-        append(leaf: leaf, completing: [], completed: completed)
+        append(leaf: leaf, completing: UnsafeBufferPointer(start: nil, count: 0), completed: completed)
     }
 
     /// Appends a leaf whose first `completing.count` completed subtrees
     /// the caller has hashed already, from the same leaves (the checker's
     /// `HashBatch`, on all cores); the others are hashed here.
-    mutating func append(leaf: Hash, completing: ArraySlice<Hash>, completed: (_ level: Int, _ root: Hash) -> Void) {
+    mutating func append(leaf: Hash, completing: UnsafeBufferPointer<Hash>, completed: (_ level: Int, _ root: Hash) -> Void) {
         var h = leaf
         var s = size
         var level = 0
         while s & 1 == 1 {
             let left = hashes.removeLast()
-            h = level < completing.count ? completing[completing.startIndex + level] : MerkleTree.nodeHash(left, h)
+            h = level < completing.count ? completing[level] : MerkleTree.nodeHash(left, h)
             s >>= 1
             level += 1
             completed(level, h)

@@ -23,7 +23,7 @@ public final class Namespace: @unchecked Sendable {
         @exclusivity(unchecked) public var lastHash: Hash
         /// Moved into /.audit/retired by an unlink, rmdir or replacing
         /// rename: no record may name it, or create in it, again.
-        public internal(set) var isRetired = false
+        @exclusivity(unchecked) public internal(set) var isRetired = false
         /// Some rename record (of any reason) names it: its first name is not
         /// its only one (a proof bundle then carries its renames).
         public internal(set) var isRenamed = false

@@ -99,6 +99,15 @@ public struct Record: Equatable, Sendable {
     /// Parses header bytes strictly: every byte must be consumed and every
     /// reserved field zero.
     public static func decodeHeader(_ buf: UnsafeRawBufferPointer) throws(DecodeError) -> Record {
+        var none: [UInt8] = []
+        return try decodeHeader(buf, reusing: &none)
+    }
+
+    /// As `decodeHeader(_:)`; `command` holds the command bytes of the
+    /// record decoded before and is shared, not copied, when this record's
+    /// are the same (a replay allocates no array for a run of records by
+    /// one command), and takes this record's otherwise.
+    static func decodeHeader(_ buf: UnsafeRawBufferPointer, reusing command: inout [UInt8]) throws(DecodeError) -> Record {
         var r = ByteReader(buf)
         do {
             let k = try r.u8()
@@ -113,7 +122,8 @@ public struct Record: Equatable, Sendable {
             let payloadLength = try r.u64()
             let digest = try r.hash()
             let commandLength = Int(try r.u8())
-            let command = Array(try r.bytes(commandLength))
+            let commandBytes = try r.bytes(commandLength)
+            if !Self.same(command, commandBytes) { command = Array(commandBytes) }
             let body: Body
             switch kind {
             case .directory, .file:
@@ -145,6 +155,14 @@ public struct Record: Equatable, Sendable {
             throw e
         } catch {
             throw .short
+        }
+    }
+
+    private static func same(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
+        guard a.count == b.count else { return false }
+        return a.withUnsafeBytes { a in
+            for i in 0..<a.count where a[i] != b[i] { return false }
+            return true
         }
     }
 

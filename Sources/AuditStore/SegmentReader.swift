@@ -114,6 +114,16 @@ public struct SegmentReader {
     /// step `next()` returns where a frame does not fit, is damaged, torn,
     /// or the file ends — alone, when it is the first.
     public mutating func nextBatch(_ out: inout [Step], maxBytes: Int = 4 << 20) throws {
+        var frames: [Frame] = []
+        let last = try nextFrames(&frames, maxBytes: maxBytes)
+        out.removeAll(keepingCapacity: true)
+        if let last { out.append(last) } else { out.append(contentsOf: frames.lazy.map { .frame($0) }) }
+    }
+
+    /// As `nextBatch`, the frames alone (a `Frame` is copied inline, a
+    /// `Step` by a call: it may hold a String): at least one, and nil; or
+    /// none, and the step that ends the segment (`end` or `torn`).
+    mutating func nextFrames(_ out: inout [Frame], maxBytes: Int = 4 << 20) throws -> Step? {
         out.removeAll(keepingCapacity: true)
         let window = Int(min(UInt64(maxBytes), remaining))
         if window > 0 { _ = try fill(window) }
@@ -125,13 +135,16 @@ public struct SegmentReader {
             let headerAt = base + Format.framePrefixSize
             let payloadAt = headerAt + Int(prefix.headerLength)
             let hashAt = payloadAt + Int(prefix.payloadLength)
-            out.append(.frame(Frame(offset: position, prefix: prefix,
-                                    header: view(headerAt, Int(prefix.headerLength)),
-                                    payload: view(payloadAt, Int(prefix.payloadLength)),
-                                    storedHash: Hash(bytes: view(hashAt, 32)))))
+            out.append(Frame(offset: position, prefix: prefix,
+                             header: view(headerAt, Int(prefix.headerLength)),
+                             payload: view(payloadAt, Int(prefix.payloadLength)),
+                             storedHash: Hash(bytes: view(hashAt, 32))))
             position += UInt64(prefix.frameLength)
         }
-        if out.isEmpty { out.append(try next()) }
+        if !out.isEmpty { return nil }
+        let step = try next()
+        if case let .frame(f) = step { out.append(f); return nil }
+        return step
     }
 
     /// The next frame. The buffer views it returns (header, payload) are
@@ -182,7 +195,8 @@ func hex32(_ v: UInt32) -> String { "0x" + String(v, radix: 16) }
 /// The reader's buffer: one allocation that only grows, so the views handed
 /// out stay valid until the next read.
 final class ScanBuffer {
-    private(set) var bytes: UnsafeMutableRawBufferPointer
+    /// Read by every frame's views (no run-time access checks: one reader owns it, on one thread).
+    @exclusivity(unchecked) private(set) var bytes: UnsafeMutableRawBufferPointer
 
     init(size: Int) { bytes = .allocate(byteCount: size, alignment: 16) }
     deinit { bytes.deallocate() }

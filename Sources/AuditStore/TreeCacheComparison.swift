@@ -30,11 +30,14 @@ final class TreeCacheComparison {
     }
 
     private let directory: String
-    private var positions: ElementStream<UInt64>?
-    private var levels: [ElementStream<Hash>] = []
-    private var levelCounts: [UInt64] = []
+    // Used from the checker's one thread: no run-time access checks (two a record otherwise).
+    @exclusivity(unchecked) private var positions: ElementStream<UInt64>?
+    @exclusivity(unchecked) private var levels: [ElementStream<Hash>] = []
+    /// The same streams, read without a retain and release per element (`levels` keeps them).
+    @exclusivity(unchecked) private var levelRefs: [Unmanaged<ElementStream<Hash>>] = []
+    @exclusivity(unchecked) private var levelCounts: [UInt64] = []
     /// What disagrees, at most a few.
-    private(set) var problems: [Mismatch] = []
+    @exclusivity(unchecked) private(set) var problems: [Mismatch] = []
 
     /// Nil when the store has no tree cache; a file that cannot be opened
     /// (not a regular file, unreadable) is a problem of its own.
@@ -54,6 +57,7 @@ final class TreeCacheComparison {
             problem(.unreadable(error))
         }
         levelCounts = [UInt64](repeating: 0, count: 64)
+        levelRefs = levels.map { Unmanaged.passUnretained($0) }
     }
 
     private func problem(_ m: Mismatch) { if problems.count < 5 { problems.append(m) } }
@@ -74,7 +78,8 @@ final class TreeCacheComparison {
         guard level < levelCounts.count else { return }
         let index = levelCounts[level]
         levelCounts[level] += 1
-        guard level < levels.count, let stored = levels[level].next() else { return }
+        // The stream without a retain and release per element (`levels` keeps it).
+        guard level < levelRefs.count, let stored = levelRefs[level]._withUnsafeGuaranteedRef({ $0.next() }) else { return }
         if stored != h {
             problem(.hash(level: level, index: index, cached: stored, calculated: h))
         }
@@ -86,25 +91,30 @@ final class TreeCacheComparison {
 final class ElementStream<Element: BitwiseCopyable> {
     private let file: RawFile
     private let count: UInt64
-    private var index: UInt64 = 0
-    private var buffer: [Element] = []
-    private var bufferStart: UInt64 = 0
+    @exclusivity(unchecked) private var index: UInt64 = 0
+    /// The elements of [bufferStart, bufferStart + buffered), read straight into place.
+    private let buffer: UnsafeMutableBufferPointer<Element>
+    @exclusivity(unchecked) private var buffered = 0
+    @exclusivity(unchecked) private var bufferStart: UInt64 = 0
     private static var stride: Int { MemoryLayout<Element>.stride }
 
     init(path: String) throws {
         file = try RawFile.open(path, flags: O_RDONLY)
         count = try file.size() / UInt64(Self.stride)
+        buffer = .allocate(capacity: (1 << 20) / Self.stride)
     }
+
+    deinit { buffer.deallocate() }
 
     func next() -> Element? {
         guard index < count else { return nil }
-        if index >= bufferStart + UInt64(buffer.count) {
-            let n = Int(min(UInt64((1 << 20) / Self.stride), count - index))
-            let bytes = (try? file.read(count: n * Self.stride, at: index * UInt64(Self.stride))) ?? []
-            let got = bytes.count / Self.stride
-            guard got > 0 else { return nil }
-            buffer = (0..<got).map { i in bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: i * Self.stride, as: Element.self) } }
+        if index >= bufferStart + UInt64(buffered) {
+            let n = Int(min(UInt64(buffer.count), count - index))
+            let bytes = (try? file.read(into: UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[0..<n * Self.stride]),
+                                        at: index * UInt64(Self.stride))) ?? 0
+            buffered = bytes / Self.stride
             bufferStart = index
+            guard buffered > 0 else { return nil }
         }
         defer { index += 1 }
         return buffer[Int(index - bufferStart)]

@@ -50,24 +50,23 @@ import Testing
         for firstLeaf: UInt64 in [0, 1, 6, 1023, (1 << 40) | 5] {
             var reader = try SegmentReader(file: file, from: 0)
             _ = try reader.readHeader()
-            var steps: [SegmentReader.Step] = []
-            try reader.nextBatch(&steps)
-            var batch = HashBatch()
-            batch.compute(steps, payloads: true, firstLeaf: firstLeaf, workers: workers)
+            var frames: [SegmentReader.Frame] = []
+            #expect(try reader.nextFrames(&frames) == nil)
+            let batch = HashBatch()
+            batch.compute(frames, payloads: true, firstLeaf: firstLeaf, workers: workers)
             // Both ranges at size firstLeaf, with arbitrary roots.
             let roots = (0..<firstLeaf.nonzeroBitCount).map { Hash.sha256([UInt8($0)]) }
             var plain = CompactRange(size: firstLeaf, hashes: roots)!
             var fast = plain
             var plainNodes: [[Hash]] = [], fastNodes: [[Hash]] = []
-            for (i, step) in steps.enumerated() {
-                guard case .frame = step else { continue }
+            for i in frames.indices {
                 var a: [Hash] = [], b: [Hash] = []
                 plain.append(leaf: batch.leaf[i]) { _, root in a.append(root) }
                 fast.append(leaf: batch.leaf[i], completing: batch.completedNodes(i)) { _, root in b.append(root) }
                 plainNodes.append(a); fastNodes.append(b)
             }
             #expect(plainNodes.count > 1000)
-            #expect(steps.indices.contains { batch.completedNodes($0).count > 1 })
+            #expect(frames.indices.contains { batch.completedNodes($0).count > 1 })
             #expect(plainNodes == fastNodes, "workers \(workers), first leaf \(firstLeaf)")
             #expect(plain == fast)
         }
@@ -75,5 +74,43 @@ import Testing
         let report = try Checker.verify(at: dir.path + "/s")
         #expect(report.status == .intact)
         #expect(report.treeRoot == head.root.hex && report.treeSize == head.size)
+    }
+
+    /// Damage anywhere in a batch cut into runs hashed on several threads
+    /// (the calling thread checking run after run in order while the others
+    /// hash) is found at the same record, by the same check, as on one thread.
+    @Test func damageInARunIsFoundAtItsRecordWhateverTheThreads() throws {
+        let dir = TempDir()
+        let s = try Self.store(dir, records: 3000)
+        s.close()
+        let store = dir.path + "/s"
+        let seg = segmentPaths(store)[0]
+        let original = readFile(seg)
+        #expect(original.count > 512 << 10)
+        let layout = try frames(ofSegment: seg)
+        for workers in [1, 2, 3] {
+            let report = try Checker.verify(at: store, anchors: .init(), workers: workers)
+            #expect(report.status == .intact, "workers \(workers)")
+        }
+        for seq: UInt64 in [2, 640, 1501, 2400, 3000] {
+            let frame = layout.first { $0.seq == seq }!
+            // A header byte (the time), a payload byte, a byte of the stored record hash.
+            let header = Int(frame.offset) + 16 + 12
+            let payload = readFile(seg).withUnsafeBytes { b in
+                Int(frame.offset) + 16 + Int(b.loadUnaligned(fromByteOffset: Int(frame.offset) + 4, as: UInt32.self)) + 3
+            }
+            let stored = Int(frame.offset) + frame.length - 5
+            for (byte, check) in [(header, CheckName.recordHash), (payload, .payloadDigest), (stored, .recordHash)] {
+                var damaged = original
+                damaged[byte] ^= 0x10
+                writeFile(seg, damaged)
+                for workers in [1, 2, 3] {
+                    let f = try Checker.verify(at: store, anchors: .init(), workers: workers).failure
+                    #expect(f?.check == check && f?.seq == seq && f?.offset == frame.offset,
+                            "record \(seq), byte \(byte), workers \(workers): \(String(describing: f))")
+                }
+            }
+            writeFile(seg, original)
+        }
     }
 }

@@ -22,6 +22,23 @@ import Testing
         #expect(Hash.sha256(Array("abc".utf8)).hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
+    /// Where the CPU has SHA-NI the shim runs BoringSSL's SHA-NI block
+    /// function itself and pads on the stack: the tests above check that path
+    /// here, and this that it is the one taken (and at any alignment).
+    @Test func theDirectPathRunsWhereTheCPUHasSHANI() throws {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let flags = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }.map { $0.split(separator: " ").map(String.init) } ?? []
+        if flags.contains("sha_ni") && flags.contains("ssse3") { #expect(Hash.usesSHAExtensions) }
+        let bytes = (0..<400).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        for start in 0..<8 {
+            for length in [0, 55, 56, 63, 64, 65, 119, 120, 200] {
+                let slice = Array(bytes[start..<start + length])
+                let direct = bytes.withUnsafeBytes { Hash.sha256(UnsafeRawBufferPointer(rebasing: $0[start..<start + length])) }
+                #expect(direct == Hash(SHA256.hash(data: slice)), "start \(start), length \(length)")
+            }
+        }
+    }
+
     @Test func aLargeBufferToo() {
         let big = [UInt8](repeating: 0x61, count: 1 << 20)
         #expect(Hash.sha256(big) == Hash(SHA256.hash(data: big)))

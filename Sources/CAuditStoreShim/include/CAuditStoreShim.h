@@ -19,6 +19,17 @@
 /// (CCryptoBoringSSL is not one of its products), so the prototype is
 /// declared in the .c file: the symbol is linked into every binary that links
 /// Crypto, which AuditStore does.
+///
+/// Where the CPU has the SHA extensions (SHA-NI) and SSSE3 it calls
+/// BoringSSL's SHA-NI block function directly, padding the last block(s)
+/// on the stack: SHA256()'s context set-up, dispatch (a CPU-capability
+/// lookup per call) and finalisation were ~30% of the hashing time of
+/// `auditfs verify` on short records (perf, docs/MOUNT.md "Benchmark").
+/// Elsewhere it calls SHA256(). Tested against swift-crypto's SHA256 for
+/// every length 0-300 and random inputs (HashBatchTests).
 void auditfs_store_sha256(const void *data, size_t count, void *out);
+
+/// 1 when `auditfs_store_sha256` runs the SHA-NI path (for the tests).
+int auditfs_store_sha256_direct(void);
 
 #endif
