@@ -20,6 +20,12 @@ import Testing
     @Test func knownValues() {
         #expect(Hash.sha256([]).hex == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(Hash.sha256(Array("abc".utf8)).hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        // FIPS 180-2, appendix B.2 (two blocks: the padding's length spills
+        // into a block of its own) and B.3 (one million 'a').
+        #expect(Hash.sha256(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)).hex
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(Hash.sha256([UInt8](repeating: 0x61, count: 1_000_000)).hex
+                == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
     /// Where the CPU has SHA-NI the shim runs BoringSSL's SHA-NI block
