@@ -12,7 +12,7 @@ import PackageDescription
 //   auditfs-check — the checker alone (verify/log/cat/ls), for hosts without libfuse.
 //   auditfs     — everything, including `mount` (its ArgumentParser glue and backgrounding).
 //   CFuse3      — system library: libfuse3's low-level API (FUSE_USE_VERSION 314).
-//   CAuditFUSEShim — C for what Swift cannot import from libfuse (macros, variadic log hook).
+//   CAuditFUSEShim — C beside libfuse: the session loop (one reader at a time) and the variadic log hook.
 //   FUSEInterface — the seam: RequestContext, answer types, Errno, `FileSystemOperations` (ENOSYS defaults).
 //   AuditDaemon — the mount daemon's logic behind that seam; no libfuse, no ArgumentParser, no CLI.
 //   CAuditDaemonShim — C for the daemon that Swift cannot write safely (a signal handler, struct ucred).
