@@ -47,9 +47,11 @@ def wait_mounted(path, proc=None, timeout=20):
 
 
 def build_nullfs():
-    """Builds bench/nullfs.c into OUT/nullfs; returns its path."""
+    """Builds bench/nullfs.c, with auditfs's session loop (its `leader` mode), into OUT/nullfs; returns its path."""
     OUT.mkdir(parents=True, exist_ok=True)
     cflags = subprocess.run(["pkg-config", "--cflags", "--libs", "fuse3"], check=True, capture_output=True,
                             text=True).stdout.split()
-    sh("cc", "-O2", "-Wall", ROOT / "bench" / "nullfs.c", *cflags, "-o", OUT / "nullfs")
+    shim = ROOT / "Sources" / "CAuditFUSEShim"
+    sh("cc", "-O2", "-Wall", ROOT / "bench" / "nullfs.c", shim / "loop.c", "-I", shim / "include", *cflags,
+       "-pthread", "-o", OUT / "nullfs")
     return OUT / "nullfs"

@@ -7,13 +7,15 @@
 // same thread limits, no writeback cache, allow_other,default_permissions —
 // so the difference between the two is auditfs's own work per request.
 //
-// Build: cc -O2 -Wall nullfs.c $(pkg-config --cflags --libs fuse3) -o nullfs
+// Build (bench/mounts.py does): cc -O2 -Wall nullfs.c ../Sources/CAuditFUSEShim/loop.c
+//          -I ../Sources/CAuditFUSEShim/include $(pkg-config --cflags --libs fuse3) -o nullfs
 // Run:   ./nullfs MOUNTPOINT [direct_io] [single | clone_fd] [threads=N]
 //        (foreground; unmount with fusermount3 -u)
 //        direct_io: open write handles with direct I/O, as auditfs does;
 //        single: the single-threaded loop (fuse_session_loop) instead;
 //        clone_fd: each worker thread reads its own clone of /dev/fuse;
-//        leader: up to N threads, one reading at a time (below: an experiment);
+//        leader: auditfs's own session loop (Sources/CAuditFUSEShim/loop.c, built
+//        in): up to N threads, one reading at a time, small WRITEs answered in place;
 //        threads=N: the multithreaded loop's max and idle threads (default 10);
 //        backing=FILE: writes are appended to FILE (write() on an O_APPEND
 //        descriptor) and fsync/fdatasync sync it: the least a FUSE file system
@@ -24,6 +26,8 @@
 // bench/bench.py runs every configuration and compares auditfs with the fastest.
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
+
+#include "CAuditFUSEShim.h"   // auditfs_fuse_session_loop, for `leader`
 
 #include <errno.h>
 #include <linux/fuse.h>
@@ -150,64 +154,6 @@ static const struct fuse_lowlevel_ops ops = {
     .fsync = null_fsync,
 };
 
-// The "leader" loop (an experiment for auditfs, docs/MOUNT.md "Benchmark"):
-// N threads, but only one reads /dev/fuse at a time. A WRITE is handled by
-// the thread that read it, which then reads the next request itself; before
-// any other request the reader hands the reading to an idle thread. One
-// writer's requests then stay on one thread, as in the single-threaded loop,
-// where libfuse's multithreaded loop wakes its threads in turn.
-static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t idle;
-    int reading, done, threads, max;
-    struct fuse_session *se;
-} leader = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL };
-
-static void *leader_worker(void *unused);
-
-static void leader_hand_off(void) {
-    pthread_mutex_lock(&leader.lock);
-    leader.reading = 0;
-    pthread_cond_signal(&leader.idle);
-    if (leader.threads < leader.max) {
-        leader.threads++;
-        pthread_t t;
-        if (pthread_create(&t, NULL, leader_worker, NULL) == 0) pthread_detach(t); else leader.threads--;
-    }
-    pthread_mutex_unlock(&leader.lock);
-}
-
-static void *leader_worker(void *unused) {
-    (void)unused;
-    struct fuse_buf buf = { .mem = NULL };
-    int mine = 0;   // this thread holds the reading
-    for (;;) {
-        if (!mine) {
-            pthread_mutex_lock(&leader.lock);
-            while (leader.reading && !leader.done) pthread_cond_wait(&leader.idle, &leader.lock);
-            if (leader.done) { pthread_mutex_unlock(&leader.lock); break; }
-            leader.reading = 1;
-            pthread_mutex_unlock(&leader.lock);
-            mine = 1;
-        }
-        int res = fuse_session_receive_buf(leader.se, &buf);
-        if (res == -EINTR) continue;
-        if (res <= 0) {
-            pthread_mutex_lock(&leader.lock);
-            leader.done = 1;
-            pthread_cond_broadcast(&leader.idle);
-            pthread_mutex_unlock(&leader.lock);
-            fuse_session_exit(leader.se);
-            break;
-        }
-        const struct fuse_in_header *in = buf.mem;
-        if (in->opcode != FUSE_WRITE) { leader_hand_off(); mine = 0; }
-        fuse_session_process_buf(leader.se, &buf);
-    }
-    free(buf.mem);
-    return NULL;
-}
-
 int main(int argc, char **argv) {
     int single = 0, clone_fd = 0, threads = 10, lead = 0, bad = argc < 2;
     for (int i = 2; i < argc; i++) {
@@ -240,11 +186,7 @@ int main(int argc, char **argv) {
             if (single) {
                 rc = fuse_session_loop(se) < 0;
             } else if (lead) {
-                leader.se = se;
-                leader.max = threads;
-                leader.threads = 1;
-                leader_worker(NULL);
-                rc = 0;
+                rc = auditfs_fuse_session_loop(se, (unsigned)threads) < 0;
             } else {
                 struct fuse_loop_config *config = fuse_loop_cfg_create();
                 fuse_loop_cfg_set_clone_fd(config, clone_fd);

@@ -44,7 +44,8 @@ struct loop {
     sem_t finished;               // a worker saw the session end
     int reading;                  // a worker holds the token
     pthread_t reader;             // ... this one
-    int done;                     // the session ended: workers leave
+    int done;                     // the session ended: workers leave (set under the lock, atomically:
+                                  // the reader reads it without the lock)
     int error;                    // the first receive error (negative errno), 0 at a normal end
     unsigned idle;                // workers waiting for the token
     unsigned count, max;          // workers started, at most max
@@ -97,7 +98,7 @@ static int answered_by_reader(const struct fuse_in_header *in) {
 static void end(struct loop *l, int error) {
     pthread_mutex_lock(&l->lock);
     if (error < 0 && l->error == 0) l->error = error;
-    l->done = 1;
+    __atomic_store_n(&l->done, 1, __ATOMIC_RELEASE);
     l->reading = 0;
     pthread_cond_broadcast(&l->turn);
     pthread_mutex_unlock(&l->lock);
@@ -111,20 +112,25 @@ static void *worker(void *arg) {
     int mine = 0;   // this worker holds the token
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
     for (;;) {
-        pthread_mutex_lock(&l->lock);
-        if (!mine) {
+        if (mine) {
+            // Still the reader (after a request answered in place): no lock on this path.
+            if (__atomic_load_n(&l->done, __ATOMIC_ACQUIRE)) break;
+        } else {
+            pthread_mutex_lock(&l->lock);
             while (l->reading && !l->done) {
                 l->idle++;
                 pthread_cond_wait(&l->turn, &l->lock);
                 l->idle--;
             }
-            l->reading = 1;
-            mine = 1;
+            int done = l->done;
+            if (!done) {
+                l->reading = 1;
+                l->reader = pthread_self();
+                mine = 1;
+            }
+            pthread_mutex_unlock(&l->lock);
+            if (done) break;
         }
-        int done = l->done;
-        if (!done) l->reader = pthread_self();
-        pthread_mutex_unlock(&l->lock);
-        if (done) break;
         if (fuse_session_exited(l->se)) { end(l, 0); break; }   // a signal that interrupted this read()
 
         pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
@@ -172,7 +178,7 @@ int auditfs_fuse_session_loop(struct fuse_session *se, unsigned max_threads) {
     if (started) {
         while (!fuse_session_exited(se)) sem_wait(&l->finished);
         pthread_mutex_lock(&l->lock);
-        l->done = 1;
+        __atomic_store_n(&l->done, 1, __ATOMIC_RELEASE);
         pthread_cond_broadcast(&l->turn);
         if (l->reading) pthread_cancel(l->reader);
         unsigned count = l->count;
